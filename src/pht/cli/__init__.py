@@ -1,0 +1,32 @@
+"""The ``pht`` command. Each sub-command is a thin call into a room; no logic lives here."""
+
+from __future__ import annotations
+
+import typer
+
+from pht.cli import pilot, registry
+from pht.cli.main_job import run_main_job
+from pht.cli.output import err_console
+from pht.core.errors import PhtError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="pht",
+    help="pht: primary health teams in Norwegian GP practices.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(registry.app, name="registry", help="The registry warehouse: create, inspect, load.")
+app.add_typer(pilot.app, name="pilot", help="The 2018 pilot as reference data: practices, funds.")
+app.command("run", help="The main job: build the synthetic pilot and show it.")(run_main_job)
+
+
+def main() -> None:
+    """Entry point: run the app; a user's error prints one clear line and exits with 2."""
+    try:
+        app()
+    except PhtError as err:
+        err_console.print(f"[bold red]error:[/] {err}")
+        raise SystemExit(2) from None

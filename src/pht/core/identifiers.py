@@ -1,0 +1,407 @@
+"""Norwegian identifiers: fødselsnummer and its variants, organisasjonsnummer, HPR, bank account.
+
+Check-digit arithmetic comes from python-stdnum; this module adds what the scheme needs on top:
+the variants (D-number: day + 40, H-number: month + 40, synthetic numbers of the national test
+population: month + 80), birth date and sex derived from any of them, and a *reason* for every
+rejection.
+
+Rules (sources in docs/reference-data.md):
+
+* fødselsnummer: ``DDMMYY`` + 3-digit individual number + 2 check digits;
+  k1 = 11 − (Σ d1..d9 × [3 7 6 1 8 9 4 5 2]) mod 11, k2 = 11 − (Σ d1..d10 × [5 4 3 2 7 6 5 4 3 2])
+  mod 11; 11 → 0, 10 → the number cannot exist.
+* century from the individual number: 000–499 → 1900s; 500–749 with YY ≥ 54 → 1854–1899;
+  500–999 with YY < 40 → 2000–2039; 900–999 with YY ≥ 40 → 1940–1999; otherwise invalid.
+* organisasjonsnummer: 9 digits, mod-11 with weights 3 2 7 6 5 4 3 2.
+* HPR number: 1–9 digits, no published check digit.
+* bank account (kontonummer): 11 digits, mod-11 with weights 5 4 3 2 7 6 5 4 3 2.
+
+The vectorised :func:`person_id_problems` applies exactly the same rules to whole columns; the
+scalar :func:`parse_person_id` is its test oracle.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from enum import StrEnum
+
+import numpy as np
+import numpy.typing as npt
+from stdnum.no import fodselsnummer as _fnr
+from stdnum.no import kontonr as _kontonr
+from stdnum.no import orgnr as _orgnr
+
+from pht.core.errors import InvalidIdentifier
+
+__all__ = [
+    "PersonIdKind",
+    "PersonIdentifier",
+    "is_valid_bank_account",
+    "is_valid_hpr",
+    "is_valid_orgnr",
+    "is_valid_person_id",
+    "make_orgnr",
+    "make_person_id",
+    "parse_person_id",
+    "person_id_problems",
+    "validate_bank_account",
+    "validate_hpr",
+    "validate_orgnr",
+    "validate_person_id",
+]
+
+_W1 = np.array([3, 7, 6, 1, 8, 9, 4, 5, 2])
+_W2 = np.array([5, 4, 3, 2, 7, 6, 5, 4, 3, 2])
+_ORG_W = np.array([3, 2, 7, 6, 5, 4, 3, 2])
+
+
+class PersonIdKind(StrEnum):
+    """Which kind of person number an 11-digit identifier is."""
+
+    FODSELSNUMMER = "fodselsnummer"
+    D_NUMBER = "d_number"
+    H_NUMBER = "h_number"
+    SYNTHETIC = "synthetic"  # national test population (Test Norge / Tenor): month + 80
+
+
+@dataclass(frozen=True, slots=True)
+class PersonIdentifier:
+    """A valid person number with what can be derived from it."""
+
+    number: str
+    kind: PersonIdKind
+    birth_date: dt.date
+    sex: str  # "F" or "M": the third individual digit, even for women
+
+    @property
+    def is_synthetic(self) -> bool:
+        """True for numbers of the national test population, which no real person holds."""
+        return self.kind is PersonIdKind.SYNTHETIC
+
+    @property
+    def is_d_number(self) -> bool:
+        """True for D-numbers (day + 40), also when the number is synthetic."""
+        return int(self.number[0]) >= 4
+
+
+def _century(individual: int, yy: int) -> int | None:
+    if individual < 500:
+        return 1900
+    if individual < 750 and yy >= 54:
+        return 1800
+    if yy < 40:
+        return 2000
+    if individual >= 900:
+        return 1900
+    return None
+
+
+def parse_person_id(
+    value: str, *, today: dt.date | None = None, where: str | None = None
+) -> PersonIdentifier:
+    """Parse a fødselsnummer, D-number, H-number or synthetic test number.
+
+    Raises :class:`InvalidIdentifier` with the reason when the number cannot be valid.
+    """
+    kind = "person number"
+    number = value.strip() if isinstance(value, str) else value
+    if not isinstance(number, str):
+        raise InvalidIdentifier(str(value), "not text", kind=kind, where=where)
+    if len(number) != 11:
+        raise InvalidIdentifier(
+            value, f"must have 11 digits, has {len(number)} characters", kind=kind, where=where
+        )
+    if not number.isascii() or not number.isdigit():
+        raise InvalidIdentifier(value, "must contain digits only", kind=kind, where=where)
+    k1 = _fnr.calc_check_digit1(number)
+    if k1 == "10":
+        raise InvalidIdentifier(
+            value, "first check digit would be 10: no such number exists", kind=kind, where=where
+        )
+    if number[9] != k1:
+        raise InvalidIdentifier(
+            value,
+            f"first check digit is {number[9]}, expected {k1}",
+            kind=kind,
+            where=where,
+        )
+    k2 = _fnr.calc_check_digit2(number)
+    if k2 == "10":
+        raise InvalidIdentifier(
+            value, "second check digit would be 10: no such number exists", kind=kind, where=where
+        )
+    if number[10] != k2:
+        raise InvalidIdentifier(
+            value,
+            f"second check digit is {number[10]}, expected {k2}",
+            kind=kind,
+            where=where,
+        )
+    day, month, yy = int(number[0:2]), int(number[2:4]), int(number[4:6])
+    individual = int(number[6:9])
+    person_kind = PersonIdKind.FODSELSNUMMER
+    if day > 40:
+        day -= 40
+        person_kind = PersonIdKind.D_NUMBER
+    if month > 80:
+        month -= 80
+        person_kind = PersonIdKind.SYNTHETIC
+    elif month > 40:
+        if person_kind is PersonIdKind.D_NUMBER:
+            raise InvalidIdentifier(
+                value, "both day + 40 and month + 40: no such number", kind=kind, where=where
+            )
+        month -= 40
+        person_kind = PersonIdKind.H_NUMBER
+    if not 1 <= month <= 12:
+        raise InvalidIdentifier(value, f"month {number[2:4]} is not valid", kind=kind, where=where)
+    century = _century(individual, yy)
+    if century is None:
+        raise InvalidIdentifier(
+            value,
+            f"individual number {number[6:9]} with year {number[4:6]} gives no valid century",
+            kind=kind,
+            where=where,
+        )
+    try:
+        birth = dt.date(century + yy, month, day)
+    except ValueError:
+        raise InvalidIdentifier(
+            value,
+            f"day {number[0:2]} is not a date in {century + yy}-{month:02d}",
+            kind=kind,
+            where=where,
+        ) from None
+    if birth > (today or dt.date.today()):
+        raise InvalidIdentifier(
+            value, f"birth date {birth.isoformat()} is in the future", kind=kind, where=where
+        )
+    sex = "M" if int(number[8]) % 2 else "F"
+    return PersonIdentifier(number=number, kind=person_kind, birth_date=birth, sex=sex)
+
+
+def validate_person_id(value: str, *, today: dt.date | None = None) -> str | None:
+    """Return ``None`` when *value* is a valid person number, else the reason it is not."""
+    try:
+        parse_person_id(value, today=today)
+    except InvalidIdentifier as err:
+        return err.reason
+    return None
+
+
+def is_valid_person_id(value: str, *, today: dt.date | None = None) -> bool:
+    """True when *value* is a valid fødselsnummer, D-, H- or synthetic number."""
+    return validate_person_id(value, today=today) is None
+
+
+def make_person_id(
+    birth_date: dt.date,
+    individual: int,
+    *,
+    kind: PersonIdKind = PersonIdKind.SYNTHETIC,
+    d_number: bool = False,
+) -> str | None:
+    """Build a person number from birth date and a 3-digit individual number.
+
+    Returns ``None`` when the check digits for that individual number would be 10 (such numbers
+    are never issued; try the next individual number). Raises :class:`ValueError` when the
+    individual number cannot encode the birth year's century.
+    """
+    if not 0 <= individual <= 999:
+        raise ValueError(f"individual number must be 0–999, got {individual}")
+    yy = birth_date.year % 100
+    if _century(individual, yy) != birth_date.year - yy:
+        raise ValueError(f"individual number {individual:03d} cannot encode {birth_date.year}")
+    day = birth_date.day + (40 if d_number or kind is PersonIdKind.D_NUMBER else 0)
+    month = birth_date.month
+    if kind is PersonIdKind.SYNTHETIC:
+        month += 80
+    elif kind is PersonIdKind.H_NUMBER:
+        month += 40
+    base = f"{day:02d}{month:02d}{yy:02d}{individual:03d}"
+    k1 = _fnr.calc_check_digit1(base)
+    if k1 == "10":
+        return None
+    k2 = _fnr.calc_check_digit2(base + k1)
+    if k2 == "10":
+        return None
+    return base + k1 + k2
+
+
+# --- vectorised -------------------------------------------------------------------------------
+
+# Reasons returned by person_id_problems; the scalar function gives more detail for one value.
+REASON_LENGTH = "must have 11 digits"
+REASON_DIGITS = "must contain digits only"
+REASON_CHECK1 = "first check digit is wrong"
+REASON_CHECK2 = "second check digit is wrong"
+REASON_MONTH = "month is not valid"
+REASON_CENTURY = "individual number gives no valid century"
+REASON_DATE = "birth date is not a valid date"
+REASON_FUTURE = "birth date is in the future"
+REASON_DH = "both day + 40 and month + 40"
+
+
+def person_id_problems(
+    values: npt.ArrayLike, *, today: dt.date | None = None
+) -> npt.NDArray[np.object_]:
+    """Check a whole column of person numbers at once.
+
+    Returns an object array of the same length holding ``None`` for valid numbers and a short
+    reason for invalid ones. Same rules as :func:`parse_person_id`, without a Python loop per row.
+    """
+    arr = np.asarray(values, dtype=object)
+    n = arr.shape[0]
+    out = np.full(n, None, dtype=object)
+    if n == 0:
+        return out
+    text = np.array(["" if v is None else str(v) for v in arr], dtype="U")
+    lengths = np.char.str_len(text)
+    bad_len = lengths != 11
+    out[bad_len] = REASON_LENGTH
+    ok = ~bad_len
+    if not ok.any():
+        return out
+    # Fixed-width ASCII bytes -> digit matrix; non-ASCII or non-digit characters fail.
+    sub = text[ok]
+    is_digit = np.char.isdigit(sub) & np.array([s.isascii() for s in sub])
+    idx_ok = np.flatnonzero(ok)
+    out[idx_ok[~is_digit]] = REASON_DIGITS
+    idx = idx_ok[is_digit]
+    if idx.size == 0:
+        return out
+    digits = (
+        np.frombuffer(text[idx].astype("S11").tobytes(), dtype=np.uint8).reshape(-1, 11) - 48
+    ).astype(np.int64)
+    k1 = (11 - (digits[:, :9] @ _W1) % 11) % 11
+    k2 = (11 - (digits[:, :10] @ _W2) % 11) % 11
+    reason = np.full(idx.size, None, dtype=object)
+    reason[(k2 != digits[:, 10])] = REASON_CHECK2
+    reason[(k1 != digits[:, 9])] = REASON_CHECK1
+    day = digits[:, 0] * 10 + digits[:, 1]
+    month = digits[:, 2] * 10 + digits[:, 3]
+    yy = digits[:, 4] * 10 + digits[:, 5]
+    individual = digits[:, 6] * 100 + digits[:, 7] * 10 + digits[:, 8]
+    is_d = day > 40
+    day = np.where(is_d, day - 40, day)
+    synthetic = month > 80
+    h_number = (month > 40) & ~synthetic
+    month = np.where(synthetic, month - 80, np.where(h_number, month - 40, month))
+    century = np.select(
+        [
+            individual < 500,
+            (individual < 750) & (yy >= 54),
+            yy < 40,
+            individual >= 900,
+        ],
+        [1900, 1800, 2000, 1900],
+        default=-1,
+    )
+    pending = reason == None  # noqa: E711 - elementwise comparison on an object array
+    dh = pending & is_d & h_number
+    reason[dh] = REASON_DH
+    pending &= ~dh
+    bad_month = pending & ~((month >= 1) & (month <= 12))
+    reason[bad_month] = REASON_MONTH
+    pending &= ~bad_month
+    bad_century = pending & (century < 0)
+    reason[bad_century] = REASON_CENTURY
+    pending &= ~bad_century
+    if pending.any():
+        parsed = _dates_or_nat(century[pending] + yy[pending], month[pending], day[pending])
+        bad_date = np.isnat(parsed)
+        limit = np.datetime64(today or dt.date.today(), "D")
+        future = ~bad_date & (parsed > limit)
+        sub_reason = np.full(parsed.shape[0], None, dtype=object)
+        sub_reason[bad_date] = REASON_DATE
+        sub_reason[future] = REASON_FUTURE
+        reason[pending] = sub_reason
+    out[idx] = reason
+    return out
+
+
+def _dates_or_nat(
+    year: npt.NDArray[np.int64], month: npt.NDArray[np.int64], day: npt.NDArray[np.int64]
+) -> npt.NDArray[np.datetime64]:
+    """Dates from year, month (1–12) and day arrays; impossible days (30 February) become NaT."""
+    month_index = (year - 1970) * 12 + (month - 1)
+    first = month_index.astype("datetime64[M]").astype("datetime64[D]")
+    days_in_month = (month_index + 1).astype("datetime64[M]").astype("datetime64[D]") - first
+    valid = (day >= 1) & (day <= days_in_month.astype(np.int64))
+    parsed = np.full(year.shape[0], np.datetime64("NaT"), dtype="datetime64[D]")
+    parsed[valid] = first[valid] + (day[valid] - 1).astype("timedelta64[D]")
+    return parsed
+
+
+# --- organisations, practitioners, accounts ----------------------------------------------------
+
+
+def validate_orgnr(value: str) -> str | None:
+    """Return ``None`` for a valid organisasjonsnummer, else the reason it is not."""
+    if not isinstance(value, str):
+        return "not text"
+    number = value.strip()
+    if len(number) != 9:
+        return f"must have 9 digits, has {len(number)} characters"
+    if not number.isascii() or not number.isdigit():
+        return "must contain digits only"
+    weighted = sum(int(d) * w for d, w in zip(number[:8], _ORG_W, strict=True))
+    expected = (11 - weighted % 11) % 11
+    if expected == 10:
+        return "check digit would be 10: no such number exists"
+    if _orgnr.checksum(number) != 0:
+        return f"check digit is {number[8]}, expected {expected}"
+    return None
+
+
+def is_valid_orgnr(value: str) -> bool:
+    """True when *value* is a valid organisasjonsnummer."""
+    return validate_orgnr(value) is None
+
+
+def make_orgnr(first8: str) -> str | None:
+    """Append the check digit to 8 digits; ``None`` when no valid check digit exists."""
+    if len(first8) != 8 or not first8.isdigit():
+        raise ValueError(f"need 8 digits, got {first8!r}")
+    weighted = sum(int(d) * w for d, w in zip(first8, _ORG_W, strict=True))
+    check = (11 - weighted % 11) % 11
+    return None if check == 10 else first8 + str(check)
+
+
+def validate_hpr(value: str) -> str | None:
+    """Return ``None`` for a plausible HPR number (1–9 digits, not zero), else the reason."""
+    if not isinstance(value, str):
+        return "not text"
+    number = value.strip()
+    if not number or not number.isascii() or not number.isdigit():
+        return "must contain digits only"
+    if len(number) > 9:
+        return f"must have at most 9 digits, has {len(number)}"
+    if int(number) == 0:
+        return "must not be zero"
+    return None
+
+
+def is_valid_hpr(value: str) -> bool:
+    """True when *value* is a plausible HPR number."""
+    return validate_hpr(value) is None
+
+
+def validate_bank_account(value: str) -> str | None:
+    """Return ``None`` for a valid Norwegian bank account number (11 digits, mod 11)."""
+    if not isinstance(value, str):
+        return "not text"
+    number = value.replace(".", "").replace(" ", "").strip()
+    if not number.isascii() or not number.isdigit():
+        return "must contain digits only (dots and spaces allowed)"
+    if len(number) != 11:
+        return f"must have 11 digits, has {len(number)}"
+    if not _kontonr.is_valid(number):
+        return "check digit is wrong"
+    return None
+
+
+def is_valid_bank_account(value: str) -> bool:
+    """True when *value* is a valid Norwegian bank account number."""
+    return validate_bank_account(value) is None

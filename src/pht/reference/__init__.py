@@ -1,0 +1,31 @@
+"""Reference data as versioned files: the 2018 pilot, the scheme's rules and rates, code lists.
+
+The files live in ``pht/reference/data``; this package loads and checks them. Numbers that change
+by year or by decision are read from here, never written as literals in code.
+"""
+
+from pht.reference.municipalities import MunicipalityCode, municipality_codes, translate_code
+from pht.reference.pilot import (
+    Pilot,
+    PilotDistrict,
+    PilotMunicipality,
+    PilotPractice,
+    load_pilot,
+)
+from pht.reference.scheme import ProjectFundsRate, SchemeRules, load_scheme_rules
+from pht.reference.sources import load_sources
+
+__all__ = [
+    "MunicipalityCode",
+    "Pilot",
+    "PilotDistrict",
+    "PilotMunicipality",
+    "PilotPractice",
+    "ProjectFundsRate",
+    "SchemeRules",
+    "load_pilot",
+    "load_scheme_rules",
+    "load_sources",
+    "municipality_codes",
+    "translate_code",
+]

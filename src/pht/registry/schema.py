@@ -1,0 +1,348 @@
+"""The registry extract format, version 1, as code: every table, column, type and rule.
+
+This is the one definition the warehouse, the importers, the synthetic generator and the docs
+(docs/data-format.md, checked by a test) share. Column names never change; the project may add
+tables and columns.
+
+Dates: ``start``/``end`` pairs are inclusive, as the registries write them (``end`` is the last
+day); code converts them to half-open :class:`pht.core.periods.Period` where it computes with them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import ibis
+import ibis.expr.datatypes as dt
+
+__all__ = ["SCHEMA_VERSION", "TABLES", "ColumnSpec", "TableSpec", "table_spec"]
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnSpec:
+    """One column: its type, whether it is required, and the rule its values follow."""
+
+    name: str
+    dtype: dt.DataType
+    required: bool
+    doc: str
+    # What kind of value the column holds, for validation: "person_id", "orgnr", "hpr",
+    # "municipality_code", "date", "enum", "icpc2_list", "tariff_list", "icd10", "icd10_list",
+    # "decimal", "int", "fte", "bool", "text", "centrality".
+    kind: str = "text"
+    values: tuple[str, ...] = ()  # allowed values for kind == "enum"
+    references: str | None = None  # "table.column" this column must exist in
+
+
+@dataclass(frozen=True, slots=True)
+class TableSpec:
+    """One table of the extract format."""
+
+    name: str
+    doc: str
+    columns: tuple[ColumnSpec, ...]
+    key: tuple[str, ...]
+    date_order: tuple[tuple[str, str], ...] = field(default=())  # (earlier, later) column pairs
+
+    @property
+    def schema(self) -> ibis.Schema:
+        """The Ibis schema of the table."""
+        return ibis.schema({c.name: c.dtype for c in self.columns})
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        """Names of the required columns."""
+        return tuple(c.name for c in self.columns if c.required)
+
+    def column(self, name: str) -> ColumnSpec:
+        """The column called *name*."""
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(f"{self.name} has no column {name!r}")
+
+
+_S = dt.String()
+_D = dt.Date()
+_I = dt.Int64()
+_F = dt.Float64()
+_B = dt.Boolean()
+_M = dt.Decimal(12, 2)
+
+SETTINGS = ("office", "home", "video", "phone", "message", "out_of_hours")
+ROLES = ("gp", "nurse", "secretary", "psychologist")
+SERVICES = (
+    "home_nursing",
+    "practical_help",
+    "short_stay",
+    "long_term_stay",
+    "day_care",
+    "safety_alarm",
+)
+
+TABLES: dict[str, TableSpec] = {
+    t.name: t
+    for t in (
+        TableSpec(
+            "municipalities",
+            "Municipalities (kommuner) with population and centrality.",
+            (
+                ColumnSpec(
+                    "municipality_code",
+                    _S,
+                    True,
+                    "kommunenummer, 4 digits as text",
+                    kind="municipality_code",
+                ),
+                ColumnSpec("name", _S, True, "name of the municipality"),
+                ColumnSpec("population", _I, True, "inhabitants", kind="int"),
+                ColumnSpec("centrality", _I, False, "SSB centrality class 1–6", kind="centrality"),
+            ),
+            key=("municipality_code",),
+        ),
+        TableSpec(
+            "practices",
+            "GP practices (fastlegekontor) and their place in the scheme.",
+            (
+                ColumnSpec("practice_id", _S, True, "organisasjonsnummer, 9 digits", kind="orgnr"),
+                ColumnSpec("name", _S, True, "name of the practice"),
+                ColumnSpec(
+                    "municipality_code",
+                    _S,
+                    True,
+                    "kommunenummer",
+                    kind="municipality_code",
+                    references="municipalities.municipality_code",
+                ),
+                ColumnSpec("district", _S, False, "Oslo district (bydelsnummer, 6 digits)"),
+                ColumnSpec(
+                    "financing_model",
+                    _S,
+                    False,
+                    "fee, grant, or empty for a practice outside the scheme",
+                    kind="enum",
+                    values=("fee", "grant"),
+                ),
+                ColumnSpec("pht_start", _D, False, "first day in the scheme", kind="date"),
+                ColumnSpec("pht_end", _D, False, "last day in the scheme", kind="date"),
+            ),
+            key=("practice_id",),
+            date_order=(("pht_start", "pht_end"),),
+        ),
+        TableSpec(
+            "practitioners",
+            "GPs, nurses, secretaries and psychologists working in a practice.",
+            (
+                ColumnSpec("practitioner_id", _S, True, "HPR number", kind="hpr"),
+                ColumnSpec(
+                    "practice_id",
+                    _S,
+                    True,
+                    "organisasjonsnummer",
+                    kind="orgnr",
+                    references="practices.practice_id",
+                ),
+                ColumnSpec(
+                    "role",
+                    _S,
+                    True,
+                    "gp, nurse, secretary or psychologist",
+                    kind="enum",
+                    values=ROLES,
+                ),
+                ColumnSpec("fte", _F, False, "full-time equivalent, 0–1", kind="fte"),
+                ColumnSpec("start", _D, True, "first day", kind="date"),
+                ColumnSpec("end", _D, False, "last day", kind="date"),
+                ColumnSpec(
+                    "team_lead", _B, False, "true for the GP who leads the team", kind="bool"
+                ),
+            ),
+            key=("practitioner_id", "practice_id", "start"),
+            date_order=(("start", "end"),),
+        ),
+        TableSpec(
+            "persons",
+            "Persons: fødselsnummer/D-number in identified data, a pseudonym in analytic data.",
+            (
+                ColumnSpec(
+                    "person_id", _S, True, "fødselsnummer, D-number or pseudonym", kind="person_id"
+                ),
+                ColumnSpec("birth_date", _D, True, "date of birth", kind="date"),
+                ColumnSpec("sex", _S, True, "F or M", kind="enum", values=("F", "M")),
+                ColumnSpec(
+                    "municipality_code",
+                    _S,
+                    True,
+                    "municipality of residence",
+                    kind="municipality_code",
+                    references="municipalities.municipality_code",
+                ),
+                ColumnSpec("death_date", _D, False, "date of death", kind="date"),
+            ),
+            key=("person_id",),
+            date_order=(("birth_date", "death_date"),),
+        ),
+        TableSpec(
+            "list_memberships",
+            "Periods a person is on a GP's list; periods of one person do not overlap.",
+            (
+                ColumnSpec(
+                    "person_id",
+                    _S,
+                    True,
+                    "person",
+                    kind="person_id",
+                    references="persons.person_id",
+                ),
+                ColumnSpec(
+                    "gp_id",
+                    _S,
+                    True,
+                    "HPR number of a GP",
+                    kind="hpr",
+                    references="practitioners.practitioner_id",
+                ),
+                ColumnSpec("start", _D, True, "first day on the list", kind="date"),
+                ColumnSpec("end", _D, False, "last day on the list", kind="date"),
+            ),
+            key=("person_id", "start"),
+            date_order=(("start", "end"),),
+        ),
+        TableSpec(
+            "contacts",
+            "One row per claim (KUHR): GP and nurse contacts with diagnoses and tariffs.",
+            (
+                ColumnSpec("contact_id", _S, True, "claim id"),
+                ColumnSpec(
+                    "person_id",
+                    _S,
+                    True,
+                    "patient",
+                    kind="person_id",
+                    references="persons.person_id",
+                ),
+                ColumnSpec(
+                    "practitioner_id",
+                    _S,
+                    True,
+                    "HPR number",
+                    kind="hpr",
+                    references="practitioners.practitioner_id",
+                ),
+                ColumnSpec(
+                    "practice_id",
+                    _S,
+                    True,
+                    "organisasjonsnummer",
+                    kind="orgnr",
+                    references="practices.practice_id",
+                ),
+                ColumnSpec("date", _D, True, "date of the contact", kind="date"),
+                ColumnSpec(
+                    "setting",
+                    _S,
+                    True,
+                    "office, home, video, phone, message, out_of_hours",
+                    kind="enum",
+                    values=SETTINGS,
+                ),
+                ColumnSpec(
+                    "diagnoses", _S, False, "ICPC-2 codes, space-separated", kind="icpc2_list"
+                ),
+                ColumnSpec(
+                    "tariffs",
+                    _S,
+                    False,
+                    "normaltariff and nurse codes, space-separated",
+                    kind="tariff_list",
+                ),
+                ColumnSpec("copay_nok", _M, False, "patient co-payment, NOK", kind="decimal"),
+                ColumnSpec("refund_nok", _M, False, "refund from the state, NOK", kind="decimal"),
+            ),
+            key=("contact_id",),
+        ),
+        TableSpec(
+            "admissions",
+            "Hospital stays (NPR) with ICD-10 diagnoses.",
+            (
+                ColumnSpec("admission_id", _S, True, "stay id"),
+                ColumnSpec(
+                    "person_id",
+                    _S,
+                    True,
+                    "patient",
+                    kind="person_id",
+                    references="persons.person_id",
+                ),
+                ColumnSpec("admitted", _D, True, "date of admission", kind="date"),
+                ColumnSpec("discharged", _D, True, "date of discharge", kind="date"),
+                ColumnSpec("main_diagnosis", _S, True, "ICD-10 code (no dot)", kind="icd10"),
+                ColumnSpec(
+                    "other_diagnoses", _S, False, "ICD-10 codes, space-separated", kind="icd10_list"
+                ),
+                ColumnSpec("acute", _B, True, "true for an emergency admission", kind="bool"),
+            ),
+            key=("admission_id",),
+            date_order=(("admitted", "discharged"),),
+        ),
+        TableSpec(
+            "municipal_services",
+            "Municipal health and care services (KPR/IPLOS).",
+            (
+                ColumnSpec(
+                    "person_id",
+                    _S,
+                    True,
+                    "recipient",
+                    kind="person_id",
+                    references="persons.person_id",
+                ),
+                ColumnSpec("service", _S, True, "kind of service", kind="enum", values=SERVICES),
+                ColumnSpec("start", _D, True, "first day", kind="date"),
+                ColumnSpec("end", _D, False, "last day", kind="date"),
+                ColumnSpec("hours_per_week", _F, False, "hours per week", kind="decimal"),
+            ),
+            key=("person_id", "service", "start"),
+            date_order=(("start", "end"),),
+        ),
+        TableSpec(
+            "survey_responses",
+            "Answers to patient surveys (EQ-5D-5L, activation, satisfaction, coordination).",
+            (
+                ColumnSpec("response_id", _S, True, "answer id"),
+                ColumnSpec(
+                    "person_id",
+                    _S,
+                    True,
+                    "respondent",
+                    kind="person_id",
+                    references="persons.person_id",
+                ),
+                ColumnSpec(
+                    "practice_id",
+                    _S,
+                    True,
+                    "practice asked about",
+                    kind="orgnr",
+                    references="practices.practice_id",
+                ),
+                ColumnSpec("date", _D, True, "date answered", kind="date"),
+                ColumnSpec("instrument", _S, True, "instrument, e.g. eq5d5l, pam, prem"),
+                ColumnSpec("item", _S, True, "item within the instrument"),
+                ColumnSpec("value", _F, True, "the answer as a number", kind="decimal"),
+            ),
+            key=("response_id",),
+        ),
+    )
+}
+
+
+def table_spec(name: str) -> TableSpec:
+    """The spec of table *name*; a clear error for an unknown table."""
+    try:
+        return TABLES[name]
+    except KeyError:
+        known = ", ".join(TABLES)
+        raise KeyError(f"unknown table {name!r}; the extract format has: {known}") from None

@@ -1,0 +1,83 @@
+"""The warehouse: tables of the extract format, schema version, all-or-nothing writes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from pht.core.errors import PhtError
+from pht.reference import load_pilot
+from pht.registry import SCHEMA_VERSION, TABLES, Warehouse
+from pht.registry.reference_load import load_pilot_reference
+
+DATA_MD_TABLES = {
+    "municipalities": "municipality_code name population centrality",
+    "practices": "practice_id name municipality_code district financing_model pht_start pht_end",
+    "practitioners": "practitioner_id practice_id role fte start end team_lead",
+    "persons": "person_id birth_date sex municipality_code death_date",
+    "list_memberships": "person_id gp_id start end",
+    "contacts": "contact_id person_id practitioner_id practice_id date setting diagnoses tariffs "
+    "copay_nok refund_nok",
+    "admissions": "admission_id person_id admitted discharged main_diagnosis other_diagnoses acute",
+    "municipal_services": "person_id service start end hours_per_week",
+    "survey_responses": "response_id person_id practice_id date instrument item value",
+}
+
+
+def test_schema_has_exactly_the_columns_of_the_extract_format() -> None:
+    assert {n: " ".join(c.name for c in t.columns) for n, t in TABLES.items()} == DATA_MD_TABLES
+
+
+def test_init_creates_every_table_once_and_records_the_version(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    with Warehouse.open(path) as wh:
+        assert wh.schema_version() is None
+        assert wh.init() is True
+        assert wh.init() is False
+        info = wh.info()
+    assert info.schema_version == SCHEMA_VERSION
+    assert [t.name for t in info.tables] == list(TABLES)
+    assert all(t.rows == 0 for t in info.tables)
+    with Warehouse.open(path, read_only=True) as wh:
+        assert set(TABLES) <= set(wh.con.list_tables())
+
+
+def test_a_warehouse_of_another_schema_version_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    with Warehouse.open(path) as wh:
+        wh.init()
+        wh.sql("UPDATE pht_meta SET value = '99' WHERE key = 'schema_version'")
+    with Warehouse.open(path) as wh, pytest.raises(PhtError, match="schema version 99"):
+        wh.init()
+
+
+def test_opening_a_missing_warehouse_read_only_says_how_to_create_it(tmp_path: Path) -> None:
+    with pytest.raises(PhtError, match="pht registry init"):
+        Warehouse.open(tmp_path / "none.duckdb", read_only=True)
+
+
+def test_a_failure_inside_a_transaction_leaves_the_warehouse_as_it_was(tmp_path: Path) -> None:
+    with Warehouse.open(tmp_path / "w.duckdb") as wh:
+        load_pilot_reference(wh, load_pilot())
+        before = wh.info()
+        rows = pa.table(
+            {"municipality_code": ["9999"], "name": ["X"], "population": [1], "centrality": [None]}
+        )
+        with pytest.raises(RuntimeError), wh.transaction():
+            wh.replace_rows("municipalities", rows, key=("municipality_code",))
+            wh.sql("DELETE FROM practices")
+            raise RuntimeError("interrupted")
+        assert wh.info() == before
+
+
+def test_loading_the_pilot_twice_changes_nothing(tmp_path: Path) -> None:
+    with Warehouse.open(tmp_path / "w.duckdb") as wh:
+        first = load_pilot_reference(wh, load_pilot())
+        snapshot = wh.table("practices").order_by("practice_id").to_pyarrow()
+        load_pilot_reference(wh, load_pilot())
+        assert wh.table("practices").order_by("practice_id").to_pyarrow() == snapshot
+        assert first == {"municipalities": 9, "practices": 17}
+        models = dict(wh.sql("SELECT financing_model, count(*) FROM practices GROUP BY 1"))
+        assert models == {"fee": 12, "grant": 5}
