@@ -110,3 +110,14 @@ def test_municipality_funds_add_up_to_the_practices() -> None:
     )
     oslo = next(m for m in funds.municipalities if m.municipality == "Oslo")
     assert oslo.practices == 5
+
+
+def test_tariff_codes_carry_a_defined_source_and_known_contact_type() -> None:
+    from pht.reference import tariff_codes
+
+    codes = tariff_codes()
+    sources = load_sources()
+    assert {"2ad", "11ad", "074a", "086a", "pht01"} <= set(codes)
+    assert all(c.source in sources for c in codes.values())
+    nurse = [c for c in codes.values() if c.provider == "nurse"]
+    assert nurse and all(c.status == "A" for c in nurse)

@@ -14,6 +14,7 @@ from pht.reference.pilot import (
 )
 from pht.reference.scheme import ProjectFundsRate, SchemeRules, load_scheme_rules
 from pht.reference.sources import load_sources
+from pht.reference.tariffs import TariffCode, tariff_codes
 
 __all__ = [
     "MunicipalityCode",
@@ -23,9 +24,11 @@ __all__ = [
     "PilotPractice",
     "ProjectFundsRate",
     "SchemeRules",
+    "TariffCode",
     "load_pilot",
     "load_scheme_rules",
     "load_sources",
     "municipality_codes",
+    "tariff_codes",
     "translate_code",
 ]
