@@ -11,7 +11,7 @@ VENV := .venv
 PHT := $(VENV)/bin/pht
 PY := $(VENV)/bin/python
 
-.PHONY: setup run test lint format typecheck bench clean
+.PHONY: setup run test lint format typecheck bench clean codes
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -45,3 +45,10 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) $(TOOLS) var .pytest_cache .ruff_cache .mypy_cache .hypothesis
+
+# Full Norwegian ICPC-2 and ICD-10 lists (pinned npm package) into $$PHT_HOME/codes (default var/codes).
+DIAGNOSEKODER := @navikt/diagnosekoder@1.2026.0
+codes: setup
+	mkdir -p var/npm
+	cd var/npm && npm pack --silent $(DIAGNOSEKODER)
+	$(PY) -m pht.reference.codes install var/npm/navikt-diagnosekoder-1.2026.0.tgz

@@ -4,6 +4,7 @@ The files live in ``pht/reference/data``; this package loads and checks them. Nu
 by year or by decision are read from here, never written as literals in code.
 """
 
+from pht.reference.codes import icd10_codes, icd10_known, icpc2_codes, snomed_concepts
 from pht.reference.municipalities import MunicipalityCode, municipality_codes, translate_code
 from pht.reference.pilot import (
     Pilot,
@@ -25,10 +26,14 @@ __all__ = [
     "ProjectFundsRate",
     "SchemeRules",
     "TariffCode",
+    "icd10_codes",
+    "icd10_known",
+    "icpc2_codes",
     "load_pilot",
     "load_scheme_rules",
     "load_sources",
     "municipality_codes",
+    "snomed_concepts",
     "tariff_codes",
     "translate_code",
 ]
