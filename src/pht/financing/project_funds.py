@@ -8,16 +8,24 @@ practice.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
 from pht.core.money import Money, total
-from pht.core.periods import calendar_year, month_starts
+from pht.core.periods import Period, calendar_year, month_starts
 from pht.reference.pilot import Pilot, PilotPractice
 from pht.reference.scheme import SchemeRules
 
-__all__ = ["MunicipalityFunds", "PracticeFunds", "ProjectFunds", "project_funds_for_year"]
+__all__ = [
+    "GpMonthFunds",
+    "MunicipalityFunds",
+    "PracticeFunds",
+    "ProjectFunds",
+    "gp_month_funds",
+    "project_funds_for_year",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,3 +132,42 @@ def project_funds_for_year(pilot: Pilot, rules: SchemeRules, year: int) -> Proje
         for code, items in sorted(by_muni.items(), key=lambda kv: kv[1][0].municipality)
     )
     return ProjectFunds(year=year, practices=tuple(rows), municipalities=municipalities)
+
+
+@dataclass(frozen=True, slots=True)
+class GpMonthFunds:
+    """Project funds for a set of GP periods in one year, counted in whole GP-months."""
+
+    year: int
+    gp_months: int
+    to_practice: Money
+    to_municipality: Money
+
+
+def gp_month_funds(rules: SchemeRules, periods: Iterable[Period], year: int) -> GpMonthFunds:
+    """Project funds for GPs who are in the pilot for the given *periods*, in calendar *year*.
+
+    The per-GP rule of :func:`project_funds_for_year`, one GP at a time: each GP counts for each
+    calendar month of *year* whose first day lies in the GP's period (a GP who joins on 15 May
+    counts from June; one who leaves on 30 September counts to September), at the rate in force
+    that month. Used by the call's payments (pro rata for GPs who join or leave). The sums are
+    exact and rounded to the øre once.
+    """
+    to_practice = Fraction(0)
+    to_municipality = Fraction(0)
+    gp_months = 0
+    for period in periods:
+        inside = period.intersection(calendar_year(year))
+        if inside is None:
+            continue
+        for first in month_starts(inside):
+            rate = rules.project_funds_rate(first)
+            to_practice += Fraction(rate.to_practice_per_gp) / 12
+            to_municipality += Fraction(rate.to_municipality_per_gp) / 12
+            gp_months += 1
+    return GpMonthFunds(
+        year=year,
+        gp_months=gp_months,
+        to_practice=_to_money(to_practice),
+        to_municipality=_to_money(to_municipality),
+    )
