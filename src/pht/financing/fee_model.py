@@ -1,0 +1,325 @@
+"""The fee model (honorarmodell): basistilskudd per listed person plus refunds and co-payments.
+
+Per practice and year:
+
+- **basistilskudd**: the per-capita rate in force on each day × the days each person is on a
+  list of one of the practice's GPs, divided by the days of the year. In a knekkpunkt period
+  the first ``knekkpunkt`` persons of each GP list get the higher rate: the supplement is
+  ``(higher − lower rate) × min(listed person-days, knekkpunkt × days of the period)`` per GP.
+  From May 2023 the patient-adjusted rate is the national rate × the person's age/sex weight.
+- **activity**: for every claim line the refund and the co-payment of its tariff valid on the
+  claim date (see :func:`pht.financing.inputs.priced_lines`).
+
+Everything is summed exactly (integers of øre × days × weight units) and rounded to the øre once
+per practice; splits (GP/nurse work, target group) add up to the total to the øre.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+
+from pht.core.money import Money, total
+from pht.financing.inputs import (
+    WEIGHT_SCALE,
+    FinancingInputs,
+    Tables,
+    activity_by_practice,
+    age_sex_weight_table,
+    claim_lines,
+    listed_days,
+    ore,
+    priced_lines,
+    rows,
+)
+
+__all__ = [
+    "FeeModelIncome",
+    "FeeModelResult",
+    "PracticeActivity",
+    "activity_income",
+    "fee_model_income",
+    "money_from_ore",
+    "per_capita_units",
+    "practice_facts",
+]
+
+
+def money_from_ore(value: int | Fraction) -> Money:
+    """Money from an exact number of øre, rounded half up to the øre."""
+    f = Fraction(value)
+    return Money(Decimal(f.numerator) / Decimal(f.denominator) / 100).rounded()
+
+
+def split_exact(amount: Money, parts: dict[str, Fraction]) -> dict[str, Money]:
+    """Split a rounded *amount* by exact weights; the parts add up to it to the øre."""
+    keys = list(parts)
+    weights = [Decimal(p.numerator) / Decimal(p.denominator) for p in parts.values()]
+    if not keys or sum(weights) <= 0:
+        return {k: Money.zero() for k in keys}
+    return dict(zip(keys, amount.allocate(weights), strict=True))
+
+
+@dataclass(frozen=True)
+class PracticeActivity:
+    """Claim lines of one practice priced under one model, in øre, by provider and target."""
+
+    cells: dict[tuple[str, bool], dict[str, int]] = field(default_factory=dict)
+
+    def sum(self, key: str, *, provider: str | None = None, target: bool | None = None) -> int:
+        """Sum of *key* over the cells that match."""
+        return sum(
+            v[key]
+            for (p, t), v in self.cells.items()
+            if (provider is None or p == provider) and (target is None or t == target)
+        )
+
+    def income_ore(self, *, provider: str | None = None, target: bool | None = None) -> int:
+        """Refunds plus every co-payment (patient, ceiling, child), øre."""
+        return sum(
+            self.sum(k, provider=provider, target=target)
+            for k in ("refund_ore", "copay_patient_ore", "copay_ceiling_ore", "copay_child_ore")
+        )
+
+
+@dataclass(frozen=True)
+class FeeModelIncome:
+    """One practice's income under the fee model for a year."""
+
+    practice_id: str
+    name: str
+    municipality_code: str
+    financing_model: str | None
+    listed_person_years: Decimal
+    per_capita: Money
+    refunds: Money
+    copay_patients: Money
+    copay_ceiling: Money  # co-payments the state pays above the ceiling (frikort)
+    copay_children: Money  # co-payments the state pays for children
+    gp_work: Money
+    nurse_work: Money
+    target_group: Money
+    other_patients: Money
+    claims: int
+    lines: int
+    unpriced_lines: int
+    rejected_lines: int
+
+    @property
+    def activity(self) -> Money:
+        """Refunds and co-payments together."""
+        return self.refunds + self.copay_patients + self.copay_ceiling + self.copay_children
+
+    @property
+    def total(self) -> Money:
+        """Everything the practice receives under the fee model."""
+        return self.per_capita + self.activity
+
+    def as_row(self) -> dict[str, Any]:
+        """A flat row for reports."""
+        return {
+            "practice_id": self.practice_id,
+            "practice": self.name,
+            "municipality_code": self.municipality_code,
+            "financing_model": self.financing_model,
+            "listed_person_years": self.listed_person_years,
+            "per_capita": self.per_capita,
+            "refunds": self.refunds,
+            "copay_patients": self.copay_patients,
+            "copay_ceiling": self.copay_ceiling,
+            "copay_children": self.copay_children,
+            "gp_work": self.gp_work,
+            "nurse_work": self.nurse_work,
+            "target_group": self.target_group,
+            "other_patients": self.other_patients,
+            "total": self.total,
+            "claims": self.claims,
+            "unpriced_lines": self.unpriced_lines,
+            "rejected_lines": self.rejected_lines,
+        }
+
+
+@dataclass(frozen=True)
+class FeeModelResult:
+    """Fee-model income of every practice for a year."""
+
+    year: int
+    practices: tuple[FeeModelIncome, ...]
+
+    @property
+    def total(self) -> Money:
+        """Sum over practices."""
+        return total(p.total for p in self.practices)
+
+    def practice(self, practice_id: str) -> FeeModelIncome:
+        """The row of one practice."""
+        for p in self.practices:
+            if p.practice_id == practice_id:
+                return p
+        raise KeyError(practice_id)
+
+
+def practice_facts(tables: Tables) -> dict[str, dict[str, Any]]:
+    """practice_id → name, municipality_code, financing_model."""
+    t = tables.table("practices").select("practice_id", "name", "municipality_code", "financing_model")
+    return {r["practice_id"]: r for r in rows(t)}
+
+
+def _segments(inputs: FinancingInputs) -> ir.Table:
+    out = []
+    for i, seg in enumerate(inputs.rates.basistilskudd):
+        below = seg.rate_below_knekkpunkt if seg.kind == "knekkpunkt" else None
+        out.append(
+            {
+                "s_id": i,
+                "s_start": seg.period.start,
+                "s_end": seg.period.end,
+                "s_kind": seg.kind,
+                "s_rate": ore(seg.rate),
+                "s_supplement": ore(below - seg.rate) if below is not None else 0,
+                "s_knekk": seg.knekkpunkt or 0,
+                "s_days": seg.period.days(),
+            }
+        )
+    return ibis.memtable(pa.Table.from_pylist(out))
+
+
+def per_capita_units(listed: ir.Table, inputs: FinancingInputs) -> dict[tuple[str, bool], Fraction]:
+    """Exact basistilskudd in øre per (practice, target) — before rounding."""
+    seg = _segments(inputs)
+    weights = age_sex_weight_table(inputs.rates.patient_adjusted_weights.bands, name="pw")
+    x = listed.cross_join(seg)
+    x = x.mutate(
+        sd=ibis.least(x.l_end, x.s_end).delta(ibis.greatest(x.l_start, x.s_start), unit="day")
+    )
+    x = x.filter(x.sd > 0)
+    x = x.left_join(weights, (x.age == weights.w_age) & (x.sex == weights.w_sex))
+    w = ibis.ifelse(x.s_kind == "patient_adjusted", x.pw.fill_null(WEIGHT_SCALE), WEIGHT_SCALE)
+    # base part, in øre × days × weight units
+    x = x.mutate(units=(x.s_rate * w * x.sd).cast("int64"))
+    base = x.group_by(["practice_id", "target"]).agg(units=x.units.sum())
+    out: dict[tuple[str, bool], Fraction] = defaultdict(Fraction)
+    denominator = inputs.days * WEIGHT_SCALE
+    for r in rows(base):
+        out[(r["practice_id"], bool(r["target"]))] += Fraction(int(r["units"]), denominator)
+    # knekkpunkt supplement per GP list and period, shared by person-days
+    k = x.filter(x.s_kind == "knekkpunkt")
+    cells = k.group_by(["gp_id", "s_id", "practice_id", "target"]).agg(
+        pd=k.sd.sum(), supp=k.s_supplement.max(), cap=(k.s_knekk * k.s_days).max()
+    )
+    per_gp: dict[tuple[str, int], int] = defaultdict(int)
+    cell_rows = rows(cells)
+    for r in cell_rows:
+        per_gp[(r["gp_id"], r["s_id"])] += int(r["pd"])
+    for r in cell_rows:
+        gp_pd = per_gp[(r["gp_id"], r["s_id"])]
+        supplement = Fraction(int(r["supp"]) * min(gp_pd, int(r["cap"])), inputs.days)
+        out[(r["practice_id"], bool(r["target"]))] += supplement * Fraction(int(r["pd"]), gp_pd)
+    return dict(out)
+
+
+def person_days(listed: ir.Table) -> dict[tuple[str, bool], int]:
+    """Listed person-days per (practice, target)."""
+    g = listed.group_by(["practice_id", "target"]).agg(days=listed.days.sum())
+    return {(r["practice_id"], bool(r["target"])): int(r["days"]) for r in rows(g)}
+
+
+def activity_income(priced: ir.Table) -> dict[str, PracticeActivity]:
+    """Priced claim lines summed per practice, provider and target group."""
+    out: dict[str, PracticeActivity] = {}
+    for r in rows(activity_by_practice(priced)):
+        pa_ = out.setdefault(r["practice_id"], PracticeActivity())
+        pa_.cells[(r["provider"], bool(r["target"]))] = {
+            k: int(r[k] or 0)
+            for k in (
+                "lines",
+                "claims",
+                "unpriced",
+                "rejected",
+                "refund_ore",
+                "copay_patient_ore",
+                "copay_ceiling_ore",
+                "copay_child_ore",
+            )
+        }
+    return out
+
+
+def fee_model_income(
+    tables: Tables,
+    year: int,
+    *,
+    target_groups: ir.Table | None = None,
+    inputs: FinancingInputs | None = None,
+    lines: ir.Table | None = None,
+    listed: ir.Table | None = None,
+) -> FeeModelResult:
+    """Income of every practice under the fee model in *year* (see the module docstring).
+
+    *target_groups* is a table with a ``person_id`` column (e.g. from
+    :func:`pht.population.target_groups`); without it nobody counts as target group.
+    *lines* and *listed* may be passed when already built (see :mod:`pht.financing.compare`).
+    """
+    inputs = inputs or FinancingInputs.for_year(year)
+    from pht.financing.inputs import target_persons
+
+    targets = target_persons(target_groups)
+    listed = listed if listed is not None else listed_days(tables, inputs, targets=targets)
+    lines = lines if lines is not None else claim_lines(tables, inputs, targets=targets)
+    return _assemble(
+        tables,
+        inputs,
+        per_capita_units(listed, inputs),
+        person_days(listed),
+        activity_income(priced_lines(lines, inputs, model="fee")),
+    )
+
+
+def _assemble(
+    tables: Tables,
+    inputs: FinancingInputs,
+    capita: dict[tuple[str, bool], Fraction],
+    days: dict[tuple[str, bool], int],
+    activity: dict[str, PracticeActivity],
+) -> FeeModelResult:
+    facts = practice_facts(tables)
+    out = []
+    for pid in sorted(facts):
+        f = facts[pid]
+        exact = {t: capita.get((pid, t), Fraction(0)) for t in (True, False)}
+        per_capita = money_from_ore(sum(exact.values(), Fraction(0)))
+        capita_split = split_exact(per_capita, {"target": exact[True], "other": exact[False]})
+        act = activity.get(pid, PracticeActivity())
+        pd = days.get((pid, True), 0) + days.get((pid, False), 0)
+        out.append(
+            FeeModelIncome(
+                practice_id=pid,
+                name=f["name"],
+                municipality_code=f["municipality_code"],
+                financing_model=f["financing_model"],
+                listed_person_years=(Decimal(pd) / inputs.days).quantize(Decimal("0.001")),
+                per_capita=per_capita,
+                refunds=money_from_ore(act.sum("refund_ore")),
+                copay_patients=money_from_ore(act.sum("copay_patient_ore")),
+                copay_ceiling=money_from_ore(act.sum("copay_ceiling_ore")),
+                copay_children=money_from_ore(act.sum("copay_child_ore")),
+                gp_work=money_from_ore(act.income_ore(provider="gp")),
+                nurse_work=money_from_ore(act.income_ore(provider="nurse")),
+                target_group=capita_split["target"]
+                + money_from_ore(act.income_ore(target=True)),
+                other_patients=capita_split["other"]
+                + money_from_ore(act.income_ore(target=False)),
+                claims=act.sum("claims"),
+                lines=act.sum("lines"),
+                unpriced_lines=act.sum("unpriced"),
+                rejected_lines=act.sum("rejected"),
+            )
+        )
+    return FeeModelResult(year=inputs.year, practices=tuple(out))
