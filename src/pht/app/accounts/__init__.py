@@ -1,0 +1,1 @@
+"""Users, practices and roles: who may see which patients."""

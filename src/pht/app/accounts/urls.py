@@ -1,0 +1,12 @@
+"""URLs of sign-in and sign-out."""
+
+from django.urls import path
+
+from pht.app.accounts import views
+
+app_name = "accounts"
+
+urlpatterns = [
+    path("login/", views.login, name="login"),
+    path("logout/", views.logout, name="logout"),
+]

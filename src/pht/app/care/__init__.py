@@ -1,0 +1,1 @@
+"""The team's daily work: patients from the analytics, plans, tasks and recalls, activities."""

@@ -1,0 +1,365 @@
+"""Patients as the analytics found them, and the team's own records about them.
+
+Loaded from the analytics (replaced on each load, see :mod:`pht.app.care.loading`):
+:class:`Patient` (identity and worklist fields), :class:`Evidence`, :class:`TimelineEvent`,
+:class:`SurveyAnswer`, :class:`PracticeIndicator`. Written by the team, only through
+:mod:`pht.app.care.actions`: :class:`FollowUpPlan`, :class:`Task`, :class:`Invitation`,
+:class:`Activity`. A patient keeps its ``uid`` (the id in URLs) across loads, so the team's
+records stay attached.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from pht.app.accounts.models import AppRole, Practice, Practitioner
+
+
+class TargetGroupChoice(models.TextChoices):
+    """The scheme's target groups (as in :class:`pht.core.TargetGroup`)."""
+
+    CHRONIC_DISEASE = "chronic_disease", _("kronisk sykdom")
+    MENTAL_ILLNESS = "mental_illness", _("psykiske lidelser")
+    SUBSTANCE_USE = "substance_use", _("rusavhengighet")
+    FRAIL_ELDERLY = "frail_elderly", _("skrøpelige eldre")
+    DEVELOPMENTAL_DISABILITY = "developmental_disability", _("utviklingshemning")
+    WEAK_DEMANDERS = "weak_demanders", _("svake etterspørrere")
+
+
+class ConditionChoice(models.TextChoices):
+    """Conditions the analytics recognise (names agreed between the rooms)."""
+
+    DIABETES = "diabetes", _("diabetes")
+    COPD = "copd", _("kols")
+    ASTHMA = "asthma", _("astma")
+    HEART_FAILURE = "heart_failure", _("hjertesvikt")
+    CORONARY_DISEASE = "coronary_disease", _("koronarsykdom")
+    ATRIAL_FIBRILLATION = "atrial_fibrillation", _("atrieflimmer")
+    HYPERTENSION = "hypertension", _("høyt blodtrykk")
+    STROKE = "stroke", _("hjerneslag")
+    DEMENTIA = "dementia", _("demens")
+    DEPRESSION_ANXIETY = "depression_anxiety", _("depresjon/angst")
+    SEVERE_MENTAL_ILLNESS = "severe_mental_illness", _("alvorlig psykisk lidelse")
+    SUBSTANCE_USE = "substance_use", _("rusbruk")
+    DEVELOPMENTAL_DISABILITY = "developmental_disability", _("utviklingshemning")
+
+
+class Band(models.TextChoices):
+    """Frailty bands and risk bands share their order: low to high."""
+
+    FIT = "fit", _("sprek")
+    MILD = "mild", _("lett")
+    MODERATE = "moderate", _("moderat")
+    SEVERE = "severe", _("alvorlig")
+
+
+class RiskBand(models.TextChoices):
+    """Bands of the risk of an acute admission."""
+
+    LOW = "low", _("lav")
+    MEDIUM = "medium", _("middels")
+    HIGH = "high", _("høy")
+    VERY_HIGH = "very_high", _("svært høy")
+
+
+class Patient(models.Model):
+    """A listed person of a practice, with what the analytics found about them."""
+
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    person_id = models.CharField(_("fødselsnummer"), max_length=11, unique=True)
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="patients")
+    gp = models.ForeignKey(
+        Practitioner, null=True, blank=True, on_delete=models.SET_NULL, related_name="patients"
+    )
+    name = models.CharField(_("navn"), max_length=200, db_index=True)
+    birth_date = models.DateField(_("fødselsdato"), db_index=True)
+    sex = models.CharField(_("kjønn"), max_length=1)
+    death_date = models.DateField(_("dødsdato"), null=True, blank=True)
+    listed = models.BooleanField(_("på listen"), default=True)
+    flagged = models.BooleanField(_("på arbeidslisten"), default=False)
+    priority = models.FloatField(_("prioritet"), default=0)
+    rank = models.IntegerField(_("rangering"), null=True, blank=True)
+    reasons = models.CharField(_("grunner"), max_length=500, blank=True)
+    target_groups = models.CharField(max_length=300, blank=True)  # "|chronic_disease|...|"
+    conditions = models.CharField(max_length=400, blank=True)  # "|diabetes|copd|"
+    frailty_band = models.CharField(_("skrøpelighet"), max_length=10, blank=True)
+    efi = models.FloatField(_("eFI"), null=True, blank=True)
+    risk = models.FloatField(_("innleggelsesrisiko"), null=True, blank=True)
+    risk_band = models.CharField(_("risikogruppe"), max_length=10, blank=True)
+    annual_check_overdue = models.BooleanField(_("årskontroll forfalt"), default=False)
+    annual_checks = models.JSONField(default=dict, blank=True)  # condition -> {last, due, overdue}
+    as_of = models.DateField(_("data per"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["rank", "name"]
+        indexes = [
+            models.Index(fields=["practice", "listed", "flagged", "rank"]),
+            models.Index(fields=["practice", "listed", "name"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def target_group_list(self) -> list[str]:
+        """Target groups as a list of machine names."""
+        return [g for g in self.target_groups.split("|") if g]
+
+    def target_group_labels(self) -> list[str]:
+        """Target groups as the user reads them."""
+        labels = dict(TargetGroupChoice.choices)
+        return [str(labels.get(g, g)) for g in self.target_group_list()]
+
+    def condition_list(self) -> list[str]:
+        """Conditions as a list of machine names."""
+        return [c for c in self.conditions.split("|") if c]
+
+    def condition_labels(self) -> list[str]:
+        """Conditions as the user reads them."""
+        labels = dict(ConditionChoice.choices)
+        return [str(labels.get(c, c)) for c in self.condition_list()]
+
+
+class Evidence(models.Model):
+    """Why a patient is in a target group: a code on a date, from a source."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="evidence")
+    target_group = models.CharField(max_length=40, choices=TargetGroupChoice.choices)
+    condition = models.CharField(max_length=40, blank=True)
+    code = models.CharField(max_length=20, blank=True)
+    code_system = models.CharField(max_length=20, blank=True)
+    evidence_date = models.DateField(null=True, blank=True)
+    source = models.CharField(max_length=40, blank=True)
+
+    class Meta:
+        ordering = ["target_group", "-evidence_date"]
+
+
+class TimelineKind(models.TextChoices):
+    """Kinds of events on a patient's timeline."""
+
+    CONTACT = "contact", _("kontakt")
+    ADMISSION = "admission", _("sykehusopphold")
+    SERVICE = "service", _("kommunal tjeneste")
+
+
+class TimelineEvent(models.Model):
+    """A contact, a hospital stay or a municipal service, from the registry."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="timeline")
+    kind = models.CharField(max_length=10, choices=TimelineKind.choices)
+    start = models.DateField()
+    end = models.DateField(null=True, blank=True)
+    title = models.CharField(max_length=200)
+    detail = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-start"]
+        indexes = [models.Index(fields=["patient", "-start"])]
+
+
+class SurveyAnswer(models.Model):
+    """An answer to a patient survey."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="surveys")
+    date = models.DateField()
+    instrument = models.CharField(max_length=20)
+    item = models.CharField(max_length=40)
+    value = models.FloatField()
+
+    class Meta:
+        ordering = ["-date", "instrument", "item"]
+
+
+class PracticeIndicator(models.Model):
+    """An aggregate indicator of a practice in a quarter (no patient-level data)."""
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="indicators")
+    indicator = models.CharField(max_length=40)
+    quarter = models.CharField(max_length=7)  # "2019Q1"
+    numerator = models.IntegerField()
+    denominator = models.IntegerField()
+
+    class Meta:
+        ordering = ["practice", "indicator", "quarter"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["practice", "indicator", "quarter"], name="indicator_once_per_quarter"
+            )
+        ]
+
+    @property
+    def share(self) -> float | None:
+        """numerator / denominator, or None for an empty denominator."""
+        return None if self.denominator == 0 else self.numerator / self.denominator
+
+
+class Partner(models.TextChoices):
+    """Coordination partners of a follow-up plan."""
+
+    HOME_NURSING = "home_nursing", _("hjemmesykepleie")
+    HOSPITAL = "hospital", _("sykehus")
+    SPECIALIST = "specialist", _("spesialist")
+    NAV = "nav", _("NAV")
+
+
+class FollowUpPlan(models.Model):
+    """A patient's follow-up plan: the patient's own goal, who is responsible, how often."""
+
+    patient = models.OneToOneField(Patient, on_delete=models.CASCADE, related_name="plan")
+    goal = models.TextField(_("pasientens mål"))
+    responsible = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="plans"
+    )
+    contact_interval_months = models.PositiveSmallIntegerField(_("kontakt hver (måneder)"))
+    next_due = models.DateField(_("neste kontakt"))
+    partners = models.JSONField(_("samarbeidspartnere"), default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def partner_labels(self) -> list[str]:
+        """Coordination partners as the user reads them."""
+        labels = dict(Partner.choices)
+        return [str(labels.get(p, p)) for p in self.partners]
+
+
+class TaskKind(models.TextChoices):
+    """Kinds of tasks."""
+
+    TASK = "task", _("oppgave")
+    RECALL = "recall", _("innkalling")
+    ANNUAL_CHECK = "annual_check", _("innkalling til årskontroll")
+
+
+class TaskStatus(models.TextChoices):
+    """Where a task is."""
+
+    OPEN = "open", _("åpen")
+    INVITED = "invited", _("innkalt")
+    DONE = "done", _("utført")
+    CLOSED_BY_DATA = "closed_by_data", _("lukket av registerdata")
+
+
+OPEN_STATUSES = (TaskStatus.OPEN, TaskStatus.INVITED)
+
+
+class Task(models.Model):
+    """A task or recall for one patient, assigned to a team member or a role, due on a date."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="tasks")
+    kind = models.CharField(_("type"), max_length=20, choices=TaskKind.choices)
+    condition = models.CharField(
+        _("tilstand"), max_length=40, blank=True, choices=ConditionChoice.choices
+    )
+    title = models.CharField(_("tittel"), max_length=200)
+    assigned_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="tasks",
+        verbose_name=_("tildelt"),
+    )
+    assigned_role = models.CharField(
+        _("tildelt rolle"), max_length=20, blank=True, choices=AppRole.choices
+    )
+    due = models.DateField(_("frist"), db_index=True)
+    status = models.CharField(
+        _("status"), max_length=20, choices=TaskStatus.choices, default=TaskStatus.OPEN
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    close_note = models.CharField(_("merknad"), max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["due", "id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_open(self) -> bool:
+        """Open or invited (not yet done)."""
+        return self.status in OPEN_STATUSES
+
+    @property
+    def invitations_sent(self) -> int:
+        """How many invitations were recorded."""
+        return self.invitations.count()
+
+
+class Channel(models.TextChoices):
+    """How a patient was invited."""
+
+    SMS = "sms", _("SMS")
+    LETTER = "letter", _("brev")
+    PHONE = "phone", _("telefon")
+
+
+class Invitation(models.Model):
+    """An invitation sent for a recall (first, second, third)."""
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="invitations")
+    number = models.PositiveSmallIntegerField()
+    channel = models.CharField(_("kanal"), max_length=10, choices=Channel.choices)
+    sent_on = models.DateField(_("sendt"))
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["number"]
+        constraints = [
+            models.UniqueConstraint(fields=["task", "number"], name="invitation_number_once")
+        ]
+
+
+class ActivityKind(models.TextChoices):
+    """Kinds of activity the team logs."""
+
+    NURSE_CONSULTATION = "nurse_consultation", _("sykepleierkonsultasjon")
+    PHONE_CONSULTATION = "phone_consultation", _("telefonkonsultasjon")
+    HOME_VISIT = "home_visit", _("hjemmebesøk")
+    ANNUAL_CHECK = "annual_check", _("årskontroll")
+    COORDINATION_MEETING = "coordination_meeting", _("samarbeidsmøte")
+
+
+class Activity(models.Model):
+    """An activity the team did with or for a patient, with a note."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="activities")
+    kind = models.CharField(_("aktivitet"), max_length=30, choices=ActivityKind.choices)
+    date = models.DateField(_("dato"))
+    partner = models.CharField(
+        _("samarbeidspartner"), max_length=20, blank=True, choices=Partner.choices
+    )
+    condition = models.CharField(
+        _("tilstand"), max_length=40, blank=True, choices=ConditionChoice.choices
+    )
+    note = models.TextField(_("notat"), blank=True)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-date", "-at"]
+
+
+class LoadRun(models.Model):
+    """One load of analytic results into the app."""
+
+    at = models.DateTimeField(auto_now_add=True)
+    source = models.CharField(max_length=300)
+    as_of = models.DateField()
+    patients = models.IntegerField()
+    flagged = models.IntegerField()
+    recalls_closed = models.IntegerField()
+
+    class Meta:
+        ordering = ["-at"]

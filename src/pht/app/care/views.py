@@ -1,0 +1,380 @@
+"""Views of the team's work: thin — parse input, read with the access rules, call the actions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from pht.app.accounts.access import patient_access_required, practice_of, profile_of
+from pht.app.audit.log import record
+from pht.app.audit.models import AuditAction
+from pht.app.care import actions
+from pht.app.care.forms import (
+    ActivityForm,
+    CompleteForm,
+    InvitationForm,
+    PlanForm,
+    TaskForm,
+    WorklistFilter,
+)
+from pht.app.care.models import OPEN_STATUSES, Patient, Task, TaskKind, TimelineKind
+
+VIEW_REASON = "oppfølging i teamet"
+
+
+def _patient(request: HttpRequest, uid: Any) -> Patient:
+    """The patient *uid* of the user's own practice; 404 for any other (whatever the URL)."""
+    practice = practice_of(request.user)
+    return get_object_or_404(
+        Patient.objects.select_related("practice", "gp"), uid=uid, practice=practice
+    )
+
+
+def _task(request: HttpRequest, pk: int) -> Task:
+    practice = practice_of(request.user)
+    return get_object_or_404(
+        Task.objects.select_related("patient", "patient__practice"),
+        pk=pk,
+        patient__practice=practice,
+    )
+
+
+def _apply_action_error(form: Any, err: actions.ActionError) -> None:
+    field = err.field if err.field in form.fields else None
+    form.add_error(field, err.message)
+
+
+def _next_url(request: HttpRequest, default: str) -> str:
+    nxt = request.POST.get("next") or request.GET.get("next") or ""
+    if nxt and url_has_allowed_host_and_scheme(
+        nxt, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return nxt
+    return default
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """Team members land on their due list; others on the dashboards."""
+    profile = profile_of(request.user)
+    if profile is None or not profile.sees_patients:
+        return redirect("dashboards:index")
+    return due_list(request)
+
+
+def _due_tasks(request: HttpRequest) -> QuerySet[Task]:
+    profile = profile_of(request.user)
+    assert profile is not None
+    return (
+        Task.objects.filter(patient__practice_id=profile.practice_id, status__in=OPEN_STATUSES)
+        .filter(Q(assigned_user=request.user) | Q(assigned_role=profile.role))
+        .select_related("patient", "assigned_user")
+        .annotate(invitation_count=Count("invitations"))
+        .order_by("due", "id")
+    )
+
+
+@patient_access_required
+def due_list(request: HttpRequest) -> HttpResponse:
+    """The user's due list (own tasks and their role's) and patients flagged without a plan."""
+    practice = practice_of(request.user)
+    today = timezone.localdate()
+    tasks = list(_due_tasks(request))
+    without_plan = (
+        Patient.objects.filter(practice=practice, listed=True, flagged=True, plan__isnull=True)
+        .order_by("rank")
+        .only("uid", "name", "birth_date", "reasons", "rank", "risk_band", "frailty_band")[:10]
+    )
+    record(
+        user=request.user,
+        action=AuditAction.VIEW_DUE_LIST,
+        reason=VIEW_REASON,
+        detail={"tasks": len(tasks)},
+        request=request,
+    )
+    return render(
+        request,
+        "care/due_list.html",
+        {
+            "due_now": [t for t in tasks if t.due <= today],
+            "due_later": [t for t in tasks if t.due > today],
+            "without_plan": without_plan,
+            "today": today,
+            "invitation_form": InvitationForm(initial={"sent_on": today}),
+        },
+    )
+
+
+_DATE_PATTERNS = (
+    (re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$"), ("d", "m", "y")),
+    (re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$"), ("y", "m", "d")),
+    (re.compile(r"^(\d{2})(\d{2})(\d{4})$"), ("d", "m", "y")),
+)
+
+
+def parse_birth_date(text: str) -> dt.date | None:
+    """A birth date typed as 31.12.1950, 1950-12-31 or 31121950; None if it is not one."""
+    for pattern, order in _DATE_PATTERNS:
+        match = pattern.match(text.strip())
+        if match:
+            parts = dict(zip(order, (int(g) for g in match.groups()), strict=True))
+            try:
+                return dt.date(parts["y"], parts["m"], parts["d"])
+            except ValueError:
+                return None
+    return None
+
+
+def worklist_queryset(practice: Any, data: dict[str, Any]) -> QuerySet[Patient]:
+    """The practice's patients matching the worklist filters in *data* (cleaned form data)."""
+    qs = Patient.objects.filter(practice=practice, listed=True)
+    q = (data.get("q") or "").strip()
+    if q:
+        born = parse_birth_date(q)
+        qs = qs.filter(birth_date=born) if born else qs.filter(name__icontains=q)
+    else:
+        qs = qs.filter(flagged=True)
+    if data.get("target_group"):
+        qs = qs.filter(target_groups__contains=f"|{data['target_group']}|")
+    if data.get("condition"):
+        qs = qs.filter(conditions__contains=f"|{data['condition']}|")
+    if data.get("risk_band"):
+        qs = qs.filter(risk_band=data["risk_band"])
+    if data.get("frailty_band"):
+        qs = qs.filter(frailty_band=data["frailty_band"])
+    if data.get("overdue"):
+        qs = qs.filter(annual_check_overdue=True)
+    if data.get("no_plan"):
+        qs = qs.filter(plan__isnull=True)
+    member = data.get("member")
+    if member is not None:
+        open_task_ids = Task.objects.filter(assigned_user=member, status__in=OPEN_STATUSES).values(
+            "patient_id"
+        )
+        qs = qs.filter(Q(plan__responsible=member) | Q(pk__in=open_task_ids))
+    sort = data.get("sort") or "rank"
+    if sort == "risk":
+        qs = qs.order_by("-risk", "rank", "name")
+    elif sort == "name":
+        qs = qs.order_by("name", "birth_date")
+    else:
+        qs = qs.order_by("rank", "name")
+    return qs.select_related("plan").only(
+        "uid",
+        "name",
+        "birth_date",
+        "sex",
+        "rank",
+        "reasons",
+        "target_groups",
+        "conditions",
+        "frailty_band",
+        "risk",
+        "risk_band",
+        "annual_check_overdue",
+        "plan__id",
+        "plan__next_due",
+    )
+
+
+@patient_access_required
+def worklist(request: HttpRequest) -> HttpResponse:
+    """The practice's ranked worklist with filters, search and paging; htmx gets the table."""
+    practice = practice_of(request.user)
+    form = WorklistFilter(request.GET or None, practice=practice)
+    data: dict[str, Any] = form.cleaned_data if form.is_valid() else {}
+    paginator = Paginator(worklist_queryset(practice, data), settings.PHT_PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
+    query = {k: v for k, v in request.GET.items() if k != "page" and v}
+    action = AuditAction.SEARCH if data.get("q") else AuditAction.VIEW_WORKLIST
+    record(
+        user=request.user,
+        action=action,
+        reason=VIEW_REASON,
+        detail={"filters": query, "page": page.number, "shown": len(page.object_list)},
+        request=request,
+    )
+    context = {
+        "form": form,
+        "page": page,
+        "query": urlencode(query),
+        "total": paginator.count,
+        "practice": practice,
+    }
+    if request.htmx and request.htmx.target == "worklist-results":
+        return render(request, "care/_worklist_table.html", context)
+    return render(request, "care/worklist.html", context)
+
+
+@patient_access_required
+def patient_detail(request: HttpRequest, uid: Any) -> HttpResponse:
+    """The patient page: identity, groups with evidence, frailty, risk, timeline, plan, tasks."""
+    patient = _patient(request, uid)
+    reason = (request.GET.get("reason") or VIEW_REASON)[:200]
+    actions.do_view_patient(user=request.user, patient=patient, reason=reason, request=request)
+    plan = getattr(patient, "plan", None) if hasattr(patient, "plan") else None
+    timeline = list(patient.timeline.all()[:200])
+    tasks = patient.tasks.select_related("assigned_user").annotate(
+        invitation_count=Count("invitations")
+    )
+    today = timezone.localdate()
+    return render(
+        request,
+        "care/patient.html",
+        {
+            "patient": patient,
+            "age": _age(patient.birth_date, today),
+            "evidence": patient.evidence.all(),
+            "plan": plan,
+            "contacts": [e for e in timeline if e.kind == TimelineKind.CONTACT][:30],
+            "admissions": [e for e in timeline if e.kind == TimelineKind.ADMISSION],
+            "services": [e for e in timeline if e.kind == TimelineKind.SERVICE],
+            "surveys": patient.surveys.all()[:40],
+            "open_tasks": [t for t in tasks if t.is_open],
+            "closed_tasks": [t for t in tasks if not t.is_open][:20],
+            "activities": patient.activities.select_related("by")[:30],
+            "annual_checks": sorted(patient.annual_checks.items()),
+            "today": today,
+            "invitation_form": InvitationForm(initial={"sent_on": today}),
+        },
+    )
+
+
+def _age(born: dt.date, today: dt.date) -> int:
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+@patient_access_required
+def plan_edit(request: HttpRequest, uid: Any) -> HttpResponse:
+    """Create or change the follow-up plan."""
+    patient = _patient(request, uid)
+    plan = getattr(patient, "plan", None) if hasattr(patient, "plan") else None
+    if request.method == "POST":
+        form = PlanForm(request.POST, practice=patient.practice)
+        if form.is_valid():
+            try:
+                actions.do_save_plan(user=request.user, patient=patient, **form.cleaned_data)
+            except actions.ActionError as err:
+                _apply_action_error(form, err)
+            else:
+                return redirect("care:patient", uid=patient.uid)
+    elif plan is not None:
+        form = PlanForm(
+            initial={
+                "goal": plan.goal,
+                "responsible": plan.responsible_id,
+                "contact_interval_months": plan.contact_interval_months,
+                "next_due": plan.next_due,
+                "partners": plan.partners,
+            },
+            practice=patient.practice,
+        )
+    else:
+        today = timezone.localdate()
+        form = PlanForm(
+            initial={
+                "responsible": request.user.pk,
+                "contact_interval_months": 3,
+                "next_due": today + dt.timedelta(days=91),
+            },
+            practice=patient.practice,
+        )
+    status = 400 if request.method == "POST" else 200
+    return render(request, "care/plan_form.html", {"patient": patient, "form": form}, status=status)
+
+
+@patient_access_required
+def task_create(request: HttpRequest, uid: Any) -> HttpResponse:
+    """Create a task or recall for the patient."""
+    patient = _patient(request, uid)
+    if request.method == "POST":
+        form = TaskForm(request.POST, practice=patient.practice)
+        if form.is_valid():
+            try:
+                actions.do_create_task(user=request.user, patient=patient, **form.cleaned_data)
+            except actions.ActionError as err:
+                _apply_action_error(form, err)
+            else:
+                return redirect("care:patient", uid=patient.uid)
+    else:
+        kind = request.GET.get("kind", TaskKind.TASK)
+        form = TaskForm(
+            initial={
+                "kind": kind if kind in TaskKind.values else TaskKind.TASK,
+                "due": timezone.localdate() + dt.timedelta(days=14),
+                "assigned_user": request.user.pk,
+            },
+            practice=patient.practice,
+        )
+    status = 400 if request.method == "POST" else 200
+    return render(request, "care/task_form.html", {"patient": patient, "form": form}, status=status)
+
+
+@require_POST
+@patient_access_required
+def task_complete(request: HttpRequest, pk: int) -> HttpResponse:
+    """Mark a task done."""
+    task = _task(request, pk)
+    form = CompleteForm(request.POST)
+    if form.is_valid():
+        try:
+            actions.do_complete_task(user=request.user, task=task, **form.cleaned_data)
+        except actions.ActionError as err:
+            return _error_page(request, task, err.message)
+    return HttpResponseRedirect(
+        _next_url(request, reverse("care:patient", kwargs={"uid": task.patient.uid}))
+    )
+
+
+@require_POST
+@patient_access_required
+def task_invite(request: HttpRequest, pk: int) -> HttpResponse:
+    """Record an invitation sent for a recall."""
+    task = _task(request, pk)
+    form = InvitationForm(request.POST)
+    if not form.is_valid():
+        message = "; ".join(str(e) for errs in form.errors.values() for e in errs)
+        return _error_page(request, task, message)
+    try:
+        actions.do_record_invitation(user=request.user, task=task, **form.cleaned_data)
+    except actions.ActionError as err:
+        return _error_page(request, task, err.message)
+    return HttpResponseRedirect(_next_url(request, reverse("care:due_list")))
+
+
+def _error_page(request: HttpRequest, task: Task, message: str) -> HttpResponse:
+    return render(request, "care/task_error.html", {"task": task, "message": message}, status=400)
+
+
+@patient_access_required
+def activity_create(request: HttpRequest, uid: Any) -> HttpResponse:
+    """Log an activity with a note."""
+    patient = _patient(request, uid)
+    if request.method == "POST":
+        form = ActivityForm(request.POST)
+        if form.is_valid():
+            try:
+                actions.do_log_activity(user=request.user, patient=patient, **form.cleaned_data)
+            except actions.ActionError as err:
+                _apply_action_error(form, err)
+            else:
+                return redirect("care:patient", uid=patient.uid)
+    else:
+        form = ActivityForm(initial={"date": timezone.localdate()})
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request, "care/activity_form.html", {"patient": patient, "form": form}, status=status
+    )

@@ -1,0 +1,1 @@
+"""Practice dashboards: aggregates only (no patient-level data), charts as Vega-Lite."""

@@ -1,0 +1,110 @@
+"""Dashboards: the practice's own for its team; lists of practices for the others."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import vl_convert as vlc
+from csp.decorators import csp_exempt
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+
+from pht.app.accounts.access import profile_of
+from pht.app.accounts.models import AppRole, Practice
+from pht.app.dashboards import figures
+
+
+def _visible_practices(request: HttpRequest) -> Any:
+    profile = profile_of(request.user)
+    practices = Practice.objects.select_related("municipality")
+    if request.user.is_superuser:
+        return practices
+    if profile is None:
+        return practices.none()
+    if profile.sees_patients:
+        return practices.filter(pk=profile.practice_id)
+    if profile.role == AppRole.MUNICIPAL_LEAD:
+        return practices.filter(municipality_id=profile.municipality_id)
+    return practices.exclude(financing_model="")
+
+
+@login_required
+def index(request: HttpRequest) -> HttpResponse:
+    """A team member goes to their practice's dashboard; others choose a practice."""
+    profile = profile_of(request.user)
+    if profile is not None and profile.sees_patients:
+        return redirect("dashboards:practice", practice_id=profile.practice_id)
+    practices = _visible_practices(request).exclude(financing_model="")
+    return render(request, "dashboards/index.html", {"practices": practices})
+
+
+def _practice(request: HttpRequest, practice_id: str) -> Practice:
+    practice: Practice = get_object_or_404(_visible_practices(request), pk=practice_id)
+    return practice
+
+
+@login_required
+def practice(request: HttpRequest, practice_id: str) -> HttpResponse:
+    """The practice dashboard: population by target group, annual checks, staffing."""
+    obj = _practice(request, practice_id)
+    profile = profile_of(request.user)
+    suppressed = profile is None or profile.practice_id != obj.pk
+    counts = figures.listed_by_target_group(obj, suppressed=suppressed)
+    trend = figures.annual_check_trend(obj)
+    return render(
+        request,
+        "dashboards/practice.html",
+        {
+            "practice": obj,
+            "counts": counts,
+            "staffing": figures.staffing(obj),
+            "has_trend": not trend.empty,
+            "small_cell": figures.SMALL_CELL,
+            "suppressed": suppressed,
+        },
+    )
+
+
+CHARTS = {"target-groups", "annual-checks"}
+
+
+def chart_spec(request: HttpRequest, practice: Practice, name: str) -> dict[str, Any]:
+    """The Vega-Lite spec of chart *name* for *practice*."""
+    profile = profile_of(request.user)
+    suppressed = profile is None or profile.practice_id != practice.pk
+    if name == "target-groups":
+        return figures.target_group_chart(
+            figures.listed_by_target_group(practice, suppressed=suppressed)
+        )
+    return figures.annual_check_chart(figures.annual_check_trend(practice))
+
+
+@csp_exempt()
+@login_required
+def chart_svg(request: HttpRequest, practice_id: str, name: str) -> HttpResponse:
+    """The chart rendered to SVG on the server (shown as an image: no script on the page)."""
+    if name not in CHARTS:
+        raise Http404
+    obj = _practice(request, practice_id)
+    spec = chart_spec(request, obj, name)
+    key = "chart:" + str(hash(json.dumps(spec, sort_keys=True, default=str)))
+    svg = cache.get(key)
+    if svg is None:
+        svg = vlc.vegalite_to_svg(spec)
+        cache.set(key, svg, 600)
+    return HttpResponse(svg, content_type="image/svg+xml")
+
+
+@login_required
+def chart_json(request: HttpRequest, practice_id: str, name: str) -> HttpResponse:
+    """The chart's Vega-Lite spec as JSON (for reuse in reports and other tools)."""
+    if name not in CHARTS:
+        raise Http404
+    obj = _practice(request, practice_id)
+    return HttpResponse(
+        json.dumps(chart_spec(request, obj, name), default=str),
+        content_type="application/json",
+    )

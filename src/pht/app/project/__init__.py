@@ -1,0 +1,1 @@
+"""The Django project: settings declared once, URLs, WSGI/ASGI entry points."""

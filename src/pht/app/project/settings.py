@@ -1,0 +1,212 @@
+"""Settings of the web app, declared once and read from the environment.
+
+``PHT_ENV`` says where the app runs: ``development`` (the default, what ``make run`` serves on
+127.0.0.1), ``test`` or ``production``. Outside development the settings refuse unsafe defaults:
+a missing or placeholder ``PHT_SECRET_KEY``, ``PHT_DEBUG`` switched on, or no
+``PHT_ALLOWED_HOSTS``. The application database is SQLite in ``$PHT_HOME/app.sqlite3`` unless
+``DATABASE_URL`` names another (PostgreSQL in a real deployment).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+from pht.core.settings import get_settings
+
+APP_DIR = Path(__file__).resolve().parent.parent
+PHT = get_settings()
+
+PHT_ENV = os.environ.get("PHT_ENV", "development").strip().lower()
+if PHT_ENV not in {"development", "test", "production"}:
+    raise ImproperlyConfigured(f"PHT_ENV={PHT_ENV!r} is not one of development, test, production")
+DEVELOPMENT = PHT_ENV == "development"
+
+_DEV_SECRET = "development-only-secret-key-never-use-in-production-5f1c9e2a7b"
+SECRET_KEY = os.environ.get("PHT_SECRET_KEY", "")
+if not SECRET_KEY:
+    if PHT_ENV == "production":
+        raise ImproperlyConfigured("PHT_SECRET_KEY must be set outside development")
+    SECRET_KEY = _DEV_SECRET
+if PHT_ENV == "production" and (
+    SECRET_KEY == _DEV_SECRET or len(SECRET_KEY) < 50 or "insecure" in SECRET_KEY
+):
+    raise ImproperlyConfigured(
+        "PHT_SECRET_KEY is a placeholder or shorter than 50 characters; "
+        "generate one with `python -c 'import secrets; print(secrets.token_urlsafe(64))'`"
+    )
+
+DEBUG = os.environ.get("PHT_DEBUG", "0").strip().lower() in {"1", "true", "yes", "on"}
+if DEBUG and not DEVELOPMENT:
+    raise ImproperlyConfigured("PHT_DEBUG may only be switched on when PHT_ENV=development")
+
+_hosts = [h.strip() for h in os.environ.get("PHT_ALLOWED_HOSTS", "").split(",") if h.strip()]
+if not _hosts:
+    if PHT_ENV == "production":
+        raise ImproperlyConfigured("PHT_ALLOWED_HOSTS must list the host names outside development")
+    _hosts = ["127.0.0.1", "localhost", "[::1]", "testserver"]
+ALLOWED_HOSTS = _hosts
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "csp",
+    "axes",
+    "pht.app.accounts",
+    "pht.app.audit",
+    "pht.app.care",
+    "pht.app.dashboards",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "pht.app.project.urls"
+WSGI_APPLICATION = "pht.app.project.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [APP_DIR / "project" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "pht.app.accounts.context.profile",
+            ],
+        },
+    }
+]
+
+_default_db = f"sqlite:///{(PHT.home / 'app.sqlite3').resolve()}"
+DATABASES = {
+    "default": dj_database_url.parse(os.environ.get("DATABASE_URL", _default_db), conn_max_age=60)
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets readers work while one writer writes; IMMEDIATE transactions queue writers
+    # instead of failing with "database is locked" under concurrent use.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 30,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Passwords: Argon2 first; lock-out after repeated failures (django-axes).
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = 1  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+AXES_VERBOSE = False
+
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "care:home"
+LOGOUT_REDIRECT_URL = "accounts:login"
+
+# Sessions and CSRF: HTTP-only cookies, same-site, secure over HTTPS outside development.
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = 8 * 60 * 60
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_SECURE = not DEVELOPMENT and PHT_ENV != "test"
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if PHT_ENV == "production":
+    SECURE_SSL_REDIRECT = os.environ.get("PHT_SSL_REDIRECT", "1") != "0"
+    SECURE_HSTS_SECONDS = 31_536_000
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    _origins = os.environ.get("PHT_CSRF_TRUSTED_ORIGINS", "")
+    CSRF_TRUSTED_ORIGINS = [o.strip() for o in _origins.split(",") if o.strip()]
+
+# Content-Security-Policy: only this origin's scripts and styles, no inline code, no framing.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [SELF],
+        "object-src": [NONE],
+    }
+}
+
+# Language: Norwegian bokmål by default, English selectable.
+LANGUAGE_CODE = "nb"
+LANGUAGES = [("nb", _("Norsk bokmål")), ("en", _("English"))]
+LOCALE_PATHS = [APP_DIR / "locale"]
+USE_I18N = True
+TIME_ZONE = "Europe/Oslo"
+USE_TZ = True
+
+STATIC_URL = "/static/"
+# Static files are served by WhiteNoise straight from the apps (no collectstatic step needed);
+# set PHT_STATIC_ROOT to collect them for a separate web server.
+STATIC_ROOT = os.environ.get("PHT_STATIC_ROOT") or None
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {
+        "django": {"handlers": ["console"], "level": "WARNING"},
+        "axes": {"handlers": ["console"], "level": "WARNING"},
+    },
+}
+
+# The worklist shows this many patients per page.
+PHT_PAGE_SIZE = 25

@@ -1,0 +1,11 @@
+"""The app's URLs."""
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("accounts/", include("pht.app.accounts.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("audit/", include("pht.app.audit.urls")),
+    path("dashboard/", include("pht.app.dashboards.urls")),
+    path("", include("pht.app.care.urls")),
+]
