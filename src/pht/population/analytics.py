@@ -1,0 +1,508 @@
+"""Target groups, frailty, admission risk, expected need and annual checks as Ibis expressions.
+
+:class:`PopulationView` holds one as-of date, the value sets and the models, and builds each
+derived table once (as an expression, or materialised with ``materialise=True``) so that the
+worklist and the summary reuse the same pieces. The public functions in :mod:`pht.population`
+are thin wrappers around it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cached_property
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+
+from pht.core.errors import PhtError
+from pht.core.labels import TargetGroup
+from pht.population._base import (
+    Tables,
+    add_months,
+    code_matches,
+    diagnosis_events,
+    gp_contacts,
+    months_since,
+    persons_alive,
+    tariff_events,
+)
+from pht.reference.value_sets import (
+    Model,
+    ValueSets,
+    load_model,
+    load_value_sets,
+)
+
+__all__ = ["FEATURE_FACTORS", "PopulationView"]
+
+AGE_BANDS = (
+    (0, 4, "age_0_4"),
+    (5, 17, "age_5_17"),
+    (35, 49, "age_35_49"),
+    (50, 66, "age_50_66"),
+    (67, 74, "age_67_74"),
+    (75, 84, "age_75_84"),
+    (85, 200, "age_85_plus"),
+)
+SERVICE_FACTORS = ("home_nursing", "long_term_stay", "safety_alarm")
+FEATURE_FACTORS = (
+    *(f for _, _, f in AGE_BANDS),
+    "sex_f",
+    "frailty_mild",
+    "frailty_moderate",
+    "frailty_severe",
+    *(f"service_{s}" for s in SERVICE_FACTORS),
+    "emergency_1",
+    "emergency_2_plus",
+    "gp_contacts_0",
+    "gp_contacts_4_9",
+    "gp_contacts_10_plus",
+)
+
+
+def _as_date(value: dt.date | str) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise PhtError(f"not a date: {value!r} (write YYYY-MM-DD)") from None
+
+
+def _union_all(parts: list[ir.Table]) -> ir.Table:
+    out = parts[0]
+    for p in parts[1:]:
+        out = out.union(p)
+    return out
+
+
+class PopulationView:
+    """The population as of one date: every derived table of the population room.
+
+    *tables* is a :class:`pht.registry.Warehouse` or anything with ``.table(name)``.
+    """
+
+    def __init__(
+        self,
+        tables: Tables,
+        as_of: dt.date | str,
+        *,
+        lookback_months: int = 24,
+        value_sets: ValueSets | None = None,
+        risk_model: Model | None = None,
+        need_model: Model | None = None,
+        materialise: bool = False,
+    ) -> None:
+        if lookback_months < 1:
+            raise PhtError(f"look-back must be at least 1 month, not {lookback_months}")
+        self.tables = tables
+        self.as_of = _as_date(as_of)
+        self.lookback_months = lookback_months
+        self.vs = value_sets or load_value_sets()
+        self.risk_model = risk_model or load_model("admission_risk")
+        self.need_model = need_model or load_model("expected_need")
+        self.materialise = materialise
+        self.start = add_months(self.as_of, -lookback_months)
+        self.year_ago = add_months(self.as_of, -12)
+        frailty_months = self.vs.rules.frailty.lookback_months
+        self.frailty_start = add_months(self.as_of, -frailty_months)
+        self.events_start = min(self.start, self.frailty_start, self.year_ago)
+
+    def _keep(self, table: ir.Table) -> ir.Table:
+        return table.cache() if self.materialise else table
+
+    # --- long tables ----------------------------------------------------------------------------
+
+    @cached_property
+    def persons(self) -> ir.Table:
+        """Persons alive on the as-of date with their age."""
+        return self._keep(persons_alive(self.tables, self.as_of))
+
+    @cached_property
+    def events(self) -> ir.Table:
+        """Coded diagnoses over the longest look-back any rule needs."""
+        return diagnosis_events(self.tables, self.events_start, self.as_of)
+
+    @cached_property
+    def tariffs(self) -> ir.Table:
+        """Tariff codes of the contacts over the look-back."""
+        return tariff_events(self.tables, self.events_start, self.as_of)
+
+    @cached_property
+    def gp_contacts(self) -> ir.Table:
+        """GP contacts (not out-of-hours) over the look-back."""
+        return gp_contacts(self.tables, self.events_start, self.as_of)
+
+    # --- conditions and target groups -----------------------------------------------------------
+
+    @cached_property
+    def condition_evidence(self) -> ir.Table:
+        """Per person and condition: the latest evidence and the number of records.
+
+        Columns: person_id, condition, target_group, code, code_system, evidence_date, source,
+        records. Only conditions with at least their ``min_records`` records in the look-back.
+        """
+        ev = self.events.filter(self.events.date >= self.start)
+        matched = code_matches(ev, self.vs.condition_codes, key="condition").distinct()
+        w = ibis.window(
+            group_by=[matched.person_id, matched.condition],
+            order_by=[ibis.desc(matched.date), matched.source, matched.code],
+        )
+        ranked = matched.mutate(
+            records=matched.count().over(
+                ibis.window(group_by=[matched.person_id, matched.condition])
+            ),
+            _rn=ibis.row_number().over(w),
+        )
+        latest = ranked.filter(ranked._rn == 0)
+        meta = ibis.memtable(
+            pa.table(
+                {
+                    "_c": list(self.vs.conditions),
+                    "target_group": [c.target_group.value for c in self.vs.conditions.values()],
+                    "_min": [c.min_records for c in self.vs.conditions.values()],
+                }
+            )
+        )
+        j = latest.join(meta, latest.condition == meta._c)
+        j = j.filter(j.records >= j._min).semi_join(self.persons, "person_id")
+        return self._keep(
+            j.select(
+                "person_id",
+                "condition",
+                "target_group",
+                "code",
+                "code_system",
+                evidence_date=j.date,
+                source=j.source,
+                records=j.records.cast("int64"),
+            )
+        )
+
+    @cached_property
+    def frail_elderly(self) -> ir.Table:
+        """Frail elderly memberships with the frailty index as evidence."""
+        rule = self.vs.rules.frail_elderly
+        f = self.frailty
+        p = self.persons.filter(self.persons.age >= rule.min_age)
+        j = f.join(p, "person_id")
+        j = j.filter(j.band.isin(list(rule.bands)))
+        return j.select(
+            "person_id",
+            target_group=ibis.literal(TargetGroup.FRAIL_ELDERLY.value),
+            condition=ibis.literal("frailty"),
+            code="eFI " + j.efi.round(2).cast("string"),
+            code_system=ibis.literal("eFI"),
+            evidence_date=j.last_evidence,
+            source=ibis.literal("frailty"),
+            records=j.deficits,
+        )
+
+    @cached_property
+    def weak_demanders(self) -> ir.Table:
+        """Weak demanders with their need weight and last GP contact as evidence."""
+        rule = self.vs.rules.weak_demanders
+        since = add_months(self.as_of, -rule.window_months)
+        g = self.gp_contacts.filter(self.gp_contacts.date >= since)
+        counts = g.group_by("person_id").aggregate(n=g.count(), last=g.date.max())
+        need = self.need.filter(self.need.need_weight >= rule.min_need_weight)
+        j = need.left_join(counts, "person_id")
+        n = j.n.fill_null(0)
+        j = j.filter(n <= rule.max_gp_contacts)
+        return j.select(
+            "person_id",
+            target_group=ibis.literal(TargetGroup.WEAK_DEMANDERS.value),
+            condition=ibis.literal("weak_demander"),
+            code="need " + j.need_weight.round(2).cast("string"),
+            code_system=ibis.literal("expected_need"),
+            evidence_date=j.last,
+            source=ibis.literal("contacts"),
+            records=n.cast("int64"),
+        )
+
+    @cached_property
+    def target_groups(self) -> ir.Table:
+        """Every target-group membership with its evidence (one row per person and condition)."""
+        return _union_all([self.condition_evidence, self.frail_elderly, self.weak_demanders])
+
+    # --- frailty --------------------------------------------------------------------------------
+
+    @cached_property
+    def deficit_evidence(self) -> ir.Table:
+        """Per person and deficit: the latest evidence (code, date, source)."""
+        coded = [e for e in self.vs.deficit_codes if e.code_system not in ("service", "tariff")]
+        ev = self.events.filter(self.events.date >= self.frailty_start)
+        from_codes = code_matches(ev, coded, key="deficit").select(
+            "person_id", "deficit", "code", "date", "source"
+        )
+        parts = [from_codes]
+        services = [e for e in self.vs.deficit_codes if e.code_system == "service"]
+        if services:
+            s = self.tables.table("municipal_services")
+            s = s.filter((s.start < self.as_of) & (s.end.isnull() | (s.end >= self.year_ago)))
+            svc = ibis.memtable(
+                pa.table({"_svc": [e.code for e in services], "deficit": [e.key for e in services]})
+            )
+            js = s.join(svc, s.service == svc._svc)
+            parts.append(
+                js.select(
+                    "person_id",
+                    "deficit",
+                    code=js.service,
+                    date=ibis.greatest(js.start, ibis.literal(self.year_ago)),
+                    source=ibis.literal("municipal_services"),
+                )
+            )
+        tariffs = [e for e in self.vs.deficit_codes if e.code_system == "tariff"]
+        if tariffs:
+            t = self.tariffs.filter(self.tariffs.date >= self.year_ago)
+            tm = ibis.memtable(
+                pa.table(
+                    {
+                        "_tariff": [e.code.lower() for e in tariffs],
+                        "deficit": [e.key for e in tariffs],
+                    }
+                )
+            )
+            jt = t.join(tm, t.tariff == tm._tariff)
+            parts.append(
+                jt.select(
+                    "person_id",
+                    "deficit",
+                    code=jt.tariff,
+                    date=jt.date,
+                    source=ibis.literal("contacts"),
+                )
+            )
+        allp = _union_all(parts)
+        w = ibis.window(
+            group_by=[allp.person_id, allp.deficit],
+            order_by=[ibis.desc(allp.date), allp.source, allp.code],
+        )
+        ranked = allp.mutate(_rn=ibis.row_number().over(w))
+        return ranked.filter(ranked._rn == 0).drop("_rn")
+
+    @cached_property
+    def frailty(self) -> ir.Table:
+        """person_id, efi, band (fit/mild/moderate/severe), deficits, last_evidence for every
+        person alive on the as-of date."""
+        rules = self.vs.rules.frailty
+        total = len(self.vs.deficits)
+        d = self.deficit_evidence
+        per = d.group_by("person_id").aggregate(
+            deficits=d.deficit.nunique().cast("int64"), last_evidence=d.date.max()
+        )
+        j = self.persons.select("person_id").left_join(per, "person_id")
+        n = j.deficits.fill_null(0)
+        efi = (n.cast("float64") / total).round(4)
+        band = ibis.cases(
+            (efi > rules.severe, "severe"),
+            (efi > rules.moderate, "moderate"),
+            (efi > rules.mild, "mild"),
+            else_="fit",
+        )
+        return self._keep(
+            j.select(
+                "person_id",
+                efi=efi,
+                band=band,
+                deficits=n.cast("int64"),
+                last_evidence=j.last_evidence,
+            )
+        )
+
+    # --- model features and scores --------------------------------------------------------------
+
+    @cached_property
+    def features(self) -> ir.Table:
+        """Every binary factor a person has on the as-of date, long: person_id, factor."""
+        p = self.persons
+        age_case = ibis.cases(
+            *[((p.age >= lo) & (p.age <= hi), name) for lo, hi, name in AGE_BANDS],
+            else_=ibis.null("string"),
+        )
+        ages = p.select("person_id", factor=age_case)
+        parts = [
+            ages.filter(ages.factor.notnull()),
+            p.filter(p.sex == "F").select("person_id", factor=ibis.literal("sex_f")),
+        ]
+        ce = self.condition_evidence
+        parts.append(ce.select("person_id", factor="cond_" + ce.condition))
+        f = self.frailty.filter(self.frailty.band != "fit")
+        parts.append(f.select("person_id", factor="frailty_" + f.band))
+        s = self.tables.table("municipal_services")
+        s = s.filter(
+            (s.start < self.as_of)
+            & (s.end.isnull() | (s.end >= self.as_of))
+            & s.service.isin(list(SERVICE_FACTORS))
+        )
+        parts.append(s.select("person_id", factor="service_" + s.service).distinct())
+        em = self.emergency_admissions
+        parts.append(
+            em.select(
+                "person_id",
+                factor=ibis.ifelse(em.emergency_admissions >= 2, "emergency_2_plus", "emergency_1"),
+            )
+        )
+        g = self.gp_contacts.filter(self.gp_contacts.date >= self.year_ago)
+        gc = g.group_by("person_id").aggregate(n=g.count())
+        gpj = p.select("person_id").left_join(gc, "person_id")
+        n = gpj.n.fill_null(0)
+        gfac = ibis.cases(
+            (n == 0, "gp_contacts_0"),
+            (n >= 10, "gp_contacts_10_plus"),
+            (n >= 4, "gp_contacts_4_9"),
+            else_=ibis.null("string"),
+        )
+        gpf = gpj.select("person_id", factor=gfac)
+        parts.append(gpf.filter(gpf.factor.notnull()))
+        return self._keep(_union_all([t.select("person_id", "factor") for t in parts]))
+
+    @cached_property
+    def emergency_admissions(self) -> ir.Table:
+        """person_id, emergency_admissions (acute, admitted in the last 12 months),
+        last_admitted."""
+        a = self.tables.table("admissions")
+        a = a.filter(a.acute & (a.admitted >= self.year_ago) & (a.admitted < self.as_of))
+        return a.group_by("person_id").aggregate(
+            emergency_admissions=a.count().cast("int64"), last_admitted=a.admitted.max()
+        )
+
+    def contributions(self, model: Model) -> ir.Table:
+        """Per person and factor the model uses: person_id, factor, coefficient."""
+        coef = ibis.memtable(
+            pa.table(
+                {
+                    "_factor": list(model.coefficients),
+                    "coefficient": [float(v) for v in model.coefficients.values()],
+                }
+            )
+        )
+        f = self.features
+        j = f.join(coef, f.factor == coef._factor)
+        return j.select("person_id", "factor", "coefficient")
+
+    def _linear_predictor(self, model: Model) -> ir.Table:
+        c = self.contributions(model)
+        sums = c.group_by("person_id").aggregate(_sum=c.coefficient.sum())
+        j = self.persons.select("person_id").left_join(sums, "person_id")
+        return j.select("person_id", lp=j._sum.fill_null(0.0) + model.intercept)
+
+    @cached_property
+    def risk(self) -> ir.Table:
+        """person_id, risk (probability of an unplanned admission in 12 months), risk_band."""
+        lp = self._linear_predictor(self.risk_model)
+        risk = 1.0 / (1.0 + (-lp.lp).exp())
+        b = self.vs.worklist.risk_bands
+        band = ibis.cases(
+            (risk >= b.very_high, "very_high"),
+            (risk >= b.high, "high"),
+            (risk >= b.medium, "medium"),
+            else_="low",
+        )
+        return self._keep(lp.select("person_id", risk=risk.round(4), risk_band=band))
+
+    @cached_property
+    def need(self) -> ir.Table:
+        """person_id, expected_contacts (GP contacts in 12 months), need_weight (1.0 = average)."""
+        lp = self._linear_predictor(self.need_model)
+        mu = lp.lp.exp()
+        return self._keep(
+            lp.select(
+                "person_id",
+                expected_contacts=mu.round(3),
+                need_weight=(mu / self.need_model.normaliser).round(3),
+            )
+        )
+
+    # --- annual checks --------------------------------------------------------------------------
+
+    @cached_property
+    def annual_check_contacts(self) -> ir.Table:
+        """Contacts that are annual checks by their tariffs: contact_id."""
+        rules = self.vs.rules.annual_checks
+        rows: dict[str, list[object]] = {"_pattern": [], "_group": [], "_tariff": []}
+        sizes: dict[str, list[object]] = {"_p": [], "_groups": []}
+        for i, pattern in enumerate(rules.patterns):
+            sizes["_p"].append(i)
+            sizes["_groups"].append(len(pattern))
+            for g, codes in enumerate(pattern):
+                for code in codes:
+                    rows["_pattern"].append(i)
+                    rows["_group"].append(g)
+                    rows["_tariff"].append(code.lower())
+        pat = ibis.memtable(pa.table(rows))
+        size = ibis.memtable(pa.table(sizes))
+        t = self.tariffs.filter(
+            (self.tariffs.date >= self.start) & self.tariffs.setting.isin(list(rules.settings))
+        )
+        j = t.join(pat, t.tariff == pat._tariff)
+        per = j.group_by(["contact_id", "_pattern"]).aggregate(_n=j._group.nunique())
+        k = per.join(size, [per._pattern == size._p, per._n == size._groups])
+        return k.select("contact_id").distinct()
+
+    @cached_property
+    def annual_checks(self) -> ir.Table:
+        """Per person with a condition that has annual checks: the last check and its status.
+
+        Columns: person_id, condition, last_check (null: none in the look-back), months_since,
+        status (ok / due / overdue).
+        """
+        rules = self.vs.rules.annual_checks
+        entries = [
+            e
+            for e in self.vs.condition_codes
+            if e.key in rules.conditions and e.code_system == "ICPC-2"
+        ]
+        ev = self.events.filter(
+            (self.events.date >= self.start) & (self.events.source == "contacts")
+        )
+        ev = ev.semi_join(self.annual_check_contacts, "contact_id")
+        checks = code_matches(ev, entries, key="condition")
+        last = checks.group_by(["person_id", "condition"]).aggregate(last_check=checks.date.max())
+        ce = self.condition_evidence.filter(
+            self.condition_evidence.condition.isin(list(rules.conditions))
+        )
+        j = ce.select("person_id", "condition").left_join(last, ["person_id", "condition"])
+        months = months_since(self.as_of, j.last_check)
+        status = ibis.cases(
+            (j.last_check.isnull(), "overdue"),
+            (months >= rules.overdue_after_months, "overdue"),
+            (months >= rules.due_after_months, "due"),
+            else_="ok",
+        )
+        return self._keep(
+            j.select(
+                "person_id",
+                "condition",
+                last_check=j.last_check,
+                months_since=months,
+                status=status,
+            )
+        )
+
+    # --- listing --------------------------------------------------------------------------------
+
+    @cached_property
+    def listed(self) -> ir.Table:
+        """Persons on a GP's list on the as-of date: person_id, gp_id, practice_id."""
+        m = self.tables.table("list_memberships")
+        m = m.filter((m.start <= self.as_of) & (m.end.isnull() | (m.end >= self.as_of)))
+        pr = self.tables.table("practitioners")
+        pr = pr.filter(
+            (pr.role == "gp")
+            & (pr.start <= self.as_of)
+            & (pr.end.isnull() | (pr.end >= self.as_of))
+        )
+        gps = pr.select(gp_id=pr.practitioner_id, practice_id=pr.practice_id).distinct()
+        j = m.join(gps, "gp_id").semi_join(self.persons, "person_id")
+        return j.select("person_id", "gp_id", "practice_id")
+
+    @cached_property
+    def last_gp_contact(self) -> ir.Table:
+        """person_id, last_gp_contact over the look-back."""
+        g = self.gp_contacts.filter(self.gp_contacts.date >= self.start)
+        return g.group_by("person_id").aggregate(last_gp_contact=g.date.max())
