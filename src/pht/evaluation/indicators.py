@@ -1,0 +1,584 @@
+"""Indicators of the six effect goals, defined as data and computed from the warehouse with Ibis.
+
+The definitions live in ``reference/data/evaluation/indicators.toml`` (name, goal, population,
+numerator, denominator, period, source, and the rule that counts the numerator). This module turns
+them into Ibis expressions over the extract-format tables:
+
+* :func:`person_quarter_panel` — one row per listed person and quarter (the person is listed at
+  the practice of their GP on the quarter's first day), with target-group flags and every
+  numerator count of that person in that quarter;
+* :func:`indicator_cells` — an indicator aggregated to practice x quarter cells (and, for the
+  person-level panel, to cells of persons who share a practice and an observation window, which
+  is what makes person-level fixed effects cheap: see :mod:`pht.evaluation.did`);
+* :func:`indicator_table` — the indicator per practice, quarter and target group, as published.
+
+``tables`` is anything with ``.table(name) -> ibis.Table`` (a :class:`pht.registry.Warehouse`),
+so the same code runs on DuckDB and on PySpark.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any, Protocol
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from pht.core.errors import PhtError, ReferenceDataError
+from pht.core.labels import EffectGoal, TargetGroup
+from pht.reference.files import read_toml
+
+__all__ = [
+    "GROUPS",
+    "Indicator",
+    "Tables",
+    "indicator_cells",
+    "indicator_table",
+    "load_indicators",
+    "min_cell",
+    "person_quarter_panel",
+    "quarter_index",
+    "quarter_label",
+    "quarter_start",
+    "survey_person_quarters",
+    "targets_from_diagnoses",
+    "targets_from_truth",
+]
+
+_FILE = "evaluation/indicators.toml"
+
+#: Target-group columns of the panel: the scheme's groups plus diabetes/COPD (annual checks).
+GROUPS = (*[g.value for g in TargetGroup], "diabetes_copd")
+
+#: Conditions of the generator's truth (contracts) and the target group each belongs to.
+CONDITION_GROUPS = {
+    "diabetes": "chronic_disease",
+    "copd": "chronic_disease",
+    "asthma": "chronic_disease",
+    "heart_failure": "chronic_disease",
+    "coronary_disease": "chronic_disease",
+    "atrial_fibrillation": "chronic_disease",
+    "hypertension": "chronic_disease",
+    "stroke": "chronic_disease",
+    "dementia": "frail_elderly",
+    "depression_anxiety": "mental_illness",
+    "severe_mental_illness": "mental_illness",
+    "substance_use": "substance_use",
+    "developmental_disability": "developmental_disability",
+}
+
+_NEVER = 10**6  # a quarter index later than any data
+
+
+class Tables(Protocol):
+    """Anything that hands out the extract-format tables as Ibis tables."""
+
+    def table(self, name: str) -> ir.Table: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Indicator:
+    """One indicator as defined in indicators.toml."""
+
+    name: str
+    goal: EffectGoal
+    kind: str  # "effect" or "activity"
+    title_nb: str
+    title_en: str
+    population: str  # listed, target_group, diabetes_copd, respondents, contacted
+    numerator: str
+    denominator: str
+    period: str
+    source: str
+    unit: str
+    level: str  # default panel for the DiD: person or practice
+    better: str  # higher or lower
+    measure: str | None = None
+    survey: tuple[str, str] | None = None  # (instrument, item)
+    ratio: tuple[str, str] | None = None  # (numerator measure, denominator measure)
+
+    @property
+    def is_survey(self) -> bool:
+        """True for indicators measured on survey respondents."""
+        return self.survey is not None
+
+
+_POPULATIONS = ("listed", "target_group", "diabetes_copd", "respondents", "contacted")
+
+
+@cache
+def _data() -> dict[str, Any]:
+    return read_toml(_FILE)
+
+
+@cache
+def load_indicators() -> dict[str, Indicator]:
+    """Every indicator, keyed by name, in the file's order; checks each definition."""
+    data = _data()
+    measures = data.get("measure", {})
+    out: dict[str, Indicator] = {}
+    for i, raw in enumerate(data.get("indicator", [])):
+        where = f"{_FILE}: indicator {i + 1} ({raw.get('name', '?')})"
+        try:
+            goal = EffectGoal(raw["goal"])
+            survey = raw.get("survey")
+            ratio = raw.get("ratio")
+            ind = Indicator(
+                name=raw["name"],
+                goal=goal,
+                kind=raw["kind"],
+                title_nb=raw["title_nb"],
+                title_en=raw["title_en"],
+                population=raw["population"],
+                numerator=raw["numerator"],
+                denominator=raw["denominator"],
+                period=raw["period"],
+                source=raw["source"],
+                unit=raw["unit"],
+                level=raw["level"],
+                better=raw["better"],
+                measure=raw.get("measure"),
+                survey=(survey["instrument"], survey["item"]) if survey else None,
+                ratio=(ratio["numerator"], ratio["denominator"]) if ratio else None,
+            )
+        except (KeyError, ValueError) as err:
+            raise ReferenceDataError(f"missing or invalid field {err}", where=where) from None
+        if ind.population not in _POPULATIONS or ind.level not in ("person", "practice"):
+            raise ReferenceDataError("unknown population or level", where=where)
+        if sum(x is not None for x in (ind.measure, ind.survey, ind.ratio)) != 1:
+            raise ReferenceDataError("give exactly one of measure, survey, ratio", where=where)
+        for m in (ind.measure, *(ind.ratio or ())):
+            if m is not None and m not in measures:
+                raise ReferenceDataError(f"unknown measure {m!r}", where=where)
+        if ind.period != "quarter":
+            raise ReferenceDataError("only quarterly indicators are supported", where=where)
+        if ind.name in out:
+            raise ReferenceDataError("indicator defined twice", where=where)
+        out[ind.name] = ind
+    return out
+
+
+def indicator(name: str) -> Indicator:
+    """The indicator called *name*, or a clear error listing the known ones."""
+    known = load_indicators()
+    if name not in known:
+        raise PhtError(f"unknown indicator {name!r}; known: {', '.join(known)}")
+    return known[name]
+
+
+def min_cell() -> int:
+    """The smallest number of persons a published cell may have."""
+    return int(_data()["publication"]["min_cell"])
+
+
+def _codes(name: str) -> list[str]:
+    return [str(c) for c in _data()["codes"][name]]
+
+
+# --- quarters ---------------------------------------------------------------------------------
+
+
+def quarter_index(day: dt.date) -> int:
+    """The quarter of *day* as one integer (year * 4 + quarter - 1)."""
+    return day.year * 4 + (day.month - 1) // 3
+
+
+def quarter_start(q: int) -> dt.date:
+    """The first day of quarter *q*."""
+    return dt.date(q // 4, (q % 4) * 3 + 1, 1)
+
+
+def quarter_label(q: int) -> str:
+    """``2018K2`` style label (kvartal) of quarter *q*."""
+    return f"{q // 4}K{q % 4 + 1}"
+
+
+def _qidx(d: ir.DateValue) -> ir.IntegerValue:
+    return d.year() * 4 + (d.month() - 1) // 3
+
+
+def _first_quarter_from(d: ir.DateValue) -> ir.IntegerValue:
+    """The first quarter whose first day is on or after *d*."""
+    return _qidx(d - ibis.interval(days=1)) + 1
+
+
+# --- target groups ----------------------------------------------------------------------------
+
+
+def targets_from_truth(truth_dir: str | Path) -> pd.DataFrame:
+    """Target-group membership from the synthetic generator's ``truth/`` folder.
+
+    A person is in a target group from the onset of a condition on (``truth/conditions.parquet``)
+    and, with frailty moderate or severe (``truth/persons.parquet``), in frail_elderly throughout.
+    Returns (person_id, group, since) with since = NaT for "always".
+    """
+    folder = Path(truth_dir)
+    cond_path, pers_path = folder / "conditions.parquet", folder / "persons.parquet"
+    if not cond_path.exists():
+        raise PhtError("no conditions.parquet in the truth folder", where=str(folder))
+    cond = pd.read_parquet(cond_path, columns=["person_id", "condition", "onset_date"])
+    since = pd.to_datetime(cond["onset_date"]).dt.date
+    parts = [
+        pd.DataFrame(
+            {"person_id": cond["person_id"], "group": cond["condition"].map(CONDITION_GROUPS)}
+        ).assign(since=since),
+    ]
+    dm = cond["condition"].isin(["diabetes", "copd"])
+    parts.append(
+        pd.DataFrame({"person_id": cond["person_id"][dm], "group": "diabetes_copd"}).assign(
+            since=since[dm]
+        )
+    )
+    if pers_path.exists():
+        pers = pd.read_parquet(pers_path)
+        if "frailty" in pers.columns:
+            frail = pers.loc[pers["frailty"].isin(["moderate", "severe"]), ["person_id"]]
+            parts.append(frail.assign(group="frail_elderly", since=None))
+    out = pd.concat(parts, ignore_index=True).dropna(subset=["group"])
+    out["since"] = pd.to_datetime(out["since"])
+    return out[["person_id", "group", "since"]]
+
+
+def targets_from_diagnoses(tables: Tables) -> ir.Table:
+    """Fallback target groups from the contacts' ICPC-2 diagnoses (status A, see the toml).
+
+    A person joins a group the day of the first contact with one of the group's codes.
+    """
+    contacts = tables.table("contacts")
+    spec = _data()["codes"]["target_fallback"]
+    parts = []
+    groups = {g: spec[g] for g in GROUPS if g in spec}
+    groups["diabetes_copd"] = _codes("annual_check_diagnoses")
+    for group, codes in groups.items():
+        hit = contacts.diagnoses.re_search(_any_code_regex(codes))
+        parts.append(
+            contacts.filter(hit)
+            .group_by("person_id")
+            .aggregate(since=contacts.date.min())
+            .mutate(group=ibis.literal(group))
+            .select("person_id", "group", "since")
+        )
+    return ibis.union(*parts)
+
+
+def _any_code_regex(codes: list[str]) -> str:
+    alt = "|".join(re.escape(c) for c in codes)
+    return rf"(^|\s)({alt})(\s|$)"
+
+
+# --- numerator rules --------------------------------------------------------------------------
+
+
+def _contact_rule(c: ir.Table, rule: dict[str, Any]) -> ir.BooleanValue:
+    cond: ir.BooleanValue = ibis.literal(True)
+    tariffs = c.tariffs.fill_null("")
+    diagnoses = c.diagnoses.fill_null("")
+    if "tariffs_any" in rule:
+        cond = cond & tariffs.re_search(_any_code_regex(rule["tariffs_any"]))
+    if "tariffs_also" in rule:
+        cond = cond & tariffs.re_search(_any_code_regex(rule["tariffs_also"]))
+    if "diagnoses_any" in rule:
+        cond = cond & diagnoses.re_search(_any_code_regex(_codes(rule["diagnoses_any"])))
+    if "role" in rule:
+        cond = cond & (c.role == rule["role"])
+    if "setting" in rule:
+        cond = cond & (c.setting == rule["setting"])
+    if "setting_not" in rule:
+        cond = cond & (c.setting != rule["setting_not"])
+    if rule.get("own_team"):
+        cond = cond & (
+            (c.practitioner_id == c.gp_id) | (c.practice_id == c.listed_practice_id)
+        ).fill_null(False)
+    return cond
+
+
+def _measures(kind: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in _data()["measure"].items() if v["table"] == kind}
+
+
+def _gp_practice(tables: Tables) -> ir.Table:
+    """gp_id -> practice_id (the practice of the GP's latest engagement)."""
+    pr = tables.table("practitioners")
+    gps = pr.filter(pr.role == "gp")
+    return gps.group_by(gp_id=gps.practitioner_id).aggregate(
+        practice_id=gps.practice_id.argmax(gps.start)
+    )
+
+
+def person_quarter_panel(
+    tables: Tables,
+    *,
+    first_quarter: int,
+    last_quarter: int,
+    targets: ir.Table | pd.DataFrame | None = None,
+) -> ir.Table:
+    """One row per listed person and quarter in [first_quarter, last_quarter].
+
+    Columns: person_id, q, practice_id, gp_id, spell_first, spell_last (the person's list spell
+    with this GP, clipped to the window), ``since_<group>`` (first quarter in each target group,
+    a large number when never), ``since_target`` (any of the scheme's groups), and one column
+    ``m_<measure>`` per numerator rule with the person's count (or sum) in the quarter.
+    *targets* is (person_id, group, since) as :func:`targets_from_truth` returns; by default
+    :func:`targets_from_diagnoses`.
+    """
+    if first_quarter > last_quarter:
+        raise PhtError(
+            f"empty evaluation window {quarter_label(first_quarter)}–{quarter_label(last_quarter)}"
+        )
+    lm = tables.table("list_memberships")
+    persons = tables.table("persons")
+    gp_practice = _gp_practice(tables)
+    spells = lm.join(persons.select("person_id", "death_date"), "person_id", how="left").join(
+        gp_practice, "gp_id"
+    )
+    last_listed = ibis.least(
+        ibis.coalesce(_qidx(spells.end), ibis.literal(_NEVER)),
+        ibis.coalesce(_qidx(spells.death_date), ibis.literal(_NEVER)),
+    )
+    spells = spells.select(
+        "person_id",
+        "gp_id",
+        "practice_id",
+        spell_first=ibis.greatest(_first_quarter_from(spells.start), ibis.literal(first_quarter)),
+        spell_last=ibis.least(last_listed, ibis.literal(last_quarter)),
+    )
+    spells = spells.filter(spells.spell_first <= spells.spell_last)
+    base = spells.mutate(q=ibis.range(spells.spell_first, spells.spell_last + 1).unnest())
+
+    # target groups: first quarter of membership per group
+    if targets is None:
+        targets = targets_from_diagnoses(tables)
+    elif isinstance(targets, pd.DataFrame):
+        targets = ibis.memtable(
+            targets[["person_id", "group", "since"]].astype({"since": "datetime64[ns]"})
+        )
+    tq = targets.mutate(
+        sq=ibis.coalesce(_first_quarter_from(targets.since.cast("date")), ibis.literal(0))
+    )
+    wide = tq.group_by("person_id").aggregate(
+        **{f"since_{g}": tq.sq.min(where=tq.group == g) for g in GROUPS}
+    )
+    base = base.left_join(wide, "person_id").drop("person_id_right")
+    base = base.mutate(
+        **{f"since_{g}": base[f"since_{g}"].fill_null(_NEVER) for g in GROUPS},
+    )
+    scheme_groups = [g.value for g in TargetGroup]
+    base = base.mutate(since_target=ibis.least(*[base[f"since_{g}"] for g in scheme_groups]))
+
+    # contacts: numerator rules, with the practitioner's role and the person's GP in the quarter
+    contacts = tables.table("contacts")
+    pr = tables.table("practitioners")
+    roles = pr.group_by("practitioner_id").aggregate(role=pr.role.max())
+    c = contacts.left_join(roles, "practitioner_id").drop("practitioner_id_right")
+    c = c.mutate(q=_qidx(c.date))
+    c = c.filter((c.q >= first_quarter) & (c.q <= last_quarter))
+    who = base.select("person_id", "q", "gp_id", listed_practice_id=base.practice_id)
+    c = c.left_join(who, ["person_id", "q"]).drop("person_id_right", "q_right")
+    aggs: dict[str, ir.Value] = {}
+    for name, rule in _measures("contacts").items():
+        if "sum" in rule:
+            total = sum(
+                (c[col].cast("float64").fill_null(0.0) for col in rule["sum"]),
+                ibis.literal(0.0),
+            )
+            aggs[f"m_{name}"] = total.sum()
+        else:
+            hit = ibis.or_(*[_contact_rule(c, r) for r in rule["any_of"]])
+            aggs[f"m_{name}"] = hit.cast("int64").sum()
+    per_contacts = c.group_by(["person_id", "q"]).aggregate(**aggs)
+
+    adm = tables.table("admissions")
+    adm = adm.mutate(q=_qidx(adm.admitted))
+    adm = adm.filter((adm.q >= first_quarter) & (adm.q <= last_quarter))
+    a_aggs: dict[str, ir.Value] = {}
+    for name, rule in _measures("admissions").items():
+        cond: ir.BooleanValue = ibis.literal(True)
+        if "acute" in rule:
+            cond = cond & (adm.acute == rule["acute"])
+        if "main_diagnosis_in" in rule:
+            cond = cond & adm.main_diagnosis.substr(0, 3).isin(_codes(rule["main_diagnosis_in"]))
+        a_aggs[f"m_{name}"] = cond.cast("int64").sum()
+    per_adm = adm.group_by(["person_id", "q"]).aggregate(**a_aggs)
+
+    svc = tables.table("municipal_services")
+    svc = svc.mutate(q=_qidx(svc.start))
+    svc = svc.filter((svc.q >= first_quarter) & (svc.q <= last_quarter))
+    s_aggs = {
+        f"m_{name}": (svc.service == rule["service"]).cast("int64").sum()
+        for name, rule in _measures("municipal_services").items()
+    }
+    per_svc = svc.group_by(["person_id", "q"]).aggregate(**s_aggs)
+
+    panel = base
+    for part, cols in (
+        (per_contacts, list(aggs)),
+        (per_adm, list(a_aggs)),
+        (per_svc, list(s_aggs)),
+    ):
+        panel = panel.left_join(part, ["person_id", "q"]).drop("person_id_right", "q_right")
+        panel = panel.mutate(**{k: panel[k].fill_null(0) for k in cols})
+    return panel
+
+
+def survey_person_quarters(
+    tables: Tables, ind: Indicator, *, first_quarter: int, last_quarter: int
+) -> ir.Table:
+    """Respondents of a survey indicator: (person_id, practice_id, q, y = the person's mean)."""
+    if ind.survey is None:
+        raise PhtError(f"{ind.name} is not a survey indicator")
+    instrument, item = ind.survey
+    s = tables.table("survey_responses")
+    s = s.filter((s.instrument == instrument) & (s.item == item)).mutate(q=_qidx(s.date))
+    s = s.filter((s.q >= first_quarter) & (s.q <= last_quarter))
+    return s.group_by(["person_id", "practice_id", "q"]).aggregate(y=s.value.mean())
+
+
+def _population(panel: ir.Table, ind: Indicator, group: str | None) -> tuple[ir.Table, str]:
+    """Rows of *panel* in the indicator's population (and *group*), plus the 'since' column."""
+    pop = ind.population
+    since = {
+        "listed": None,
+        "contacted": None,
+        "target_group": "since_target",
+        "diabetes_copd": "since_diabetes_copd",
+    }[pop]
+    if group is not None:
+        if group not in GROUPS:
+            raise PhtError(f"unknown target group {group!r}; known: {', '.join(GROUPS)}")
+        since = f"since_{group}"
+    p = panel
+    if since is not None:
+        p = p.filter(p.q >= p[since])
+        p = p.mutate(obs_first=ibis.greatest(p.spell_first, p[since]))
+    else:
+        p = p.mutate(obs_first=p.spell_first)
+    if ind.ratio is not None:
+        num, den = ind.ratio
+        p = p.filter(p[f"m_{den}"] > 0)
+        p = p.mutate(y=p[f"m_{num}"].cast("float64") / p[f"m_{den}"])
+    else:
+        p = p.mutate(y=p[f"m_{ind.measure}"].cast("float64"))
+    return p, "obs_first"
+
+
+def indicator_cells(
+    tables: Tables,
+    panel: ir.Table | None,
+    ind: Indicator,
+    *,
+    level: str | None = None,
+    group: str | None = None,
+    first_quarter: int,
+    last_quarter: int,
+    income: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """The indicator aggregated to cells, as a pandas frame.
+
+    Columns: practice_id, q, unit (the fixed-effect unit: the practice, or for the person-level
+    panel the persons of one practice with the same observation window), n (persons), y_sum,
+    y_mean, n_event (persons with a non-zero value). Person-level cells are exact sufficient
+    statistics for a regression with person(-spell) fixed effects (see did.py).
+    *income* (practice_id, year, income_nok) adds the practice's model income to cost_per_listed.
+    """
+    level = level or ind.level
+    if ind.is_survey:
+        if level == "person" or group is not None:
+            raise PhtError(
+                f"{ind.name} is measured on survey respondents: only the practice-level panel, "
+                "without target-group split, is available"
+            )
+        resp = survey_person_quarters(
+            tables, ind, first_quarter=first_quarter, last_quarter=last_quarter
+        )
+        cells = resp.group_by(["practice_id", "q"]).aggregate(
+            n=resp.count(), y_sum=resp.y.sum(), n_event=resp.count()
+        )
+        df = cells.to_pandas()
+        df["unit"] = df["practice_id"]
+    else:
+        if panel is None:
+            raise PhtError("a person-quarter panel is needed for this indicator")
+        if level == "person" and ind.ratio is not None:
+            raise PhtError(f"{ind.name} is a share: only the practice-level panel is available")
+        p, since = _population(panel, ind, group)
+        keys = ["practice_id", "q"] + ([since, "spell_last"] if level == "person" else [])
+        cells = p.group_by(keys).aggregate(
+            n=p.count(), y_sum=p.y.sum(), n_event=(p.y > 0).cast("int64").sum()
+        )
+        df = cells.to_pandas()
+        if level == "person":
+            df["unit"] = (
+                df["practice_id"]
+                + ":"
+                + df[since].astype("int64").astype(str)
+                + "-"
+                + df["spell_last"].astype("int64").astype(str)
+            )
+            df = df.drop(columns=[since, "spell_last"])
+        else:
+            df["unit"] = df["practice_id"]
+        if ind.name == "cost_per_listed" and income is not None:
+            df = _add_income(df, income)
+    df["q"] = df["q"].astype("int64")
+    df["n"] = df["n"].astype("int64")
+    df["n_event"] = df["n_event"].astype("int64")
+    df["y_sum"] = df["y_sum"].astype("float64")
+    df["y_mean"] = df["y_sum"] / df["n"]
+    return df.sort_values(["practice_id", "q", "unit"]).reset_index(drop=True)
+
+
+def _add_income(df: pd.DataFrame, income: pd.DataFrame) -> pd.DataFrame:
+    need = {"practice_id", "year", "income_nok"}
+    if not need <= set(income.columns):
+        raise PhtError(f"the model income table needs the columns {sorted(need)}")
+    inc = income.assign(income_nok=income["income_nok"].astype("float64"))
+    inc = inc.groupby(["practice_id", "year"], as_index=False)["income_nok"].sum()
+    out = df.assign(year=df["q"] // 4).merge(inc, on=["practice_id", "year"], how="left")
+    # the practice's income for the year, a quarter of it per quarter, shared over its cells
+    share = out["n"] / out.groupby(["practice_id", "q"])["n"].transform("sum")
+    out["y_sum"] = out["y_sum"] + out["income_nok"].fillna(0.0) / 4 * share
+    return out.drop(columns=["year", "income_nok"])
+
+
+def indicator_table(
+    tables: Tables,
+    panel: ir.Table | None,
+    ind: Indicator,
+    *,
+    first_quarter: int,
+    last_quarter: int,
+    by_group: bool = True,
+    income: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """The indicator per practice, quarter and target group (unsuppressed; see suppression.py).
+
+    Columns: indicator, practice_id, quarter, target_group ("all" and, for person panels, each
+    group), n, n_event, value.
+    """
+    frames = []
+    groups: list[str | None] = [None]
+    if by_group and not ind.is_survey:
+        groups += list(GROUPS)
+    for g in groups:
+        cells = indicator_cells(
+            tables,
+            panel,
+            ind,
+            level="practice",
+            group=g,
+            first_quarter=first_quarter,
+            last_quarter=last_quarter,
+            income=income,
+        )
+        cells["target_group"] = g or "all"
+        frames.append(cells)
+    df = pd.concat(frames, ignore_index=True)
+    df["indicator"] = ind.name
+    df["quarter"] = df["q"].map(quarter_label)
+    df = df.rename(columns={"y_mean": "value"})
+    return df[["indicator", "practice_id", "q", "quarter", "target_group", "n", "n_event", "value"]]
