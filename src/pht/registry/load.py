@@ -233,6 +233,8 @@ class _Stage:
         )
         self.staged: list[str] = []
         self.blocking = False  # a problem with a whole file: nothing can be loaded
+        self.pending: list[str] = []
+        self.scratch: list[str] = []  # temp tables to drop at the end
 
     # -- helpers --
 
@@ -245,11 +247,18 @@ class _Stage:
         )
 
     def add(self, table: str, select_sql: str) -> None:
-        """Insert problems from *select_sql* (columns line, col, value, reason)."""
-        self.con.execute(
-            f"INSERT INTO _pht_problems SELECT {_lit(table)}, line, col, value, reason "
-            f"FROM ({select_sql})"
+        """Queue problems from *select_sql* (columns line, col, value, reason)."""
+        self.pending.append(
+            f"SELECT {_lit(table)} AS tbl, line, col, value, reason FROM ({select_sql})"
         )
+
+    def flush(self) -> None:
+        """Run the queued rules in one statement (one pass of the optimiser, fewer round trips)."""
+        if self.pending:
+            self.con.execute(
+                "INSERT INTO _pht_problems " + " UNION ALL ".join(f"({q})" for q in self.pending)
+            )
+            self.pending.clear()
 
     def raw(self, table: str) -> str:
         """The staged rows of *table* with their line number ``_line`` (a view)."""
@@ -347,7 +356,18 @@ class _Stage:
         else:
             self._line_view(table, 2)
         self.types[table] = {c: "VARCHAR" for c in header}
+        self.types_source[table] = "csv"
         self.report.rows[table] = rows
+        if rows and not _ends_with_newline(path):
+            # a cut inside the last value would otherwise pass as a shorter value
+            last = _count_newlines(path) + 1
+            self.file_problem(
+                table,
+                last,
+                header[-1],
+                None,
+                "last line has no line break: the file may be truncated",
+            )
         self.staged.append(table)
         return True
 
@@ -538,17 +558,20 @@ class _Stage:
         bad = [(v, r) for v, r in zip(vals, reasons, strict=True) if r is not None]
         if not bad:
             return
+        name = f"_pht_bad_{table}_{column}"
         self.con.register(
             "_pht_bad", pa.table({"v": [b[0] for b in bad], "r": [b[1] for b in bad]})
         )
         try:
-            self.add(
-                table,
-                f"SELECT _line AS line, {_lit(column)} AS col, b.v AS value, b.r AS reason "
-                f"FROM {self.raw(table)} JOIN _pht_bad b ON {txt} = b.v",
-            )
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE {_q(name)} AS SELECT * FROM _pht_bad")
         finally:
             self.con.unregister("_pht_bad")
+        self.scratch.append(name)
+        self.add(
+            table,
+            f"SELECT _line AS line, {_lit(column)} AS col, b.v AS value, b.r AS reason "
+            f"FROM {self.raw(table)} JOIN {_q(name)} b ON {txt} = b.v",
+        )
 
     def _check_tokens(
         self, table: str, column: str, system: str, known: Callable[[str], bool], single: bool
@@ -645,6 +668,20 @@ class _Stage:
         )
 
 
+def _ends_with_newline(path: Path) -> bool:
+    with path.open("rb") as fh:
+        fh.seek(-1, 2)
+        return fh.read(1) == b"\n"
+
+
+def _count_newlines(path: Path) -> int:
+    count = 0
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 24):
+            count += chunk.count(b"\n")
+    return count
+
+
 def _first_line(err: Exception) -> str:
     text = str(err).strip().splitlines()
     return text[0] if text else type(err).__name__
@@ -728,7 +765,9 @@ def _run_validation(
     for table in TABLES:  # dependency order: referenced tables first
         if table in stage.staged:
             stage.check_table(table)
+            stage.flush()  # later tables' foreign keys look at this table's valid rows
     stage.check_overlaps()
+    stage.flush()
     _summarise(stage)
     return stage
 
@@ -761,6 +800,8 @@ def _cleanup(stage: _Stage) -> None:
         stage.con.execute(f"DROP VIEW IF EXISTS {stage.raw(t)}")
         kind = "VIEW" if stage.types_source.get(t) == "parquet" else "TABLE"
         stage.con.execute(f"DROP {kind} IF EXISTS {stage.data(t)}")
+    for name in stage.scratch:
+        stage.con.execute(f"DROP TABLE IF EXISTS {_q(name)}")
     stage.con.execute("DROP TABLE IF EXISTS _pht_problems")
 
 
