@@ -25,8 +25,13 @@ P1, P2, P3 = "999000011", "999000029", "999000037"
 G1, N1, G2, N2, G3 = "1000001", "1000002", "1000003", "1000004", "1000005"
 
 # Test tariffs in Helfo's open tariff format (amounts chosen for easy arithmetic).
-TARIFF_CSV = """takstkode,beskrivelse,honorar,refusjon,egenandel,fradato,tildato,inngaar_i_egenandelstak,ugyldig_kombinasjon,maks_antall_per_aar
-2ad,Konsultasjon,200.00,50.00,150.00,2021-01-01,2021-06-30,ja,11ad,
+HEADER = (
+    "takstkode,beskrivelse,honorar,refusjon,egenandel,fradato,tildato,"
+    "inngaar_i_egenandelstak,ugyldig_kombinasjon,maks_antall_per_aar\n"
+)
+TARIFF_CSV = (
+    HEADER
+    + """2ad,Konsultasjon,200.00,50.00,150.00,2021-01-01,2021-06-30,ja,11ad,
 2ad,Konsultasjon,210.00,50.00,160.00,2021-07-01,2021-12-31,ja,11ad,
 2cd,Tidstillegg,30.00,20.00,10.00,2021-01-01,2021-12-31,ja,,
 11ad,Sykebesøk,400.00,150.00,250.00,2021-01-01,2021-12-31,ja,2ad,
@@ -35,18 +40,30 @@ TARIFF_CSV = """takstkode,beskrivelse,honorar,refusjon,egenandel,fradato,tildato
 14,Tverrfaglig møte,400.00,400.00,0.00,2021-01-01,2021-12-31,nei,,1
 pht01,Sykepleierkonsultasjon,300.00,200.00,100.00,2021-01-01,2021-12-31,ja,,
 """
+)
 
 NEED = {
-    "A1": "2.0", "A2": "0.5", "A3": "1.0", "A4": "1.25",
-    "B1": "1.5", "B2": "1.0", "B3": "0.8", "B4": "1.2",
-    "C1": "1.0", "C2": "1.0", "C3": "0.75", "D1": "3.0",
+    "A1": "2.0",
+    "A2": "0.5",
+    "A3": "1.0",
+    "A4": "1.25",
+    "B1": "1.5",
+    "B2": "1.0",
+    "B3": "0.8",
+    "B4": "1.2",
+    "C1": "1.0",
+    "C2": "1.0",
+    "C3": "0.75",
+    "D1": "3.0",
 }
 
 
 def _claims() -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
 
-    def claim(person: str, who: str, practice: str, day: dt.date, tariffs: str, diag: str = "") -> None:
+    def claim(
+        person: str, who: str, practice: str, day: dt.date, tariffs: str, diag: str = ""
+    ) -> None:
         out.append(
             {
                 "contact_id": f"k{len(out) + 1:03d}",
@@ -68,8 +85,15 @@ def _claims() -> list[dict[str, Any]]:
     claim("A1", N1, P1, D(2021, 2, 15), "pht01", "T90")
     claim("A1", N1, P1, D(2021, 3, 15), "pht01", "T90")
     claim("A1", G1, P1, D(2021, 7, 10), "2ad 2cd", "T90")  # the annual check
-    for day in (D(2021, 8, 10), D(2021, 9, 10), D(2021, 10, 10), D(2021, 11, 10),
-                D(2021, 12, 1), D(2021, 12, 10), D(2021, 12, 20)):
+    for day in (
+        D(2021, 8, 10),
+        D(2021, 9, 10),
+        D(2021, 10, 10),
+        D(2021, 11, 10),
+        D(2021, 12, 1),
+        D(2021, 12, 10),
+        D(2021, 12, 20),
+    ):
         claim("A1", G1, P1, day, "2ad", "A98")
     claim("A1", G1, P1, D(2021, 12, 22), "11ad", "A98")
     claim("A1", G1, P1, D(2021, 12, 28), "2ad", "A98")
@@ -95,35 +119,84 @@ def _claims() -> list[dict[str, Any]]:
 def scenario_rows() -> dict[str, list[dict[str, Any]]]:
     """Rows of every table of the scenario."""
     practices = [
-        {"practice_id": P1, "name": "Fjordlegene", "municipality_code": "4602", "district": None,
-         "financing_model": "fee", "pht_start": D(2018, 4, 1), "pht_end": None},
-        {"practice_id": P2, "name": "Sentrum legesenter", "municipality_code": "4602",
-         "district": None, "financing_model": "grant", "pht_start": D(2018, 4, 1), "pht_end": None},
-        {"practice_id": P3, "name": "Dalen legekontor", "municipality_code": "4022",
-         "district": None, "financing_model": None, "pht_start": None, "pht_end": None},
+        {
+            "practice_id": P1,
+            "name": "Fjordlegene",
+            "municipality_code": "4602",
+            "district": None,
+            "financing_model": "fee",
+            "pht_start": D(2018, 4, 1),
+            "pht_end": None,
+        },
+        {
+            "practice_id": P2,
+            "name": "Sentrum legesenter",
+            "municipality_code": "4602",
+            "district": None,
+            "financing_model": "grant",
+            "pht_start": D(2018, 4, 1),
+            "pht_end": None,
+        },
+        {
+            "practice_id": P3,
+            "name": "Dalen legekontor",
+            "municipality_code": "4022",
+            "district": None,
+            "financing_model": None,
+            "pht_start": None,
+            "pht_end": None,
+        },
     ]
     staff = [(G1, P1, "gp"), (N1, P1, "nurse"), (G2, P2, "gp"), (N2, P2, "nurse"), (G3, P3, "gp")]
     practitioners = [
-        {"practitioner_id": i, "practice_id": p, "role": r, "fte": 1.0, "start": D(2015, 1, 1),
-         "end": None, "team_lead": None}
+        {
+            "practitioner_id": i,
+            "practice_id": p,
+            "role": r,
+            "fte": 1.0,
+            "start": D(2015, 1, 1),
+            "end": None,
+            "team_lead": None,
+        }
         for i, p, r in staff
     ]
-    born = {"A1": D(1950, 5, 5), "A2": D(2010, 3, 1), "A3": D(1980, 1, 1), "A4": D(1975, 6, 6),
-            "B1": D(1960, 2, 2), "B2": D(1940, 3, 3), "B3": D(1990, 4, 4), "B4": D(2000, 5, 5),
-            "C1": D(1970, 7, 7), "C2": D(1985, 8, 8), "C3": D(1995, 9, 9), "D1": D(1930, 10, 10)}
+    born = {
+        "A1": D(1950, 5, 5),
+        "A2": D(2010, 3, 1),
+        "A3": D(1980, 1, 1),
+        "A4": D(1975, 6, 6),
+        "B1": D(1960, 2, 2),
+        "B2": D(1940, 3, 3),
+        "B3": D(1990, 4, 4),
+        "B4": D(2000, 5, 5),
+        "C1": D(1970, 7, 7),
+        "C2": D(1985, 8, 8),
+        "C3": D(1995, 9, 9),
+        "D1": D(1930, 10, 10),
+    }
     persons = [
-        {"person_id": p, "birth_date": b, "sex": "F" if i % 2 == 0 else "M",
-         "municipality_code": "4022" if p[0] in "CD" else "4602",
-         "death_date": D(2021, 6, 30) if p == "D1" else None}
+        {
+            "person_id": p,
+            "birth_date": b,
+            "sex": "F" if i % 2 == 0 else "M",
+            "municipality_code": "4022" if p[0] in "CD" else "4602",
+            "death_date": D(2021, 6, 30) if p == "D1" else None,
+        }
         for i, (p, b) in enumerate(born.items())
     ]
     memberships = [
-        ("A1", G1, D(2019, 1, 1), None), ("A2", G1, D(2010, 3, 1), None),
-        ("A3", G1, D(2021, 7, 1), None), ("A4", G1, D(2016, 1, 1), D(2021, 3, 31)),
-        ("A4", G2, D(2021, 4, 1), None), ("B1", G2, D(2018, 1, 1), None),
-        ("B2", G2, D(2018, 1, 1), None), ("B3", G2, D(2018, 1, 1), None),
-        ("B4", G2, D(2018, 1, 1), None), ("C1", G3, D(2017, 1, 1), None),
-        ("C2", G3, D(2017, 1, 1), None), ("C3", G3, D(2017, 1, 1), None),
+        ("A1", G1, D(2019, 1, 1), None),
+        ("A2", G1, D(2010, 3, 1), None),
+        ("A3", G1, D(2021, 7, 1), None),
+        ("A4", G1, D(2016, 1, 1), D(2021, 3, 31)),
+        ("A4", G2, D(2021, 4, 1), None),
+        ("B1", G2, D(2018, 1, 1), None),
+        ("B2", G2, D(2018, 1, 1), None),
+        ("B3", G2, D(2018, 1, 1), None),
+        ("B4", G2, D(2018, 1, 1), None),
+        ("C1", G3, D(2017, 1, 1), None),
+        ("C2", G3, D(2017, 1, 1), None),
+        ("C3", G3, D(2017, 1, 1), None),
         ("D1", G3, D(2019, 1, 1), None),
     ]
     municipalities = [

@@ -38,14 +38,18 @@ from pht.financing.inputs import (
     ore,
     priced_lines,
     rows,
+    target_persons,
 )
 
 __all__ = [
     "FeeModelIncome",
     "FeeModelResult",
+    "FeeParts",
     "PracticeActivity",
     "activity_income",
+    "assemble_fee",
     "fee_model_income",
+    "fee_parts",
     "money_from_ore",
     "per_capita_units",
     "practice_facts",
@@ -71,9 +75,11 @@ def split_exact(amount: Money, parts: dict[str, Fraction]) -> dict[str, Money]:
 class PracticeActivity:
     """Claim lines of one practice priced under one model, in øre, by provider and target."""
 
-    cells: dict[tuple[str, bool], dict[str, int]] = field(default_factory=dict)
+    cells: dict[tuple[str, bool], dict[str, int | Fraction]] = field(default_factory=dict)
 
-    def sum(self, key: str, *, provider: str | None = None, target: bool | None = None) -> int:
+    def sum(
+        self, key: str, *, provider: str | None = None, target: bool | None = None
+    ) -> int | Fraction:
         """Sum of *key* over the cells that match."""
         return sum(
             v[key]
@@ -81,7 +87,9 @@ class PracticeActivity:
             if (provider is None or p == provider) and (target is None or t == target)
         )
 
-    def income_ore(self, *, provider: str | None = None, target: bool | None = None) -> int:
+    def income_ore(
+        self, *, provider: str | None = None, target: bool | None = None
+    ) -> int | Fraction:
         """Refunds plus every co-payment (patient, ceiling, child), øre."""
         return sum(
             self.sum(k, provider=provider, target=target)
@@ -168,7 +176,9 @@ class FeeModelResult:
 
 def practice_facts(tables: Tables) -> dict[str, dict[str, Any]]:
     """practice_id → name, municipality_code, financing_model."""
-    t = tables.table("practices").select("practice_id", "name", "municipality_code", "financing_model")
+    t = tables.table("practices").select(
+        "practice_id", "name", "municipality_code", "financing_model"
+    )
     return {r["practice_id"]: r for r in rows(t)}
 
 
@@ -252,6 +262,34 @@ def activity_income(priced: ir.Table) -> dict[str, PracticeActivity]:
     return out
 
 
+@dataclass(frozen=True)
+class FeeParts:
+    """What the fee model sums, per practice and target group, before rounding."""
+
+    capita: dict[tuple[str, bool], Fraction]
+    days: dict[tuple[str, bool], int]
+    activity: dict[str, PracticeActivity]
+
+
+def fee_parts(
+    tables: Tables,
+    inputs: FinancingInputs,
+    *,
+    target_groups: ir.Table | None = None,
+    lines: ir.Table | None = None,
+    listed: ir.Table | None = None,
+) -> FeeParts:
+    """Exact basistilskudd, person-days and priced activity of every practice."""
+    targets = target_persons(target_groups)
+    listed = listed if listed is not None else listed_days(tables, inputs, targets=targets)
+    lines = lines if lines is not None else claim_lines(tables, inputs, targets=targets)
+    return FeeParts(
+        capita=per_capita_units(listed, inputs),
+        days=person_days(listed),
+        activity=activity_income(priced_lines(lines, inputs, model="fee")),
+    )
+
+
 def fee_model_income(
     tables: Tables,
     year: int,
@@ -268,27 +306,13 @@ def fee_model_income(
     *lines* and *listed* may be passed when already built (see :mod:`pht.financing.compare`).
     """
     inputs = inputs or FinancingInputs.for_year(year)
-    from pht.financing.inputs import target_persons
-
-    targets = target_persons(target_groups)
-    listed = listed if listed is not None else listed_days(tables, inputs, targets=targets)
-    lines = lines if lines is not None else claim_lines(tables, inputs, targets=targets)
-    return _assemble(
-        tables,
-        inputs,
-        per_capita_units(listed, inputs),
-        person_days(listed),
-        activity_income(priced_lines(lines, inputs, model="fee")),
-    )
+    parts = fee_parts(tables, inputs, target_groups=target_groups, lines=lines, listed=listed)
+    return assemble_fee(tables, inputs, parts)
 
 
-def _assemble(
-    tables: Tables,
-    inputs: FinancingInputs,
-    capita: dict[tuple[str, bool], Fraction],
-    days: dict[tuple[str, bool], int],
-    activity: dict[str, PracticeActivity],
-) -> FeeModelResult:
+def assemble_fee(tables: Tables, inputs: FinancingInputs, parts: FeeParts) -> FeeModelResult:
+    """Fee-model income of every practice from *parts*, rounded to the øre per practice."""
+    capita, days, activity = parts.capita, parts.days, parts.activity
     facts = practice_facts(tables)
     out = []
     for pid in sorted(facts):
@@ -312,14 +336,12 @@ def _assemble(
                 copay_children=money_from_ore(act.sum("copay_child_ore")),
                 gp_work=money_from_ore(act.income_ore(provider="gp")),
                 nurse_work=money_from_ore(act.income_ore(provider="nurse")),
-                target_group=capita_split["target"]
-                + money_from_ore(act.income_ore(target=True)),
-                other_patients=capita_split["other"]
-                + money_from_ore(act.income_ore(target=False)),
-                claims=act.sum("claims"),
-                lines=act.sum("lines"),
-                unpriced_lines=act.sum("unpriced"),
-                rejected_lines=act.sum("rejected"),
+                target_group=capita_split["target"] + money_from_ore(act.income_ore(target=True)),
+                other_patients=capita_split["other"] + money_from_ore(act.income_ore(target=False)),
+                claims=int(act.sum("claims")),
+                lines=int(act.sum("lines")),
+                unpriced_lines=int(act.sum("unpriced")),
+                rejected_lines=int(act.sum("rejected")),
             )
         )
     return FeeModelResult(year=inputs.year, practices=tuple(out))

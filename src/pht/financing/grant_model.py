@@ -20,7 +20,7 @@ The total is linear in the base rate, which is what :mod:`pht.financing.calibrat
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -44,7 +44,6 @@ from pht.financing.inputs import (
     age_sex_weight_table,
     claim_lines,
     listed_days,
-    ore,
     priced_lines,
     rows,
     target_persons,
@@ -204,7 +203,9 @@ def quality_goals(
     c = tables.table("contacts")
     for goal in goals:
         diag = c.diagnoses.fill_null("")
-        has_diag = ibis.or_(*[diag.re_search(rf"(^|\s){code}(\s|$)") for code in goal.diagnosis_codes])
+        has_diag = ibis.or_(
+            *[diag.re_search(rf"(^|\s){code}(\s|$)") for code in goal.diagnosis_codes]
+        )
         tariffs = c.tariffs.fill_null("")
         visit = ibis.or_(*[tariffs.re_search(rf"(^|\s){code}(\s|$)") for code in goal.visit_codes])
         long = ibis.or_(*[tariffs.re_search(rf"(^|\s){code}(\s|$)") for code in goal.long_codes])
@@ -213,7 +214,9 @@ def quality_goals(
             sick = tg.filter(tg.condition == goal.condition).select(s_person="person_id").distinct()
         else:
             recent = c.filter(
-                (c.date >= ibis.date(inputs.year - 1, 1, 1)) & (c.date < ibis.date(inputs.end)) & has_diag
+                (c.date >= ibis.date(inputs.year - 1, 1, 1))
+                & (c.date < ibis.date(inputs.end))
+                & has_diag
             )
             sick = recent.select(s_person="person_id").distinct()
         checks = c.filter(
@@ -249,6 +252,12 @@ class GrantParts:
     days: dict[tuple[str, bool], int]
     goals: dict[str, tuple[GoalResult, ...]]
     activity: dict[str, PracticeActivity]
+    need_factor: dict[tuple[str, bool], Fraction] = field(default_factory=dict)
+
+    def need_of(self, practice_id: str, target: bool) -> Fraction:
+        """Need-weighted listed person-days (weights in 1/10,000) of a cell, what-if applied."""
+        key = (practice_id, target)
+        return self.need.get(key, 0) * self.need_factor.get(key, Fraction(1))
 
     def quality_fraction(self, practice_id: str, inputs: FinancingInputs) -> Fraction:
         """Quality grant as a fraction of the list grant for a practice."""
@@ -282,9 +291,11 @@ def grant_parts(
     )
 
 
-def list_grant_exact(parts: GrantParts, practice_id: str, target: bool, base_rate: Decimal, inputs: FinancingInputs) -> Fraction:
+def list_grant_exact(
+    parts: GrantParts, practice_id: str, target: bool, base_rate: Decimal, inputs: FinancingInputs
+) -> Fraction:
     """Exact list-population grant in øre for one (practice, target) cell."""
-    units = parts.need.get((practice_id, target), 0)
+    units = parts.need_of(practice_id, target)
     return Fraction(base_rate) * 100 * Fraction(units, WEIGHT_SCALE * inputs.days)
 
 
@@ -305,7 +316,7 @@ def assemble_grant(
         )
         act = parts.activity.get(pid, PracticeActivity())
         pd = parts.days.get((pid, True), 0) + parts.days.get((pid, False), 0)
-        units = parts.need.get((pid, True), 0) + parts.need.get((pid, False), 0)
+        units = parts.need_of(pid, True) + parts.need_of(pid, False)
         out.append(
             GrantModelIncome(
                 practice_id=pid,
@@ -314,7 +325,7 @@ def assemble_grant(
                 financing_model=f["financing_model"],
                 listed_person_years=(Decimal(pd) / inputs.days).quantize(Decimal("0.001")),
                 need_weighted_person_years=(
-                    Decimal(units) / WEIGHT_SCALE / inputs.days
+                    Decimal(units.numerator) / units.denominator / WEIGHT_SCALE / inputs.days
                 ).quantize(Decimal("0.001")),
                 list_grant=list_grant,
                 quality_grant=quality,
@@ -322,8 +333,7 @@ def assemble_grant(
                 copay_ceiling=money_from_ore(act.sum("copay_ceiling_ore")),
                 copay_children=money_from_ore(act.sum("copay_child_ore")),
                 target_group=grant_split["target"] + money_from_ore(act.income_ore(target=True)),
-                other_patients=grant_split["other"]
-                + money_from_ore(act.income_ore(target=False)),
+                other_patients=grant_split["other"] + money_from_ore(act.income_ore(target=False)),
                 goals=parts.goals.get(pid, ()),
                 base_rate=base_rate,
             )

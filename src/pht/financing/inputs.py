@@ -206,12 +206,7 @@ def listed_days(
         ibis.date(inputs.end),
     )
     born = j.birth_date
-    age = (
-        inputs.year
-        - born.year()
-        - 1
-        + ((born.month() == 1) & (born.day() == 1)).cast("int64")
-    )
+    age = inputs.year - born.year() - 1 + ((born.month() == 1) & (born.day() == 1)).cast("int64")
     out = j.select(
         person_id=j.person_id,
         gp_id=j.gp_id,
@@ -270,13 +265,11 @@ def claim_lines(
         .left_join(roles, c.practitioner_id == roles.r_id)
         .left_join(pe, c.person_id == pe.pe_id)
     )
-    provider = (
-        ibis.cases(
-            (j.pc_provider == "gp", "gp"),
-            (j.pc_provider == "nurse", "nurse"),
-            (j.r_nurse == 1, "nurse"),
-            else_="gp",
-        )
+    provider = ibis.cases(
+        (j.pc_provider == "gp", "gp"),
+        (j.pc_provider == "nurse", "nurse"),
+        (j.r_nurse == 1, "nurse"),
+        else_="gp",
     )
     child = (j.date < j.birth_date + ibis.interval(years=free_age)).fill_null(False)
     out = j.select(
@@ -348,17 +341,19 @@ def priced_lines(
     rejected = ibis.literal(False)
     if pairs:
         pt = ibis.memtable(pa.Table.from_pylist([{"x_code": a, "x_bad": b} for a, b in pairs]))
-        multi = p.filter(p.multi & p.priced_ok).select(
-            "contact_id", "pos", "sub", "priced"
-        )
+        multi = p.filter(p.multi & p.priced_ok).select("contact_id", "pos", "sub", "priced")
         a = multi.join(pt, multi.priced == pt.x_code)
         b = multi.select(b_contact="contact_id", b_pos="pos", b_sub="sub", b_priced="priced")
-        bad = a.join(
-            b,
-            (a.contact_id == b.b_contact)
-            & (a.x_bad == b.b_priced)
-            & ((b.b_pos < a.pos) | ((b.b_pos == a.pos) & (b.b_sub < a.sub))),
-        ).select(r_contact="contact_id", r_pos="pos", r_sub="sub").distinct()
+        bad = (
+            a.join(
+                b,
+                (a.contact_id == b.b_contact)
+                & (a.x_bad == b.b_priced)
+                & ((b.b_pos < a.pos) | ((b.b_pos == a.pos) & (b.b_sub < a.sub))),
+            )
+            .select(r_contact="contact_id", r_pos="pos", r_sub="sub")
+            .distinct()
+        )
         p = p.left_join(
             bad, (p.contact_id == bad.r_contact) & (p.pos == bad.r_pos) & (p.sub == bad.r_sub)
         )
@@ -459,4 +454,5 @@ def activity_by_practice(priced: ir.Table) -> ir.Table:
 
 def rows(expr: ir.Table) -> list[dict[str, Any]]:
     """Execute *expr* and return plain rows."""
-    return expr.to_pyarrow().to_pylist()
+    out: list[dict[str, Any]] = expr.to_pyarrow().to_pylist()
+    return out

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import itertools
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -264,9 +265,7 @@ def _row_to_amount(row: Mapping[str, Any], where: str) -> TariffAmount:
         raise ReferenceDataError("fradato is empty", where=where)
     ceiling = str(row.get("inngaar_i_egenandelstak", "ja") or "ja").strip().lower()
     if ceiling not in _YES | _NO:
-        raise ReferenceDataError(
-            f"inngaar_i_egenandelstak: {ceiling!r} is not ja/nei", where=where
-        )
+        raise ReferenceDataError(f"inngaar_i_egenandelstak: {ceiling!r} is not ja/nei", where=where)
     maximum = str(row.get("maks_antall_per_aar", "") or "").strip()
     try:
         valid = Period.from_last_day(start, _date(row.get("tildato"), "tildato", where))
@@ -293,7 +292,7 @@ def _check_overlaps(amounts: list[TariffAmount], where: str) -> None:
         by_code.setdefault(a.code, []).append(a)
     for code, rows in by_code.items():
         rows.sort(key=lambda a: a.valid.start)
-        for first, second in zip(rows, rows[1:], strict=False):
+        for first, second in itertools.pairwise(rows):
             if first.valid.end is None or first.valid.end > second.valid.start:
                 raise ReferenceDataError(
                     f"code {code} has overlapping validity periods "
@@ -308,7 +307,9 @@ def read_tariff_file(path: str | Path) -> tuple[TariffAmount, ...]:
     try:
         text = p.read_text(encoding="utf-8-sig")
     except OSError as err:
-        raise ReferenceDataError(f"cannot read the tariff file: {err.strerror}", where=str(p))
+        raise ReferenceDataError(
+            f"cannot read the tariff file: {err.strerror}", where=str(p)
+        ) from None
     return _parse_tariffs(text, json_format=p.suffix.lower() == ".json", name=str(p))
 
 

@@ -1,0 +1,268 @@
+"""``pht finance``: the fee model and the operating-grant model side by side."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pht.cli.output import Format, console, emit_json, emit_rows
+from pht.core.errors import PhtError
+from pht.core.settings import get_settings
+from pht.financing.calibrate import calibrate_base_rate
+from pht.financing.charts import comparison_chart, drivers_chart
+from pht.financing.compare import ModelParts, compare_parts, model_parts, scheme_practices
+from pht.financing.inputs import FinancingInputs
+from pht.financing.rollout import rollout as rollout_figures
+from pht.financing.whatif import WhatIf, what_if
+from pht.reference.financing import read_tariff_file
+from pht.registry.warehouse import Warehouse
+
+app = typer.Typer(no_args_is_help=True)
+
+YearOption = Annotated[int, typer.Option("--year", "-y", help="Calendar year.")]
+FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+WarehouseOption = Annotated[
+    Path | None,
+    typer.Option("--warehouse", "-w", help="Warehouse file (default: $PHT_WAREHOUSE)."),
+]
+PracticeOption = Annotated[
+    list[str] | None,
+    typer.Option("--practice", "-p", help="Organisation number of a practice (repeatable)."),
+]
+AllOption = Annotated[
+    bool, typer.Option("--all-practices", help="Every practice, not only those in the scheme.")
+]
+TariffOption = Annotated[
+    Path | None,
+    typer.Option("--tariffs", help="Tariff file in Helfo's open format (CSV or JSON) to use."),
+]
+PopulationOption = Annotated[
+    bool,
+    typer.Option(
+        "--population/--no-population",
+        help="Target groups and need weights from population analytics (default on).",
+    ),
+]
+
+
+def _decimal(value: str, option: str) -> Decimal:
+    try:
+        return Decimal(value.strip().replace(",", "."))
+    except InvalidOperation:
+        raise PhtError(f"{option}: {value!r} is not a number") from None
+
+
+def _parts(wh: Warehouse, year: int, tariffs: Path | None, population: bool) -> ModelParts:
+    inputs = FinancingInputs.for_year(year, tariffs=read_tariff_file(tariffs) if tariffs else None)
+    with console.status(f"Beregner begge finansieringsmodeller for {year} …"):
+        return model_parts(wh, year, inputs=inputs, use_population=population)
+
+
+def _practices(wh: Warehouse, given: list[str] | None, every: bool) -> list[str] | None:
+    if given:
+        return given
+    if every:
+        return None
+    return scheme_practices(wh) or None
+
+
+def _open(path: Path | None) -> Warehouse:
+    wh = Warehouse.open(path or get_settings().warehouse, read_only=True)
+    wh.require_initialised()
+    return wh
+
+
+@app.command("compare", help="Each practice's income under both models, the difference and why.")
+def compare(
+    year: YearOption,
+    practice: PracticeOption = None,
+    all_practices: AllOption = False,
+    fmt: FormatOption = Format.TABLE,
+    warehouse: WarehouseOption = None,
+    tariffs: TariffOption = None,
+    population: PopulationOption = True,
+    chart: Annotated[
+        Path | None, typer.Option("--chart", help="Also write the Vega-Lite chart here (.json).")
+    ] = None,
+) -> None:
+    with _open(warehouse) as wh:
+        parts = _parts(wh, year, tariffs, population)
+        result = compare_parts(wh, parts, practices=_practices(wh, practice, all_practices))
+    if chart:
+        chart.write_text(
+            json.dumps({"comparison": comparison_chart(result), "drivers": drivers_chart(result)}),
+            encoding="utf-8",
+        )
+    rows = result.rows()
+    if fmt is Format.JSON:
+        emit_json(
+            {
+                "year": year,
+                "base_rate": result.base_rate,
+                "target_groups_from": result.target_groups_from,
+                "need_weights_from": result.need_weights_from,
+                "practices": [
+                    {
+                        **p.as_row(),
+                        "fee": p.fee.as_row(),
+                        "grant": {
+                            **p.grant.as_row(),
+                            "goals": [g.__dict__ for g in p.grant.goals],
+                        },
+                    }
+                    for p in result.practices
+                ],
+                "totals": result.totals(),
+            }
+        )
+        return
+    columns = [
+        "practice_id",
+        "practice",
+        "financing_model",
+        "listed_person_years",
+        "need_index",
+        "fee_model",
+        "grant_model",
+        "difference",
+        "driver_list_and_need",
+        "driver_activity",
+        "driver_quality",
+    ]
+    emit_rows(
+        rows,
+        fmt=fmt,
+        columns=None if fmt is Format.CSV else columns,
+        title=f"Honorarmodell og driftstilskuddsmodell {year} (grunnsats {result.base_rate})",
+        footer={
+            "practice": "sum",
+            **{k: v for k, v in result.totals().items() if k != "practices"},
+        },
+    )
+
+
+@app.command("calibrate", help="The base rate that makes the grant model budget-neutral.")
+def calibrate(
+    year: YearOption,
+    practice: PracticeOption = None,
+    all_practices: AllOption = False,
+    fmt: FormatOption = Format.TABLE,
+    warehouse: WarehouseOption = None,
+    tariffs: TariffOption = None,
+    population: PopulationOption = True,
+) -> None:
+    with _open(warehouse) as wh:
+        parts = _parts(wh, year, tariffs, population)
+        result = calibrate_base_rate(wh, parts, practices=_practices(wh, practice, all_practices))
+    data = {
+        "year": year,
+        "practices": len(result.practices),
+        "reference_base_rate": result.reference_base_rate,
+        "base_rate": result.base_rate,
+        "fee_total": result.fee_total,
+        "grant_total": result.grant_total,
+        "residual": result.residual,
+        "grant_total_at_reference_rate": result.grant_total_at_reference,
+    }
+    if fmt is Format.JSON:
+        emit_json(data)
+        return
+    emit_rows([data], fmt=fmt, title=f"Budsjettnøytral grunnsats {year}")
+
+
+@app.command("whatif", help="Change activity, list size or population mix and see both models.")
+def whatif(
+    year: YearOption,
+    nurse_consultations: Annotated[
+        str,
+        typer.Option(
+            "--nurse-consultations",
+            help="Extra nurse consultations per target-group patient a year.",
+        ),
+    ] = "0",
+    list_size: Annotated[
+        str, typer.Option("--list-size", help="Factor on every list, e.g. 1.10 for +10 %.")
+    ] = "1",
+    target_share: Annotated[
+        str,
+        typer.Option("--target-share", help="Factor on target-group patients (population mix)."),
+    ] = "1",
+    practice: PracticeOption = None,
+    all_practices: AllOption = False,
+    fmt: FormatOption = Format.TABLE,
+    warehouse: WarehouseOption = None,
+    tariffs: TariffOption = None,
+    population: PopulationOption = True,
+) -> None:
+    change = WhatIf(
+        nurse_consultations=_decimal(nurse_consultations, "--nurse-consultations"),
+        list_size=_decimal(list_size, "--list-size"),
+        target_share=_decimal(target_share, "--target-share"),
+    )
+    with _open(warehouse) as wh:
+        parts = _parts(wh, year, tariffs, population)
+        result = what_if(wh, parts, change, practices=_practices(wh, practice, all_practices))
+    if fmt is Format.JSON:
+        emit_json(
+            {
+                "year": year,
+                "change": change.__dict__,
+                "target_groups_from": parts.target_groups_from,
+                "rows": result.rows(),
+                "totals": result.totals(),
+            }
+        )
+        return
+    emit_rows(
+        result.rows(),
+        fmt=fmt,
+        title=f"Hva om {year}: +{change.nurse_consultations} sykepleierkonsultasjoner, "
+        f"liste × {change.list_size}, målgruppe × {change.target_share}",
+        footer={"practice": "sum", **result.totals()},
+    )
+
+
+@app.command(
+    "rollout", help="National roll-out: nurse FTEs, their cost, both models, project funds."
+)
+def rollout(
+    year: YearOption,
+    cost_per_fte: Annotated[
+        str | None, typer.Option("--cost-per-fte", help="Annual cost of a nurse FTE, NOK.")
+    ] = None,
+    fmt: FormatOption = Format.TABLE,
+    warehouse: WarehouseOption = None,
+    tariffs: TariffOption = None,
+    population: Annotated[
+        bool,
+        typer.Option(
+            "--population/--no-population",
+            help="Target groups and need weights from population analytics (default off).",
+        ),
+    ] = False,
+) -> None:
+    cost = _decimal(cost_per_fte, "--cost-per-fte") if cost_per_fte is not None else None
+    with _open(warehouse) as wh:
+        parts = _parts(wh, year, tariffs, population)
+        result = rollout_figures(wh, parts, cost_per_fte=cost)
+    rows = [m.as_row() for m in result.municipalities]
+    if fmt is Format.JSON:
+        emit_json(
+            {
+                "year": year,
+                "cost_per_fte": result.cost_per_fte,
+                "municipalities": rows,
+                "totals": result.totals(),
+            }
+        )
+        return
+    emit_rows(
+        rows,
+        fmt=fmt,
+        title=f"Nasjonal utrulling {year} (sykepleierårsverk à {result.cost_per_fte})",
+        footer=result.totals(),
+    )
