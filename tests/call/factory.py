@@ -13,8 +13,8 @@ from pht.call.application import (
     ContactPerson,
     GeneralPractitioner,
     JoiningPractice,
-    Signature,
     SignatoryRole,
+    Signature,
 )
 from pht.call.assessment import Assessment, CriterionScore
 from pht.call.rules import CallRules
@@ -25,7 +25,7 @@ _W = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
 
 
 def account(n: int) -> str:
-    """A valid account number: 10 digits and the mod-11 check digit (weights 5 4 3 2 7 6 5 4 3 2)."""
+    """A valid account number: 10 digits + mod-11 check digit (weights 5 4 3 2 7 6 5 4 3 2)."""
     while True:
         base = f"1234{n:06d}"
         check = (11 - sum(int(d) * w for d, w in zip(base, _W, strict=True)) % 11) % 11
@@ -54,6 +54,7 @@ def application(
     submitted: dt.datetime | None = dt.datetime(2017, 10, 10, 12, 0),
     late: bool = False,
     name: str | None = None,
+    municipality_code: str | None = None,
 ) -> Application:
     """A complete, valid application with one practice of *gps* GPs (submitted unless None)."""
     doctors = [
@@ -65,11 +66,13 @@ def application(
         if nurse_fte is not None
         else (Decimal(gps) / 3).quantize(Decimal("0.01")) + Decimal("0.01")
     )
+    code = municipality_code or f"{9000 + n}"
     app = Application(
         id=app_id,
         call_id="pht-2017",
+        synthetic=code.startswith("9"),  # 9xxx: no such municipality
         applicant=Applicant(
-            municipality_code=f"{9000 + n}",
+            municipality_code=code,
             municipality=name or f"Testkommune {app_id}",
             population=POPULATION[size],
             address=Address(street="Rådhusgata 1", postcode="1234", city="Testby"),
@@ -110,14 +113,6 @@ def application(
             update={"status": ApplicationStatus.SUBMITTED, "submitted_at": submitted, "late": late}
         )
     return app
-
-
-def assessed(app_id: str, rules: CallRules, score: str) -> Assessment:
-    """An assessment whose weighted score is exactly *score*, when *score* is a whole number,
-    or is reached by scoring every criterion with the same value (scores are integers)."""
-    value = Decimal(score)
-    assert value == value.to_integral_value(), "use scores_for for fractional scores"
-    return scored(app_id, rules, [int(value)] * len(rules.criteria))
 
 
 def scored(app_id: str, rules: CallRules, scores: list[int]) -> Assessment:

@@ -34,7 +34,11 @@ def test_a_complete_application_has_no_messages() -> None:
     assert validate(application("ok", submitted=None), RULES) == []
 
 
-@given(st.text(alphabet="0123456789", min_size=10, max_size=10))
+@given(
+    st.text(alphabet="0123456789", min_size=10, max_size=10).filter(
+        lambda s: not s.startswith("0000")  # bank number 0000 is python-stdnum's legacy format
+    )
+)
 def test_bank_account_mod11_with_weights_5432765432(base: str) -> None:
     check = (11 - sum(int(d) * w for d, w in zip(base, WEIGHTS, strict=True)) % 11) % 11
     if check == 10:
