@@ -1,0 +1,1070 @@
+"""The simulation: persons, lists, morbidity and use of services, one quarter at a time.
+
+Every step works on whole arrays of persons (numpy); the only Python loop runs over quarters.
+List changes, moves and GP turnover take effect on the first day of a quarter; births and deaths
+happen on any day. See docs/synthetic-data.md for the model and its assumptions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+from scipy.special import ndtr
+
+from pht.registry.synth.params import CONDITIONS, SynthParams
+from pht.registry.synth.plan import Plan
+
+__all__ = ["Progress", "Simulation", "simulate"]
+
+NEVER = np.int32(2**31 - 1)
+YEAR = 365.25
+NC = len(CONDITIONS)
+C = {name: i for i, name in enumerate(CONDITIONS)}
+SERVICES = (
+    "home_nursing",
+    "practical_help",
+    "safety_alarm",
+    "day_care",
+    "short_stay",
+    "long_term_stay",
+)
+SETTINGS = ("office", "home", "video", "phone", "message", "out_of_hours")
+S = {name: i for i, name in enumerate(SETTINGS)}
+
+# Contact kinds: (name, setting, tariffs on normaltariff/fee model, tariffs on the grant model,
+# provider). Grant codes are used by grant-model practices while they are in the scheme.
+KINDS: tuple[tuple[str, str, str, str, str], ...] = (
+    ("office", "office", "2ad", "074a", "gp"),
+    ("office_long", "office", "2ad 2cd", "074b", "gp"),
+    ("office_sample", "office", "2ad 701a", "074a 701a", "gp"),
+    ("office_evening", "office", "2ak", "074d", "gp"),
+    ("video", "video", "2ad", "074a", "gp"),
+    ("e_consultation", "message", "2ae", "074ae", "gp"),
+    ("home_visit", "home", "11ad", "086a", "gp"),
+    ("simple_phone", "phone", "1bd", "070", "gp"),
+    ("simple_message", "message", "1g", "071a", "gp"),
+    ("simple_sample", "office", "1ad 701a", "070 701a", "gp"),
+    ("other_agencies", "phone", "1f", "1f", "gp"),
+    ("out_of_hours", "out_of_hours", "2ak", "2ak", "gp"),
+    ("annual_check", "office", "2ad 2cd", "074b", "gp"),
+    ("nurse_office", "office", "pht01", "074a", "nurse"),
+    ("nurse_home", "home", "pht02", "086a", "nurse"),
+    ("nurse_phone", "phone", "pht03", "074ae", "nurse"),
+    ("nurse_simple", "message", "pht04", "070", "nurse"),
+)
+K = {k[0]: i for i, k in enumerate(KINDS)}
+EXTRA_ICPC2 = ("A28",)  # nurse follow-up of a frail person without a listed condition
+
+
+class Progress(Protocol):
+    """What the generator reports while it works (the CLI shows it as progress bars)."""
+
+    def stage(self, name: str, total: int) -> None:
+        """A new stage with *total* steps begins."""
+
+    def advance(self, steps: int = 1) -> None:
+        """*steps* steps of the current stage are done."""
+
+
+class NoProgress:
+    """Reports nothing."""
+
+    def stage(self, name: str, total: int) -> None:
+        """Ignore."""
+
+    def advance(self, steps: int = 1) -> None:
+        """Ignore."""
+
+
+class _Grow:
+    """Column arrays that grow as persons are added."""
+
+    def __init__(self, spec: dict[str, tuple[np.dtype, tuple[int, ...], object]], cap: int):
+        self.spec = spec
+        self.n = 0
+        self.cols: dict[str, np.ndarray] = {
+            k: np.full((cap, *shape), fill, dtype=dt) for k, (dt, shape, fill) in spec.items()
+        }
+
+    def add(self, **values: np.ndarray) -> npt.NDArray[np.int64]:
+        count = len(next(iter(values.values())))
+        need = self.n + count
+        cap = next(iter(self.cols.values())).shape[0]
+        if need > cap:
+            new_cap = max(need, int(cap * 1.5))
+            for k, (dt, shape, fill) in self.spec.items():
+                grown = np.full((new_cap, *shape), fill, dtype=dt)
+                grown[: self.n] = self.cols[k][: self.n]
+                self.cols[k] = grown
+        for k, v in values.items():
+            self.cols[k][self.n : need] = v
+        ids = np.arange(self.n, need, dtype=np.int64)
+        self.n = need
+        return ids
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        return self.cols[key][: self.n]
+
+
+class _Chunks:
+    """Per-quarter output arrays, concatenated at the end."""
+
+    def __init__(self, *names: str):
+        self.parts: dict[str, list[np.ndarray]] = {n: [] for n in names}
+
+    def add(self, **values: np.ndarray) -> None:
+        for k, v in values.items():
+            self.parts[k].append(np.asarray(v))
+
+    def count(self) -> int:
+        first = next(iter(self.parts.values()))
+        return int(sum(len(p) for p in first))
+
+    def done(self) -> dict[str, np.ndarray]:
+        return {
+            k: (np.concatenate(v) if v else np.array([], dtype=np.int64))
+            for k, v in self.parts.items()
+        }
+
+
+@dataclass
+class Simulation:
+    """What the simulation produced, as arrays of indices (turned into tables by the writer)."""
+
+    persons: dict[str, np.ndarray]
+    gps: dict[str, np.ndarray]
+    memberships: dict[str, np.ndarray]
+    contacts: dict[str, np.ndarray]
+    admissions: dict[str, np.ndarray]
+    services: dict[str, np.ndarray]
+    surveys: dict[str, np.ndarray]
+    person_quarters: dict[str, np.ndarray] | None
+    icpc2_vocab: list[str]
+    icd10_vocab: list[str]
+    tariff_vocab: list[str]
+    kind_of_combo: npt.NDArray[np.int64]
+    copay_table: npt.NDArray[np.int64]  # [year - first year, combo]
+    refund_table: npt.NDArray[np.int64]
+    acsc_codes: list[str]
+    nurse_hpr: list[str]
+    nurse_practice: npt.NDArray[np.int64]
+    realised: dict[str, float] = field(default_factory=dict)
+
+
+def _curve(lower: list[float], values: list[float], grid: np.ndarray) -> np.ndarray:
+    """Prevalence by age on *grid*: interpolated between band midpoints, zero at birth, then made
+    non-decreasing (a condition, once diagnosed, stays in the record)."""
+    lo = np.asarray(lower, dtype=float)
+    hi = np.r_[lo[1:], lo[-1] + 20.0]
+    mids = (lo + hi) / 2.0
+    x = np.r_[0.0, mids]
+    y = np.r_[0.0 if values[0] < 0.02 else values[0], values]
+    return np.maximum.accumulate(np.interp(grid, x, y))
+
+
+def simulate(
+    plan: Plan,
+    params: SynthParams,
+    rng: np.random.Generator,
+    progress: Progress,
+    keep_person_quarters: bool,
+) -> Simulation:
+    """Run the scenario quarter by quarter."""
+    return _Simulator(plan, params, rng, progress, keep_person_quarters).run()
+
+
+class _Simulator:
+    def __init__(
+        self,
+        plan: Plan,
+        params: SynthParams,
+        rng: np.random.Generator,
+        progress: Progress,
+        keep_pq: bool,
+    ):
+        self.plan, self.p, self.rng, self.progress, self.keep_pq = (
+            plan,
+            params,
+            rng,
+            progress,
+            keep_pq,
+        )
+        self._prepare_parameters()
+
+    # --- parameters -------------------------------------------------------------------------
+
+    def _prepare_parameters(self) -> None:
+        p = self.p
+        morb = p.section("morbidity")
+        self.grid = np.arange(0.0, 111.0, 0.1)
+        self.curves = np.zeros((2, NC, self.grid.size))
+        for ci, name in enumerate(CONDITIONS):
+            cond = p.condition(name)
+            for sex, key in ((0, "female"), (1, "male")):
+                self.curves[sex, ci] = _curve(morb["age_band_lower"], cond[key], self.grid)
+        self.loading = float(morb["latent_loading"])
+        # ICPC-2 vocabulary: condition codes, acute codes, extra codes.
+        acute = p.section("use")["acute_icpc2"]
+        vocab: list[str] = []
+        for name in CONDITIONS:
+            for code in p.condition(name)["icpc2"]:
+                if code not in vocab:
+                    vocab.append(code)
+        for code in list(acute["codes"]) + list(EXTRA_ICPC2):
+            if code not in vocab:
+                vocab.append(code)
+        self.icpc2_vocab = vocab
+        self.cond_codes = []  # per condition: (code indices, cumulative shares)
+        for name in CONDITIONS:
+            cond = p.condition(name)
+            self.cond_codes.append(
+                (
+                    np.array([vocab.index(c) for c in cond["icpc2"]]),
+                    np.cumsum(cond["icpc2_share"]),
+                )
+            )
+        self.acute_idx = np.array([vocab.index(c) for c in acute["codes"]])
+        self.acute_cum = [
+            np.cumsum(np.asarray(acute[g], float) / np.sum(acute[g]))
+            for g in ("children", "adults", "old")
+        ]
+        # ICD-10 vocabulary.
+        adm = p.section("admissions")
+        icd: list[str] = []
+
+        def icd_index(code: str) -> int:
+            if code not in icd:
+                icd.append(code)
+            return icd.index(code)
+
+        self.cond_icd = [
+            np.array([icd_index(c) for c in p.condition(n)["icd10"]]) for n in CONDITIONS
+        ]
+        self.acsc_rate = np.zeros(NC)
+        self.acsc_codes_by_cond: list[np.ndarray] = [np.array([], dtype=np.int64)] * NC
+        acsc_codes: list[str] = []
+        for name, rate in adm["acsc_per_year"].items():
+            self.acsc_rate[C[name]] = float(rate)
+            codes = adm["acsc_icd10"][name]
+            self.acsc_codes_by_cond[C[name]] = np.array([icd_index(c) for c in codes])
+            acsc_codes.extend(codes)
+        self.acsc_codes = acsc_codes
+        self.other_acute = np.array([icd_index(c) for c in adm["other_acute_icd10"]])
+        w = np.asarray(adm["other_acute_weight"], float)
+        self.other_acute_cum = np.cumsum(w / w.sum())
+        self.elective = np.array([icd_index(c) for c in adm["elective_icd10"]])
+        w = np.asarray(adm["elective_weight"], float)
+        self.elective_cum = np.cumsum(w / w.sum())
+        self.icd10_vocab = icd
+        # Tariff combinations: kind * 2 + grant.
+        tariffs = []
+        kind_of_combo = []
+        for ki, (_, _, fee, grant, _) in enumerate(KINDS):
+            tariffs.extend([fee, grant])
+            kind_of_combo.extend([ki, ki])
+        self.tariff_vocab = tariffs
+        self.kind_of_combo = np.array(kind_of_combo)
+        amounts = p.section("amounts")
+        first, last = self.plan.years
+        self.copay_table = np.zeros((last - first + 1, len(tariffs)), dtype=np.int64)
+        self.refund_table = np.zeros_like(self.copay_table)
+        for yi, year in enumerate(range(first, last + 1)):
+            idx = float(amounts["year_index"].get(str(year), amounts["year_index"].get(year, 1.0)))
+            for ti, combo in enumerate(tariffs):
+                codes = combo.split()
+                self.copay_table[yi, ti] = round(sum(amounts["copay"][c] for c in codes) * idx)
+                self.refund_table[yi, ti] = round(sum(amounts["refund"][c] for c in codes) * idx)
+
+    # --- persons ------------------------------------------------------------------------------
+
+    def _new_persons(
+        self, birth: np.ndarray, male: np.ndarray, muni: np.ndarray, entry: np.ndarray
+    ) -> np.ndarray:
+        rng, n = self.rng, birth.size
+        z = rng.standard_normal(n)
+        eps = rng.standard_normal((n, NC))
+        a = np.sqrt(self.loading)
+        u = ndtr(a * z[:, None] + np.sqrt(1.0 - a * a) * eps)
+        onset = np.full((n, NC), NEVER, dtype=np.int32)
+        sex = male.astype(np.int64)
+        for ci in range(NC):
+            for s in (0, 1):
+                sel = sex == s
+                curve = self.curves[s, ci]
+                pos = np.searchsorted(curve, u[sel, ci], side="right")
+                ok = pos < curve.size
+                age = self.grid[np.minimum(pos, curve.size - 1)] + rng.random(sel.sum()) * 0.1
+                d = birth[sel] + np.round(age * YEAR).astype(np.int64)
+                onset[sel, ci] = np.where(ok, np.minimum(d, NEVER - 1), NEVER)
+        weak = rng.random(n) < self.p.value("target", "weak_demander_share")
+        return self.persons.add(
+            birth=birth,
+            male=male,
+            muni=muni,
+            entry=entry,
+            z=z.astype(np.float32),
+            noise=rng.standard_normal(n).astype(np.float32),
+            onset=onset,
+            weak=weak,
+            code_draw=rng.random(n).astype(np.float32),
+        )
+
+    def _ages(self, count: int, centrality: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Ages (years) and sexes for *count* persons from the age pyramid, tilted by centrality."""
+        pop = self.p.section("population")
+        lower = np.asarray(pop["age_band_lower"], float)
+        m = np.asarray(pop["male_thousands"], float)
+        f = np.asarray(pop["female_thousands"], float)
+        tilt = float(pop["centrality_age_tilt"])
+        ages = np.empty(count)
+        male = np.empty(count, dtype=bool)
+        for c in np.unique(centrality):
+            sel = np.flatnonzero(centrality == c)
+            w = np.exp(tilt * (c - 3.5) * (lower + 2.5 - 40.0) / 40.0)
+            cells = np.r_[f * w, m * w]
+            cells = cells / cells.sum()
+            pick = self.rng.choice(cells.size, size=sel.size, p=cells)
+            band = pick % lower.size
+            male[sel] = pick >= lower.size
+            ages[sel] = lower[band] + self.rng.random(sel.size) * 5.0
+        return ages, male
+
+    # --- run ----------------------------------------------------------------------------------
+
+    def run(self) -> Simulation:
+        plan, rng, _p = self.plan, self.rng, self.p
+        n_lists = plan.list_practice.size
+        first = plan.first_day
+        self.persons = _Grow(
+            {
+                "birth": (np.dtype(np.int64), (), 0),
+                "male": (np.dtype(bool), (), False),
+                "muni": (np.dtype(np.int64), (), 0),
+                "entry": (np.dtype(np.int64), (), 0),
+                "last": (np.dtype(np.int64), (), -1),
+                "death": (np.dtype(np.int64), (), -1),
+                "z": (np.dtype(np.float32), (), 0.0),
+                "noise": (np.dtype(np.float32), (), 0.0),
+                "onset": (np.dtype(np.int32), (NC,), NEVER),
+                "any_service": (np.dtype(bool), (), False),
+                "weak": (np.dtype(bool), (), False),
+                "code_draw": (np.dtype(np.float32), (), 0.0),
+                "efi": (np.dtype(np.float32), (), 0.0),
+                "need": (np.dtype(np.float32), (), 0.0),
+                "ever_target": (np.dtype(bool), (), False),
+                "svc_open": (np.dtype(np.int32), (len(SERVICES),), -1),
+            },
+            int(plan.list_size.sum() * 1.4) + 100,
+        )
+        # GP holders of each list.
+        gp_start0 = first - rng.integers(60, 25 * 365, n_lists)
+        self.gp_hpr = list(plan.hpr_pool[:n_lists])
+        self.gp_list = list(range(n_lists))
+        self.gp_start = list(gp_start0)
+        self.gp_end: list[int] = [-1] * n_lists
+        self.holder = np.arange(n_lists)
+        self.next_hpr = n_lists
+        # Pilot practices: the GP of the practice's first list leads the team.
+        self.gp_lead = [False] * n_lists
+        practice_of_list = plan.list_practice
+        seen: set[int] = set()
+        for li in range(n_lists):
+            pr = int(practice_of_list[li])
+            if plan.practices[pr].pilot and pr not in seen:
+                self.gp_lead[li] = True
+                seen.add(pr)
+        self.list_muni = plan.list_municipality
+        n_muni = len(plan.municipality_codes)
+        counts = np.bincount(self.list_muni, minlength=n_muni)
+        self.muni_first = np.r_[0, np.cumsum(counts)[:-1]]
+        self.muni_count = counts
+        # Nurses per practice (pilot practices only).
+        nurse_rows = [s for s in plan.staff if s.role == "nurse"]
+        self.nurse_hpr = [s.hpr for s in nurse_rows]
+        self.nurse_practice = np.array([s.practice for s in nurse_rows], dtype=np.int64)
+        n_pr = len(plan.practices)
+        order = np.argsort(self.nurse_practice, kind="stable")
+        self.nurse_order = order
+        nc = np.bincount(self.nurse_practice, minlength=n_pr)
+        self.nurse_first = np.r_[0, np.cumsum(nc)[:-1]]
+        self.nurse_count = nc
+        self.practice_grant = np.array([pp.financing_model == "grant" for pp in plan.practices])
+
+        # Initial population.
+        total = int(plan.list_size.sum())
+        person_list = np.repeat(np.arange(n_lists), plan.list_size)
+        muni = self.list_muni[person_list]
+        ages, male = self._ages(total, plan.municipality_centrality[muni])
+        birth = first - np.round(ages * YEAR).astype(np.int64) - 1
+        listed_since = first - rng.integers(0, 3650, total)
+        entry = np.maximum.reduce([birth, gp_start0[person_list], listed_since])
+        ids = self._new_persons(birth, male, muni, entry)
+        self.act = ids
+        self.act_list = person_list
+        self.act_seg = entry.copy()
+
+        self.memberships = _Chunks("person", "gp", "start", "end")
+        self.contacts = _Chunks(
+            "person", "practitioner", "is_nurse", "practice", "date", "combo", "diagnosis", "child"
+        )
+        self.admissions = _Chunks("person", "admitted", "discharged", "main", "other", "acute")
+        self.services = _Chunks("person", "service", "start", "end", "hours")
+        self.svc_closures: list[tuple[np.ndarray, np.ndarray]] = []
+        self.n_spells = 0
+        self.surveys = _Chunks("person", "practice", "date", "instrument", "value")
+        self.pq = _Chunks("person", "quarter", "practice", "target", "treated", "efi")
+        self.realised: dict[str, float] = {}
+
+        nq = plan.quarter_start.size
+        self.progress.stage("simulating quarters", nq)
+        for q in range(nq):
+            self._quarter(q)
+            self.progress.advance()
+        # Open memberships at the end.
+        self.memberships.add(
+            person=self.act,
+            gp=self.holder[self.act_list],
+            start=self.act_seg,
+            end=np.full(self.act.size, -1),
+        )
+        persons = {k: self.persons[k] for k in self.persons.cols}
+        services = self.services.done()
+        if services["person"].size:
+            for idx, end in self.svc_closures:
+                current = services["end"][idx]
+                closed = np.maximum(end, services["start"][idx])
+                services["end"][idx] = np.where(current < 0, closed, current)
+            open_ = services["end"] < 0
+            last = persons["last"][services["person"][open_]]
+            services["end"][open_] = last
+        gps = {
+            "hpr": np.array(self.gp_hpr),
+            "list": np.array(self.gp_list),
+            "start": np.array(self.gp_start),
+            "end": np.array(self.gp_end),
+            "lead": np.array(self.gp_lead),
+        }
+        return Simulation(
+            persons=persons,
+            gps=gps,
+            memberships=self.memberships.done(),
+            contacts=self.contacts.done(),
+            admissions=self.admissions.done(),
+            services=services,
+            surveys=self.surveys.done(),
+            person_quarters=self.pq.done() if self.keep_pq else None,
+            icpc2_vocab=self.icpc2_vocab,
+            icd10_vocab=self.icd10_vocab,
+            tariff_vocab=self.tariff_vocab,
+            kind_of_combo=self.kind_of_combo,
+            copay_table=self.copay_table,
+            refund_table=self.refund_table,
+            acsc_codes=self.acsc_codes,
+            nurse_hpr=self.nurse_hpr,
+            nurse_practice=self.nurse_practice,
+            realised=self.realised,
+        )
+
+    # --- one quarter --------------------------------------------------------------------------
+
+    def _quarter(self, q: int) -> None:
+        plan, rng, p, P = self.plan, self.rng, self.p, self.persons
+        qs, qe = int(plan.quarter_start[q]), int(plan.quarter_end[q])
+        qdays = qe - qs + 1
+        year_i = q // 4
+        year = plan.years[0] + year_i
+        act = self.act
+        n = act.size
+        birth = P["birth"][act]
+        male = P["male"][act]
+        age = (qs - birth) / YEAR
+        z = P["z"][act].astype(np.float64)
+
+        # Deaths in the quarter.
+        demo = p.section("demography")
+        beta = float(demo["mortality_latent_health"])
+        hazard = np.exp(demo["mortality_gompertz_a"] + demo["mortality_gompertz_b"] * age)
+        hazard = hazard * np.exp(beta * z - beta * beta / 2.0)
+        hazard = hazard + np.where(age < 1.0, demo["infant_mortality"], 0.0)
+        dies = rng.random(n) < 1.0 - np.exp(-hazard * qdays / YEAR)
+        death_day = np.where(dies, qs + rng.integers(0, qdays, n), qe)
+        window = death_day - qs + 1  # days of exposure in the quarter
+        frac = window / qdays
+
+        # Morbidity and frailty at the start of the quarter.
+        onset = P["onset"][act]
+        has = onset <= qs
+        ncond = has.sum(axis=1)
+        fr = p.section("frailty")
+        efi = (
+            fr["intercept"]
+            + fr["age_slope"] * np.maximum(age - 40.0, 0.0) / 10.0
+            + fr["per_condition"] * ncond
+            + fr["latent"] * z
+            + fr["person_sd"] * P["noise"][act]
+        )
+        efi = np.clip(efi, 0.0, 1.0)
+        fband = np.searchsorted(np.asarray(fr["band_limits"]), efi, side="right")
+        target = (ncond > 0) | (fband >= 2)
+        weak = P["weak"][act] & target
+        practice = plan.list_practice[self.act_list]
+        in_scheme = plan.in_scheme(q)
+        treated = in_scheme[practice] & target
+        grant = (self.practice_grant & in_scheme)[practice]
+        gp = self.holder[self.act_list]
+        P.cols["efi"][act] = efi
+        P.cols["ever_target"][act] |= target
+        if self.keep_pq:
+            self.pq.add(
+                person=act,
+                quarter=np.full(n, q, dtype=np.int16),
+                practice=practice,
+                target=target,
+                treated=treated,
+                efi=efi.astype(np.float32),
+            )
+
+        # GP use.
+        use = p.section("use")
+        ub = np.searchsorted(np.asarray(use["age_band_lower"]), age, side="right") - 1
+        base = np.where(
+            male,
+            np.asarray(use["gp_consultations_male"])[ub],
+            np.asarray(use["gp_consultations_female"])[ub],
+        )
+        mult = np.exp(use["per_condition"] * ncond + use["per_frailty_tenth"] * efi * 10.0)
+        mult = mult * np.where(weak, use["weak_demander_factor"], 1.0)
+        group = ub * 2 + male
+        sums = np.bincount(group, mult, minlength=2 * len(use["age_band_lower"]))
+        cnts = np.bincount(group, minlength=sums.size)
+        mult = mult / np.where(cnts > 0, sums / np.maximum(cnts, 1), 1.0)[group]
+        P.cols["need"][act] = base * mult
+        lam_gp = base * mult / 4.0 * frac
+        ac_eligible = has[:, C["diabetes"]] | has[:, C["copd"]]
+        lam_ac = np.where(ac_eligible, use["annual_checks_per_year"] / 4.0 * frac, 0.0)
+        lam_ac = lam_ac * np.where(weak, use["weak_demander_factor"], 1.0)
+        extra_ac = np.where(treated & ac_eligible, self.p.effect("annual_checks"), 0.0)
+        lam_home = np.asarray(use["gp_home_visits_by_band"])[fband] / 4.0 * frac
+        lam_ord = np.maximum(lam_gp - lam_ac - extra_ac - lam_home, 0.0)
+        lam_simple = np.asarray(use["simple_contacts"])[ub] * mult / 4.0 * frac
+        lam_ooh = np.asarray(use["out_of_hours"])[ub] * np.sqrt(mult) / 4.0 * frac
+        lam_agency = np.where(P["any_service"][act], 0.5 / 4.0 * frac, 0.0)
+
+        if year >= 2020:
+            office, video = use["office_share"]["from_2020"], use["video_share"]["from_2020"]
+        else:
+            office, video = use["office_share"]["before_2020"], use["video_share"]["before_2020"]
+        n_ord = rng.poisson(lam_ord)
+        rows = np.repeat(np.arange(n), n_ord)
+        r = rng.random(rows.size)
+        kind = np.where(
+            r < office, K["office"], np.where(r < office + video, K["video"], K["e_consultation"])
+        )
+        is_office = kind == K["office"]
+        r2 = rng.random(rows.size)
+        kind = np.where(is_office & (r2 < use["evening_share"]), K["office_evening"], kind)
+        r3 = rng.random(rows.size)
+        long_ = is_office & (r2 >= use["evening_share"]) & (r3 < use["long_consultation_share"])
+        sample = (
+            is_office & (r2 >= use["evening_share"]) & (rng.random(rows.size) < use["sample_share"])
+        )
+        kind = np.where(long_ & sample, K["office_long"], kind)
+        kind = np.where(long_ & ~sample, K["office_long"], kind)
+        kind = np.where(~long_ & sample, K["office_sample"], kind)
+        chunks = [(rows, kind, ~long_)]  # (person rows, kind, may be chronic)
+
+        def add(lam: np.ndarray, k: str, chronic: bool = True) -> None:
+            cnt = rng.poisson(lam)
+            rr = np.repeat(np.arange(n), cnt)
+            chunks.append((rr, np.full(rr.size, K[k]), np.full(rr.size, chronic)))
+
+        add(lam_ac + extra_ac, "annual_check")
+        add(lam_home, "home_visit")
+        add(lam_ooh, "out_of_hours")
+        ns = rng.poisson(lam_simple)
+        rr = np.repeat(np.arange(n), ns)
+        rs = rng.random(rr.size)
+        ks = np.where(
+            rs < 0.45,
+            K["simple_phone"],
+            np.where(rs < 0.8, K["simple_message"], K["simple_sample"]),
+        )
+        chunks.append((rr, ks, np.full(rr.size, True)))
+        add(lam_agency, "other_agencies")
+        for k, eff in (
+            ("nurse_office", "nurse_office"),
+            ("nurse_home", "nurse_home"),
+            ("nurse_phone", "nurse_phone"),
+            ("nurse_simple", "nurse_simple"),
+        ):
+            add(np.where(treated, self.p.effect(eff), 0.0), k)
+
+        rows = np.concatenate([c[0] for c in chunks])
+        kind = np.concatenate([c[1] for c in chunks])
+        chronic_ok = np.concatenate([c[2] for c in chunks])
+        self._emit_contacts(
+            q,
+            rows,
+            kind,
+            chronic_ok,
+            act,
+            has,
+            ncond,
+            fband,
+            age,
+            practice,
+            gp,
+            grant,
+            qs,
+            window,
+            year_i,
+        )
+
+        # Admissions.
+        adm = p.section("admissions")
+        ab = np.searchsorted(np.asarray(adm["age_band_lower"]), age, side="right") - 1
+        madm = np.exp(adm["per_condition"] * ncond + adm["per_frailty_tenth"] * efi * 10.0)
+        g2 = ab
+        s2 = np.bincount(g2, madm, minlength=len(adm["age_band_lower"]))
+        c2 = np.bincount(g2, minlength=s2.size)
+        madm = madm / np.where(c2 > 0, s2 / np.maximum(c2, 1), 1.0)[g2]
+        lam_acute = np.asarray(adm["acute_per_year"])[ab] * madm / 4.0 * frac
+        lam_el = np.asarray(adm["elective_per_year"])[ab] / 4.0 * frac
+        acsc_by_cond = has * (self.acsc_rate / 4.0)[None, :]
+        lam_acsc = (acsc_by_cond @ np.ones(NC)) * frac
+        effect = self.p.effect("acsc_admissions")
+        if effect and treated.any():
+            mean = lam_acsc[treated].mean()
+            reduction = min(0.95, abs(effect) / mean) if mean > 0 else 0.0
+            if effect > 0:
+                reduction = -abs(effect) / mean if mean > 0 else 0.0
+            lam_acsc = np.where(treated, lam_acsc * (1.0 - reduction), lam_acsc)
+            self.realised.setdefault("acsc_reduction_min", 1.0)
+            self.realised["acsc_reduction_max"] = max(
+                self.realised.get("acsc_reduction_max", 0.0), reduction
+            )
+        self._emit_admissions(
+            rng.poisson(lam_acute),
+            rng.poisson(lam_el),
+            rng.poisson(lam_acsc),
+            acsc_by_cond,
+            act,
+            has,
+            qs,
+            window,
+            death_day,
+            dies,
+        )
+
+        # Municipal services.
+        self._emit_services(act, age, fband, qs, window, dies, death_day)
+
+        # Surveys of target-group patients.
+        self._emit_surveys(act, target, treated, efi, z, practice, qs, window)
+
+        # Close the quarter: deaths, moves, list changes, GP turnover, births, in-migrants.
+        self._close(q, qs, qe, dies, death_day, age, birth, male)
+
+    def _pick_condition(
+        self, has_rows: np.ndarray, weights: np.ndarray | None = None
+    ) -> np.ndarray:
+        """For each row of a boolean condition matrix, one true column at random (-1 if none)."""
+        w = has_rows.astype(np.float64) if weights is None else weights
+        cum = np.cumsum(w, axis=1)
+        tot = cum[:, -1]
+        u = self.rng.random(has_rows.shape[0]) * tot
+        pick = (cum <= u[:, None]).sum(axis=1)
+        return np.where(tot > 0, np.minimum(pick, NC - 1), -1)
+
+    def _person_code(self, persons: np.ndarray, cond: np.ndarray) -> np.ndarray:
+        """The ICPC-2 code a person's GP uses for condition *cond* (fixed per person)."""
+        draw = self.persons["code_draw"][persons]
+        out = np.empty(persons.size, dtype=np.int64)
+        for ci in np.unique(cond):
+            sel = cond == ci
+            codes, cum = self.cond_codes[int(ci)]
+            u = (draw[sel] * (ci + 3) * 7.31) % 1.0
+            out[sel] = codes[np.minimum(np.searchsorted(cum, u, side="right"), codes.size - 1)]
+        return out
+
+    def _emit_contacts(
+        self,
+        q: int,
+        rows: np.ndarray,
+        kind: np.ndarray,
+        chronic_ok: np.ndarray,
+        act: np.ndarray,
+        has: np.ndarray,
+        ncond: np.ndarray,
+        fband: np.ndarray,
+        age: np.ndarray,
+        practice: np.ndarray,
+        gp: np.ndarray,
+        grant: np.ndarray,
+        qs: int,
+        window: np.ndarray,
+        year_i: int,
+    ) -> None:
+        rng = self.rng
+        m = rows.size
+        if m == 0:
+            return
+        use = self.p.section("use")
+        date = qs + (rng.random(m) * window[rows]).astype(np.int64)
+        # Diagnoses.
+        nurse = np.isin(
+            kind, [K["nurse_office"], K["nurse_home"], K["nurse_phone"], K["nurse_simple"]]
+        )
+        annual = kind == K["annual_check"]
+        p_chronic = 1.0 - np.exp(-use["chronic_contact_rate"] * ncond[rows])
+        chronic = (chronic_ok & (rng.random(m) < p_chronic)) | nurse | annual
+        chronic &= ncond[rows] > 0
+        diag = np.empty(m, dtype=np.int64)
+        ch = np.flatnonzero(chronic)
+        if ch.size:
+            hrows = has[rows[ch]]
+            if annual.any():
+                only = np.zeros(NC, dtype=bool)
+                only[[C["diabetes"], C["copd"]]] = True
+                a_sel = annual[ch]
+                hrows[a_sel] &= only[None, :]
+            cond = self._pick_condition(hrows)
+            diag[ch] = self._person_code(act[rows[ch]], cond)
+        ac = np.flatnonzero(~chronic)
+        if ac.size:
+            a = age[rows[ac]]
+            grp = np.where(a < 16, 0, np.where(a < 67, 1, 2))
+            u = rng.random(ac.size)
+            pick = np.empty(ac.size, dtype=np.int64)
+            for g in (0, 1, 2):
+                sel = grp == g
+                pick[sel] = np.searchsorted(self.acute_cum[g], u[sel], side="right")
+            diag[ac] = self.acute_idx[np.minimum(pick, self.acute_idx.size - 1)]
+            frail_nurse = nurse[ac]
+            diag[ac[frail_nurse]] = self.icpc2_vocab.index("A28")
+        # Practitioner: the list's GP, or a nurse of the practice.
+        pr = practice[rows]
+        practitioner = gp[rows].astype(np.int64)
+        if nurse.any():
+            pn = pr[nurse]
+            pick = self.nurse_first[pn] + (rng.random(pn.size) * self.nurse_count[pn]).astype(
+                np.int64
+            )
+            practitioner[nurse] = self.nurse_order[pick]
+        is_grant = grant[rows] & (kind != K["out_of_hours"])
+        combo = kind * 2 + is_grant
+        child = age[rows] + (date - qs) / YEAR < 16.0
+        self.contacts.add(
+            person=act[rows].astype(np.int32),
+            practitioner=practitioner.astype(np.int32),
+            is_nurse=nurse,
+            practice=pr.astype(np.int32),
+            date=date.astype(np.int32),
+            combo=combo.astype(np.int16),
+            diagnosis=diag.astype(np.int16),
+            child=child,
+        )
+
+    def _emit_admissions(
+        self,
+        n_acute: np.ndarray,
+        n_el: np.ndarray,
+        n_acsc: np.ndarray,
+        acsc_by_cond: np.ndarray,
+        act: np.ndarray,
+        has: np.ndarray,
+        qs: int,
+        window: np.ndarray,
+        death_day: np.ndarray,
+        dies: np.ndarray,
+    ) -> None:
+        rng = self.rng
+        adm = self.p.section("admissions")
+        parts = []
+        idx = np.arange(act.size)
+        for counts, kind in ((n_acute, 0), (n_el, 1), (n_acsc, 2)):
+            r = np.repeat(idx, counts)
+            parts.append((r, np.full(r.size, kind)))
+        rows = np.concatenate([x[0] for x in parts])
+        kind = np.concatenate([x[1] for x in parts])
+        m = rows.size
+        if m == 0:
+            return
+        admitted = qs + (rng.random(m) * window[rows]).astype(np.int64)
+        mean_stay = np.where(kind == 1, adm["elective_mean_stay_days"], adm["acute_mean_stay_days"])
+        discharged = admitted + np.floor(rng.exponential(mean_stay)).astype(np.int64)
+        discharged = np.where(dies[rows], np.minimum(discharged, death_day[rows]), discharged)
+        main = np.empty(m, dtype=np.int64)
+        u = rng.random(m)
+        sel = kind == 0
+        main[sel] = self.other_acute[
+            np.minimum(
+                np.searchsorted(self.other_acute_cum, u[sel], "right"), self.other_acute.size - 1
+            )
+        ]
+        sel = kind == 1
+        main[sel] = self.elective[
+            np.minimum(np.searchsorted(self.elective_cum, u[sel], "right"), self.elective.size - 1)
+        ]
+        sel = np.flatnonzero(kind == 2)
+        if sel.size:
+            cond = self._pick_condition(has[rows[sel]], acsc_by_cond[rows[sel]])
+            for ci in np.unique(cond):
+                s = cond == ci
+                codes = self.acsc_codes_by_cond[int(ci)]
+                main[sel[s]] = codes[(rng.random(s.sum()) * codes.size).astype(np.int64)]
+        # One other diagnosis: one of the person's conditions (its ICD-10 code), if any.
+        cond = self._pick_condition(has[rows])
+        other = np.full(m, -1, dtype=np.int64)
+        for ci in np.unique(cond[cond >= 0]):
+            s = cond == ci
+            codes = self.cond_icd[int(ci)]
+            other[s] = codes[(rng.random(s.sum()) * codes.size).astype(np.int64)]
+        other = np.where(other == main, -1, other)
+        self.admissions.add(
+            person=act[rows],
+            admitted=admitted,
+            discharged=discharged,
+            main=main.astype(np.int16),
+            other=other.astype(np.int16),
+            acute=kind != 1,
+        )
+
+    def _emit_services(
+        self,
+        act: np.ndarray,
+        age: np.ndarray,
+        fband: np.ndarray,
+        qs: int,
+        window: np.ndarray,
+        dies: np.ndarray,
+        death_day: np.ndarray,
+    ) -> None:
+        rng, P = self.rng, self.persons
+        cfg = self.p.section("municipal_services")
+        factor = np.where(age >= 67, 1.0, cfg["under_67_factor"])
+        open_ = P["svc_open"][act]
+        for si, name in enumerate(SERVICES):
+            rate = np.asarray(cfg["start_per_year"][name])[fband] * factor / 4.0
+            eligible = open_[:, si] < 0
+            if name in ("home_nursing", "practical_help", "day_care", "safety_alarm"):
+                eligible &= open_[:, SERVICES.index("long_term_stay")] < 0
+            starts = eligible & (rng.random(act.size) < rate)
+            rows = np.flatnonzero(starts)
+            if rows.size == 0:
+                continue
+            start = qs + (rng.random(rows.size) * window[rows]).astype(np.int64)
+            end = np.full(rows.size, -1, dtype=np.int64)
+            hours = np.full(rows.size, np.nan)
+            if name == "short_stay":
+                lo, hi = cfg["short_stay_days"]
+                end = start + rng.integers(lo, hi + 1, rows.size)
+                end = np.where(dies[rows], np.minimum(end, death_day[rows]), end)
+            if name in cfg["hours_per_week"]:
+                lo, hi = cfg["hours_per_week"][name]
+                hours = np.round(
+                    lo + rng.random(rows.size) * (hi - lo) * (1 + (fband[rows] >= 3)), 1
+                )
+            spell = self.n_spells + np.arange(rows.size)
+            self.n_spells += rows.size
+            self.services.add(
+                person=act[rows],
+                service=np.full(rows.size, si, dtype=np.int8),
+                start=start,
+                end=end,
+                hours=hours,
+            )
+            P.cols["any_service"][act[rows]] = True
+            if name != "short_stay":
+                P.cols["svc_open"][act[rows], si] = spell
+            if name == "long_term_stay":
+                # Moving into a nursing home ends the home-based services.
+                for sj in (0, 1, 2, 3):
+                    sp = P["svc_open"][act[rows], sj]
+                    has_open = sp >= 0
+                    if has_open.any():
+                        self.svc_closures.append((sp[has_open], np.maximum(start[has_open] - 1, 0)))
+                        P.cols["svc_open"][act[rows][has_open], sj] = -1
+                        # -1 marks "closed" for the eligibility test; the spell keeps its end.
+
+    def _emit_surveys(
+        self,
+        act: np.ndarray,
+        target: np.ndarray,
+        treated: np.ndarray,
+        efi: np.ndarray,
+        z: np.ndarray,
+        practice: np.ndarray,
+        qs: int,
+        window: np.ndarray,
+    ) -> None:
+        rng = self.rng
+        cfg = self.p.section("surveys")
+        resp = np.flatnonzero(target & (rng.random(act.size) < cfg["response_share_per_quarter"]))
+        m = resp.size
+        if m == 0:
+            return
+        date = qs + (rng.random(m) * window[resp]).astype(np.int64)
+        tr = treated[resp]
+        eq = (
+            cfg["eq5d_intercept"]
+            + cfg["eq5d_per_frailty"] * efi[resp]
+            + cfg["eq5d_sd"] * rng.standard_normal(m)
+        )
+        eq = np.round(np.clip(eq + np.where(tr, self.p.effect("eq5d_index"), 0.0), -0.28, 1.0), 3)
+        pam = (
+            cfg["pam_mean"] - 3.0 * np.clip(z[resp], -2, 2) + cfg["pam_sd"] * rng.standard_normal(m)
+        )
+        pam = np.round(
+            np.clip(pam + np.where(tr, self.p.effect("patient_activation"), 0.0), 0.0, 100.0), 1
+        )
+        probs = np.asarray(cfg["prem_probabilities"], float)
+        probs = probs / probs.sum()
+        cum = np.cumsum(probs)
+        below_top = 1.0 - probs[-1]
+
+        def prem(effect: float) -> np.ndarray:
+            v = np.searchsorted(cum, rng.random(m), side="right") + 1
+            v = np.minimum(v, 5)
+            bump = tr & (v < 5) & (rng.random(m) < effect / below_top)
+            return (v + bump).astype(np.float64)
+
+        sat = prem(self.p.effect("satisfaction"))
+        coord = prem(self.p.effect("coordination"))
+        for inst, value in ((0, eq), (1, pam), (2, sat), (3, coord)):
+            self.surveys.add(
+                person=act[resp],
+                practice=practice[resp],
+                date=date,
+                instrument=np.full(m, inst, dtype=np.int8),
+                value=value,
+            )
+
+    def _close(
+        self,
+        q: int,
+        qs: int,
+        qe: int,
+        dies: np.ndarray,
+        death_day: np.ndarray,
+        age: np.ndarray,
+        birth: np.ndarray,
+        male: np.ndarray,
+    ) -> None:
+        plan, rng, p, P = self.plan, self.rng, self.p, self.persons
+        demo = p.section("demography")
+        act, lst, seg = self.act, self.act_list, self.act_seg
+        n = act.size
+        gp = self.holder[lst]
+        # Deaths.
+        dead = np.flatnonzero(dies)
+        if dead.size:
+            self.memberships.add(
+                person=act[dead], gp=gp[dead], start=seg[dead], end=death_day[dead]
+            )
+            P.cols["death"][act[dead]] = death_day[dead]
+            P.cols["last"][act[dead]] = death_day[dead]
+        alive = ~dies
+        # Births during the quarter (mothers: women 20-44 alive at the start).
+        qdays = qe - qs + 1
+        mothers = np.flatnonzero(~male & (age >= 20) & (age < 45))
+        n_births = rng.poisson(demo["births_per_1000_per_year"] / 1000.0 * n * qdays / YEAR)
+        new_birth = np.empty(0, dtype=np.int64)
+        new_list = np.empty(0, dtype=np.int64)
+        if n_births and mothers.size:
+            mom = mothers[rng.integers(0, mothers.size, n_births)]
+            new_birth = qs + rng.integers(0, qdays, n_births)
+            new_list = lst[mom]
+        # Moves and list changes at the end of the quarter.
+        rate = np.asarray(demo["move_rate"])[
+            np.searchsorted(np.asarray(demo["move_age_lower"]), age, side="right") - 1
+        ]
+        moves = alive & (rng.random(n) < 1.0 - np.exp(-rate / 4.0))
+        total_pop = float(sum(m.population for m in p.municipalities))
+        scenario_pop = float(plan.list_size.sum())
+        internal_share = (
+            0.95 if plan.scenario == "national" else min(0.95, scenario_pop / total_pop)
+        )
+        internal = moves & (rng.random(n) < internal_share)
+        exits = moves & ~internal
+        change = alive & ~moves & (rng.random(n) < 1.0 - np.exp(-demo["list_change_rate"] / 4.0))
+        turnover = rng.random(self.holder.size) < 1.0 - np.exp(-demo["gp_turnover_rate"] / 4.0)
+        closing = alive & (moves | change | turnover[lst])
+        c = np.flatnonzero(closing)
+        if c.size:
+            self.memberships.add(person=act[c], gp=gp[c], start=seg[c], end=np.full(c.size, qe))
+        ex = np.flatnonzero(exits)
+        P.cols["last"][act[ex]] = qe
+        new_lst = lst.copy()
+        # Internal movers: a list in another municipality (weighted by its lists).
+        mv = np.flatnonzero(internal)
+        if mv.size:
+            dest_list = rng.integers(0, self.holder.size, mv.size)
+            new_lst[mv] = dest_list
+            P.cols["muni"][act[mv]] = self.list_muni[dest_list]
+        ch = np.flatnonzero(change)
+        if ch.size:
+            m_idx = self.list_muni[lst[ch]]
+            cnt = self.muni_count[m_idx]
+            pick = self.muni_first[m_idx] + (rng.random(ch.size) * cnt).astype(np.int64)
+            same = (pick == lst[ch]) & (cnt > 1)
+            pick[same] = (
+                self.muni_first[m_idx[same]]
+                + (pick[same] - self.muni_first[m_idx[same]] + 1) % cnt[same]
+            )
+            new_lst[ch] = pick
+        new_seg = np.where(closing, qe + 1, seg)
+        keep = alive & ~exits
+        if new_birth.size:
+            # Newborns on a list whose GP leaves at the end of the quarter: split at the change.
+            newborn_old_gp = self.holder[new_list]
+        # GP turnover: successors take over on the first day of the next quarter.
+        for li in np.flatnonzero(turnover):
+            old = self.holder[li]
+            self.gp_end[old] = qe
+            self.gp_hpr.append(str(plan.hpr_pool[self.next_hpr]))
+            self.next_hpr += 1
+            self.gp_list.append(int(li))
+            self.gp_start.append(qe + 1)
+            self.gp_end.append(-1)
+            self.gp_lead.append(self.gp_lead[old])
+            self.holder[li] = len(self.gp_hpr) - 1
+        # In-migrants replace those who left the area, in the municipalities they left.
+        n_in = ex.size
+        parts_ids = [act[keep]]
+        parts_list = [new_lst[keep]]
+        parts_seg = [new_seg[keep]]
+        if n_in:
+            w = np.asarray(demo["inmigrant_age_weights"], float)
+            lower = np.r_[np.asarray(demo["move_age_lower"], float), 90.0]
+            band = rng.choice(w.size, size=n_in, p=w / w.sum())
+            ages = lower[band] + rng.random(n_in) * (lower[band + 1] - lower[band])
+            m_idx = self.list_muni[lst[ex]]
+            pick = self.muni_first[m_idx] + (rng.random(n_in) * self.muni_count[m_idx]).astype(
+                np.int64
+            )
+            b = qe + 1 - np.round(ages * YEAR).astype(np.int64)
+            ids = self._new_persons(b, rng.random(n_in) < 0.5, m_idx, np.full(n_in, qe + 1))
+            parts_ids.append(ids)
+            parts_list.append(pick)
+            parts_seg.append(np.full(n_in, qe + 1))
+        if new_birth.size:
+            sex = rng.random(new_birth.size) < demo["male_share_of_births"]
+            ids = self._new_persons(new_birth, sex, self.list_muni[new_list], new_birth)
+            split = turnover[new_list]
+            if split.any():
+                self.memberships.add(
+                    person=ids[split],
+                    gp=newborn_old_gp[split],
+                    start=new_birth[split],
+                    end=np.full(int(split.sum()), qe),
+                )
+            parts_ids.append(ids)
+            parts_list.append(new_list)
+            parts_seg.append(np.where(split, qe + 1, new_birth))
+        self.act = np.concatenate(parts_ids)
+        self.act_list = np.concatenate(parts_list)
+        self.act_seg = np.concatenate(parts_seg)

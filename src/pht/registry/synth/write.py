@@ -1,0 +1,336 @@
+"""Turn the simulation's arrays into the extract format's tables and write them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from pht.registry.schema import TABLES
+from pht.registry.synth.params import CONDITIONS
+from pht.registry.synth.plan import Plan
+from pht.registry.synth.simulate import KINDS, SERVICES, Simulation
+
+__all__ = ["build_tables", "write_table"]
+
+INSTRUMENTS = (
+    ("eq5d5l", "index"),
+    ("pam", "score"),
+    ("prem", "satisfaction"),
+    ("prem", "coordination"),
+)
+
+
+def _dates(days: npt.NDArray[np.int64], null: npt.NDArray[np.bool_] | None = None) -> pa.Array:
+    arr = np.asarray(days, dtype=np.int64).astype(np.int32)
+    return pa.array(arr, type=pa.date32(), mask=null)
+
+
+def _take(
+    vocab: npt.ArrayLike | pa.Array,
+    idx: npt.NDArray[np.int64],
+    null: npt.NDArray[np.bool_] | None = None,
+) -> pa.Array:
+    """Strings vocab[idx] as a dictionary-encoded string column (nulls where *null*).
+
+    Dictionary columns write fast to Parquet; files are written without the Arrow schema, so
+    readers see plain strings. CSV writing decodes them first.
+    """
+    dictionary = (
+        vocab
+        if isinstance(vocab, pa.Array)
+        else pa.array(np.asarray(vocab, dtype=object), type=pa.string())
+    )
+    indices = pa.array(np.asarray(idx, dtype=np.int32), mask=null)
+    return pa.DictionaryArray.from_arrays(indices, dictionary)
+
+
+def _ids(prefix: str, count: int) -> pa.Array:
+    numbers = pc.cast(pa.array(np.arange(1, count + 1, dtype=np.int64)), pa.string())
+    return pc.binary_join_element_wise(prefix, numbers, "")
+
+
+def _nok(values: npt.NDArray[np.int64]) -> pa.Array:
+    """Whole kroner as decimal(12, 2), built directly from 128-bit little-endian integers."""
+    cents = np.asarray(values, dtype=np.int64) * 100
+    wide = np.empty((cents.size, 2), dtype=np.int64)
+    wide[:, 0] = cents
+    wide[:, 1] = np.where(cents < 0, -1, 0)
+    return pa.Array.from_buffers(pa.decimal128(12, 2), cents.size, [None, pa.py_buffer(wide)])
+
+
+def _table(name: str, columns: dict[str, pa.Array]) -> pa.Table:
+    """Columns in the spec's order and types, then any added columns."""
+    spec = TABLES.get(name)
+    if spec is None:
+        return pa.table(columns)
+    arrays = []
+    fields = []
+    for c in spec.columns:
+        want = _ARROW[type(c.dtype).__name__]
+        arr = columns[c.name]
+        if pa.types.is_dictionary(arr.type) and want == pa.string():
+            fields.append(pa.field(c.name, arr.type))
+        else:
+            arr = arr.cast(want) if arr.type != want else arr
+            fields.append(pa.field(c.name, want))
+        arrays.append(arr)
+    return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+
+
+_ARROW = {
+    "String": pa.string(),
+    "Date": pa.date32(),
+    "Int64": pa.int64(),
+    "Float64": pa.float64(),
+    "Boolean": pa.bool_(),
+    "Decimal": pa.decimal128(12, 2),
+}
+
+
+def build_tables(
+    plan: Plan,
+    sim: Simulation,
+    person_ids: npt.NDArray[np.str_],
+    given: npt.NDArray[np.str_],
+    family: npt.NDArray[np.str_],
+) -> dict[str, pa.Table]:
+    """Every table of the extract format, plus ``person_names``."""
+    out: dict[str, pa.Table] = {}
+    muni_codes = np.array(plan.municipality_codes, dtype=object)
+    out["municipalities"] = _table(
+        "municipalities",
+        {
+            "municipality_code": pa.array(plan.municipality_codes, pa.string()),
+            "name": pa.array(plan.municipality_names, pa.string()),
+            "population": pa.array(plan.municipality_population, pa.int64()),
+            "centrality": pa.array(plan.municipality_centrality, pa.int64()),
+        },
+    )
+    pr = plan.practices
+    out["practices"] = _table(
+        "practices",
+        {
+            "practice_id": pa.array([p.practice_id for p in pr], pa.string()),
+            "name": pa.array([p.name for p in pr], pa.string()),
+            "municipality_code": pa.array(
+                [plan.municipality_codes[p.municipality] for p in pr], pa.string()
+            ),
+            "district": pa.array([p.district for p in pr], pa.string()),
+            "financing_model": pa.array([p.financing_model for p in pr], pa.string()),
+            "pht_start": _dates(
+                np.array([p.pht_start or 0 for p in pr]),
+                np.array([p.pht_start is None for p in pr]),
+            ),
+            "pht_end": _dates(
+                np.array([p.pht_end or 0 for p in pr]), np.array([p.pht_end is None for p in pr])
+            ),
+        },
+    )
+    practice_ids = np.array([p.practice_id for p in pr], dtype=object)
+    g = sim.gps
+    gp_practice = plan.list_practice[g["list"]]
+    pilot = np.array([p.pilot for p in pr])[gp_practice]
+    staff = plan.staff
+    out["practitioners"] = _table(
+        "practitioners",
+        {
+            "practitioner_id": pa.array(list(g["hpr"]) + [s.hpr for s in staff], pa.string()),
+            "practice_id": pa.array(
+                list(practice_ids[gp_practice]) + [practice_ids[s.practice] for s in staff],
+                pa.string(),
+            ),
+            "role": pa.array(["gp"] * g["hpr"].size + [s.role for s in staff], pa.string()),
+            "fte": pa.array([1.0] * g["hpr"].size + [s.fte for s in staff], pa.float64()),
+            "start": _dates(np.r_[g["start"], [s.start for s in staff]].astype(np.int64)),
+            "end": _dates(
+                np.r_[np.maximum(g["end"], 0), [s.end or 0 for s in staff]].astype(np.int64),
+                np.r_[g["end"] < 0, [s.end is None for s in staff]].astype(bool),
+            ),
+            "team_lead": pa.array(
+                [bool(x) if pl else None for x, pl in zip(g["lead"], pilot, strict=True)]
+                + [None] * len(staff),
+                pa.bool_(),
+            ),
+        },
+    )
+    P = sim.persons
+    n = P["birth"].size
+    ids = pa.array(person_ids.astype(object), pa.string())
+    out["persons"] = _table(
+        "persons",
+        {
+            "person_id": ids,
+            "birth_date": _dates(P["birth"]),
+            "sex": pa.array(np.where(P["male"], "M", "F").astype(object), pa.string()),
+            "municipality_code": _take(muni_codes, P["muni"]),
+            "death_date": _dates(np.maximum(P["death"], 0), P["death"] < 0),
+        },
+    )
+    out["person_names"] = pa.table(
+        {
+            "person_id": ids,
+            "given_name": pa.array(given.astype(object), pa.string()),
+            "family_name": pa.array(family.astype(object), pa.string()),
+        }
+    )
+    m = sim.memberships
+    order = np.lexsort((m["start"], m["person"]))
+    out["list_memberships"] = _table(
+        "list_memberships",
+        {
+            "person_id": _take(ids, m["person"][order]),
+            "gp_id": _take(g["hpr"].astype(object), m["gp"][order]),
+            "start": _dates(m["start"][order]),
+            "end": _dates(np.maximum(m["end"][order], 0), m["end"][order] < 0),
+        },
+    )
+    c = sim.contacts
+    practitioner_hpr = np.r_[g["hpr"].astype(object), np.array(sim.nurse_hpr, dtype=object)]
+    who = np.where(c["is_nurse"], g["hpr"].size + c["practitioner"], c["practitioner"])
+    year_i = (
+        c["date"].astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
+    ) - plan.years[0]
+    combo = c["combo"].astype(np.int64)
+    copay = sim.copay_table[year_i, combo]
+    refund = sim.refund_table[year_i, combo]
+    refund = np.where(c["child"], refund + copay, refund)
+    copay = np.where(c["child"], 0, copay)
+    settings = np.array([k[1] for k in KINDS], dtype=object)
+    out["contacts"] = _table(
+        "contacts",
+        {
+            "contact_id": _ids("K", c["person"].size),
+            "person_id": _take(ids, c["person"]),
+            "practitioner_id": _take(practitioner_hpr, who),
+            "practice_id": _take(practice_ids, c["practice"]),
+            "date": _dates(c["date"]),
+            "setting": _take(settings, sim.kind_of_combo[combo]),
+            "diagnoses": _take(
+                np.array(sim.icpc2_vocab, dtype=object), c["diagnosis"].astype(np.int64)
+            ),
+            "tariffs": _take(np.array(sim.tariff_vocab, dtype=object), combo),
+            "copay_nok": _nok(copay),
+            "refund_nok": _nok(refund),
+        },
+    )
+    a = sim.admissions
+    icd = np.array(sim.icd10_vocab, dtype=object)
+    other = a["other"].astype(np.int64)
+    out["admissions"] = _table(
+        "admissions",
+        {
+            "admission_id": _ids("A", a["person"].size),
+            "person_id": _take(ids, a["person"]),
+            "admitted": _dates(a["admitted"]),
+            "discharged": _dates(a["discharged"]),
+            "main_diagnosis": _take(icd, a["main"].astype(np.int64)),
+            "other_diagnoses": _take(icd, np.maximum(other, 0), other < 0),
+            "acute": pa.array(a["acute"], pa.bool_()),
+        },
+    )
+    s = sim.services
+    hours = np.asarray(s["hours"], dtype=np.float64)
+    out["municipal_services"] = _table(
+        "municipal_services",
+        {
+            "person_id": _take(ids, s["person"]),
+            "service": _take(np.array(SERVICES, dtype=object), s["service"].astype(np.int64)),
+            "start": _dates(s["start"]),
+            "end": _dates(np.maximum(s["end"], 0), s["end"] < 0),
+            "hours_per_week": pa.array(hours, pa.float64(), mask=np.isnan(hours)),
+        },
+    )
+    v = sim.surveys
+    inst = v["instrument"].astype(np.int64)
+    out["survey_responses"] = _table(
+        "survey_responses",
+        {
+            "response_id": _ids("S", v["person"].size),
+            "person_id": _take(ids, v["person"]),
+            "practice_id": _take(practice_ids, v["practice"]),
+            "date": _dates(v["date"]),
+            "instrument": _take(np.array([i[0] for i in INSTRUMENTS], dtype=object), inst),
+            "item": _take(np.array([i[1] for i in INSTRUMENTS], dtype=object), inst),
+            "value": pa.array(v["value"], pa.float64()),
+        },
+    )
+    assert n == len(person_ids)
+    return out
+
+
+def truth_tables(
+    plan: Plan,
+    sim: Simulation,
+    person_ids: npt.NDArray[np.str_],
+    band_limits: list[float],
+    bands: list[str],
+) -> dict[str, pa.Table]:
+    """Ground truth that is not in the extract format (truth/…)."""
+    P = sim.persons
+    ids = pa.array(person_ids.astype(object), pa.string())
+    onset = P["onset"]
+    last = np.where(P["last"] >= 0, P["last"], plan.last_day)
+    rows, cols = np.nonzero(onset <= last[:, None])
+    conditions = pa.table(
+        {
+            "person_id": _take(ids, rows),
+            "condition": _take(np.array(CONDITIONS, dtype=object), cols),
+            "onset_date": _dates(onset[rows, cols]),
+        }
+    )
+    efi = P["efi"].astype(np.float64)
+    band = np.searchsorted(np.asarray(band_limits), efi, side="right")
+    persons = pa.table(
+        {
+            "person_id": ids,
+            "latent_health": pa.array(P["z"].astype(np.float64)),
+            "frailty": pa.array(np.round(efi, 4)),
+            "frailty_band": _take(np.array(bands, dtype=object), band),
+            "weak_demander": pa.array(P["weak"] & P["ever_target"]),
+            "ever_target": pa.array(P["ever_target"]),
+            "expected_need": pa.array(np.round(P["need"].astype(np.float64), 4)),
+            "first_day": _dates(np.maximum(P["entry"], plan.first_day)),
+            "last_day": _dates(np.maximum(P["last"], 0), P["last"] < 0),
+        }
+    )
+    out = {"conditions": conditions, "persons": persons}
+    pq_ = sim.person_quarters
+    if pq_ is not None:
+        practice_ids = np.array([p.practice_id for p in plan.practices], dtype=object)
+        qstart = plan.quarter_start[pq_["quarter"].astype(np.int64)]
+        out["person_quarters"] = pa.table(
+            {
+                "person_id": _take(ids, pq_["person"]),
+                "quarter_start": _dates(qstart),
+                "practice_id": _take(practice_ids, pq_["practice"]),
+                "target": pa.array(pq_["target"]),
+                "treated": pa.array(pq_["treated"]),
+                "frailty": pa.array(np.round(pq_["efi"].astype(np.float64), 4)),
+            }
+        )
+    return out
+
+
+def write_table(table: pa.Table, path: Path, fmt: str) -> None:
+    """Write one table as Parquet or CSV (UTF-8, comma, header, ISO dates, empty for null)."""
+    if fmt == "parquet":
+        pq.write_table(
+            table, path, compression="snappy", row_group_size=1 << 20, store_schema=False
+        )
+    else:
+        plain = pa.table(
+            [
+                col.cast(pa.string()) if pa.types.is_dictionary(col.type) else col
+                for col in table.columns
+            ],
+            names=table.column_names,
+        )
+        pacsv.write_csv(
+            plain, path, pacsv.WriteOptions(include_header=True, quoting_style="needed")
+        )
