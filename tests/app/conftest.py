@@ -12,9 +12,13 @@ from tests.app.bundle import PRACTICE_A, PRACTICE_B, make_bundle
 @pytest.fixture
 def loaded(db: Any) -> Any:
     """The small bundle loaded into the test database, with demo users."""
+    from django.db import connection
+
     from pht.app.accounts.demo import create_demo_users
+    from pht.app.audit import triggers
     from pht.app.care.loading import load_bundle
 
+    triggers.install(connection)  # a live-server test may have dropped them to empty the db
     bundle = make_bundle()
     summary = load_bundle(bundle)
     create_demo_users()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from pht.cli import app as app_cli
 from pht.cli import call as call_cli
 from pht.cli import finance, pilot, registry
 from pht.cli import synth as synth_cli
@@ -24,7 +25,12 @@ app.add_typer(registry.app, name="registry", help="The registry warehouse: creat
 app.add_typer(pilot.app, name="pilot", help="The 2018 pilot as reference data: practices, funds.")
 app.add_typer(finance.app, name="finance", help="Financing: both models, what-if, roll-out.")
 app.add_typer(call_cli.app, name="call", help="The national call: applications to payments.")
-app.add_typer(synth_cli.app, name="synth", help="Synthetic registry data with a planted team effect.")
+app.add_typer(
+    synth_cli.app, name="synth", help="Synthetic registry data with a planted team effect."
+)
+app.add_typer(
+    app_cli.app, name="app", help="The team's web app: load analytics, demo users, serve."
+)
 app.command("run", help="The main job: build the synthetic pilot and show it.")(run_main_job)
 
 
