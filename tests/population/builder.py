@@ -62,9 +62,10 @@ class Population:
         death: str | None = None,
         listed_from: str = "2010-01-01",
     ) -> str:
-        self._persons += 1
-        pid = make_person_id(D(birth), 100 + self._persons)
-        assert pid
+        pid = None
+        while pid is None:
+            self._persons += 1
+            pid = make_person_id(D(birth), 100 + self._persons)
         self.rows["persons"].append(
             {
                 "person_id": pid,

@@ -39,6 +39,11 @@ def _view(tables: Tables, as_of: dt.date | str, **kw: Any) -> PopulationView:
     return PopulationView(tables, as_of, **kw)
 
 
+# Every function below builds a PopulationView, which materialises its intermediate tables
+# (temporary tables on DuckDB, cached DataFrames on Spark): the expressions stay small and each
+# long table is computed once.
+
+
 def target_groups(
     tables: Tables,
     as_of: dt.date | str,

@@ -94,7 +94,7 @@ class PopulationView:
         value_sets: ValueSets | None = None,
         risk_model: Model | None = None,
         need_model: Model | None = None,
-        materialise: bool = False,
+        materialise: bool = True,
     ) -> None:
         if lookback_months < 1:
             raise PhtError(f"look-back must be at least 1 month, not {lookback_months}")
@@ -124,17 +124,17 @@ class PopulationView:
     @cached_property
     def events(self) -> ir.Table:
         """Coded diagnoses over the longest look-back any rule needs."""
-        return diagnosis_events(self.tables, self.events_start, self.as_of)
+        return self._keep(diagnosis_events(self.tables, self.events_start, self.as_of))
 
     @cached_property
     def tariffs(self) -> ir.Table:
         """Tariff codes of the contacts over the look-back."""
-        return tariff_events(self.tables, self.events_start, self.as_of)
+        return self._keep(tariff_events(self.tables, self.events_start, self.as_of))
 
     @cached_property
     def gp_contacts(self) -> ir.Table:
         """GP contacts (not out-of-hours) over the look-back."""
-        return gp_contacts(self.tables, self.events_start, self.as_of)
+        return self._keep(gp_contacts(self.tables, self.events_start, self.as_of))
 
     # --- conditions and target groups -----------------------------------------------------------
 
@@ -226,7 +226,9 @@ class PopulationView:
     @cached_property
     def target_groups(self) -> ir.Table:
         """Every target-group membership with its evidence (one row per person and condition)."""
-        return _union_all([self.condition_evidence, self.frail_elderly, self.weak_demanders])
+        return self._keep(
+            _union_all([self.condition_evidence, self.frail_elderly, self.weak_demanders])
+        )
 
     # --- frailty --------------------------------------------------------------------------------
 
@@ -367,8 +369,10 @@ class PopulationView:
         last_admitted."""
         a = self.tables.table("admissions")
         a = a.filter(a.acute & (a.admitted >= self.year_ago) & (a.admitted < self.as_of))
-        return a.group_by("person_id").aggregate(
-            emergency_admissions=a.count().cast("int64"), last_admitted=a.admitted.max()
+        return self._keep(
+            a.group_by("person_id").aggregate(
+                emergency_admissions=a.count().cast("int64"), last_admitted=a.admitted.max()
+            )
         )
 
     def contributions(self, model: Model) -> ir.Table:
@@ -499,10 +503,10 @@ class PopulationView:
         )
         gps = pr.select(gp_id=pr.practitioner_id, practice_id=pr.practice_id).distinct()
         j = m.join(gps, "gp_id").semi_join(self.persons, "person_id")
-        return j.select("person_id", "gp_id", "practice_id")
+        return self._keep(j.select("person_id", "gp_id", "practice_id"))
 
     @cached_property
     def last_gp_contact(self) -> ir.Table:
         """person_id, last_gp_contact over the look-back."""
         g = self.gp_contacts.filter(self.gp_contacts.date >= self.start)
-        return g.group_by("person_id").aggregate(last_gp_contact=g.date.max())
+        return self._keep(g.group_by("person_id").aggregate(last_gp_contact=g.date.max()))

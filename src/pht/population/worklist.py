@@ -214,9 +214,9 @@ def worklist_table(
     tg = view.target_groups.semi_join(base, "person_id")
     tg_d = tg.select("person_id", "target_group").distinct()
     tg_lists = tg_d.group_by("person_id").aggregate(target_groups=tg_d.target_group.collect())
-    tg_lists = tg_lists.mutate(target_groups=tg_lists.target_groups.sort())
+    tg_lists = view._keep(tg_lists.mutate(target_groups=tg_lists.target_groups.sort()))
     risky = view.risk.filter(view.risk.risk_band.isin(high)).select("person_id")
-    included = _union_all([tg.select("person_id"), risky]).distinct()
+    included = view._keep(_union_all([tg.select("person_id"), risky]).distinct())
 
     reasons = _reasons(view, base.semi_join(included, "person_id"), language)
     key = (
@@ -225,7 +225,7 @@ def worklist_table(
         + reasons.text
     )
     agg = reasons.group_by("person_id").aggregate(_points=reasons.points.sum(), _keys=key.collect())
-    agg = agg.mutate(reasons=agg._keys.sort().map(lambda k: k.substr(7)).join("; "))
+    agg = view._keep(agg.mutate(reasons=agg._keys.sort().map(lambda k: k.substr(7)).join("; ")))
 
     checks = view.annual_checks
     due = checks.filter(checks.status == "due")
