@@ -41,12 +41,18 @@ def _take(
     Dictionary columns write fast to Parquet; files are written without the Arrow schema, so
     readers see plain strings. CSV writing decodes them first.
     """
-    dictionary = (
-        vocab
-        if isinstance(vocab, pa.Array)
-        else pa.array(np.asarray(vocab, dtype=object), type=pa.string())
-    )
-    indices = pa.array(np.asarray(idx, dtype=np.int32), mask=null)
+    positions = np.asarray(idx, dtype=np.int32)
+    if isinstance(vocab, pa.Array):
+        dictionary = vocab
+    else:
+        values = np.asarray(vocab, dtype=object)
+        unique, inverse = np.unique(values.astype(str), return_inverse=True)
+        if unique.size < values.size:
+            # A dictionary must not repeat a value (the Parquet writer would not be deterministic).
+            values = unique.astype(object)
+            positions = inverse.astype(np.int32)[positions]
+        dictionary = pa.array(values, type=pa.string())
+    indices = pa.array(positions, mask=null)
     return pa.DictionaryArray.from_arrays(indices, dictionary)
 
 
