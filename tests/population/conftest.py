@@ -44,7 +44,7 @@ def fixed_model(
 RISK = fixed_model(
     "logistic", -3.0, {"emergency_1": 1.0, "emergency_2_plus": 2.0, "cond_heart_failure": 0.5}
 )
-# need: exp(0) = 1 contact, doubled (log 2) for age 85+, normaliser 1 -> weight 1 or 2 (or 4 with home nursing)
+# need: exp(0) = 1 contact, doubled (log 2) for age 85+ and for home nursing (normaliser 1)
 NEED = fixed_model(
     "poisson", 0.0, {"age_85_plus": 0.6931471805599453, "service_home_nursing": 0.6931471805599453}
 )

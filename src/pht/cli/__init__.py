@@ -7,6 +7,7 @@ import typer
 from pht.cli import app as app_cli
 from pht.cli import call as call_cli
 from pht.cli import finance, pilot, registry
+from pht.cli import population as population_cli
 from pht.cli import synth as synth_cli
 from pht.cli.main_job import run_main_job
 from pht.cli.output import err_console
@@ -23,6 +24,7 @@ app = typer.Typer(
 )
 app.add_typer(registry.app, name="registry", help="The registry warehouse: create, inspect, load.")
 app.add_typer(pilot.app, name="pilot", help="The 2018 pilot as reference data: practices, funds.")
+app.add_typer(population_cli.app, name="population", help="Target groups, frailty, risk, worklists.")
 app.add_typer(finance.app, name="finance", help="Financing: both models, what-if, roll-out.")
 app.add_typer(call_cli.app, name="call", help="The national call: applications to payments.")
 app.add_typer(
