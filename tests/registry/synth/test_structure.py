@@ -105,18 +105,23 @@ def test_identifiers_keys_and_dates_follow_the_core_rules(
     hprs = db.execute("select practitioner_id from practitioners").fetchall()
     assert all(validate_hpr(r[0]) is None for r in hprs)
     # Foreign keys.
-    orphans = {
-        "contacts.person_id": "select count(*) from contacts where person_id not in (select person_id from persons)",
-        "contacts.practice_id": "select count(*) from contacts where practice_id not in (select practice_id from practices)",
-        "contacts.practitioner_id": "select count(*) from contacts where practitioner_id not in (select practitioner_id from practitioners)",
-        "list gp is a gp": "select count(*) from list_memberships where gp_id not in (select practitioner_id from practitioners where role = 'gp')",
-        "practices.municipality": "select count(*) from practices where municipality_code not in (select municipality_code from municipalities)",
-        "persons.municipality": "select count(*) from persons where municipality_code not in (select municipality_code from municipalities)",
-        "admissions.person_id": "select count(*) from admissions where person_id not in (select person_id from persons)",
-        "surveys.practice_id": "select count(*) from survey_responses where practice_id not in (select practice_id from practices)",
-    }
-    for what, sql in orphans.items():
-        assert db.execute(sql).fetchone()[0] == 0, what
+    persons = "select person_id from persons"
+    practices = "select practice_id from practices"
+    municipalities = "select municipality_code from municipalities"
+    orphans = [
+        ("contacts", "person_id", persons),
+        ("contacts", "practice_id", practices),
+        ("contacts", "practitioner_id", "select practitioner_id from practitioners"),
+        ("list_memberships", "gp_id", "select practitioner_id from practitioners where role='gp'"),
+        ("practices", "municipality_code", municipalities),
+        ("persons", "municipality_code", municipalities),
+        ("admissions", "person_id", persons),
+        ("municipal_services", "person_id", persons),
+        ("survey_responses", "practice_id", practices),
+    ]
+    for table, column, ref in orphans:
+        sql = f"select count(*) from {table} where {column} not in ({ref})"
+        assert db.execute(sql).fetchone()[0] == 0, f"{table}.{column}"
     # Dates in order, and no contact after death or before birth.
     assert (
         db.execute("select count(*) from admissions where discharged < admitted").fetchone()[0] == 0
