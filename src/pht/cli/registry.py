@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from pht.cli.output import Format, console, emit_json, emit_rows
+from pht.core.errors import PhtError
 from pht.core.settings import get_settings
+from pht.registry.fhir import FollowUpPlan, FollowUpTask, export_practice, load_fhir
 from pht.registry.load import Problem, ValidationReport, load_extract
+from pht.registry.pseudonymise import KEY_ENV, pseudonymise_warehouse, read_key
 from pht.registry.warehouse import Warehouse
 
 app = typer.Typer(no_args_is_help=True)
@@ -114,3 +119,124 @@ def load(
             )
     if not result.imported:
         raise typer.Exit(1)
+
+
+@app.command("load-fhir", help="Load FHIR R4 JSON (Bundle, folder of Bundles, NDJSON bulk export).")
+def load_fhir_command(
+    path: Annotated[Path, typer.Argument(help="A Bundle, a folder, or an NDJSON bulk export.")],
+    warehouse: WarehouseOption = None,
+    fmt: FormatOption = Format.TABLE,
+) -> None:
+    target = warehouse_path(warehouse)
+    with Warehouse.open(target) as wh:
+        wh.init()
+        report = load_fhir(wh, path)
+    if fmt is Format.JSON:
+        emit_json(report.as_dict())
+        return
+    rows = [
+        {"ressurstype": k, "brukt": report.used.get(k, 0), "hoppet over": report.skipped.get(k, 0)}
+        for k in sorted(set(report.used) | set(report.skipped))
+    ]
+    emit_rows(rows, fmt=fmt, title=f"{report.resources} FHIR-ressurser lest")
+    if report.problems:
+        emit_rows(
+            [
+                {"kilde": p.source, "ressurs": p.resource, "årsak": p.reason}
+                for p in report.problems
+            ],
+            fmt=fmt,
+            title="ressurser som ikke kunne brukes fullt ut",
+        )
+    if report.unknown_codes:
+        emit_rows(
+            [
+                {"kodeverk": s, "kode": c, "antall": n}
+                for (s, c), n in sorted(report.unknown_codes.items())
+            ],
+            fmt=fmt,
+            title="koder pht ikke kjenner",
+        )
+    emit_rows(
+        [{"tabell": t, "rader": n} for t, n in report.written.items()],
+        fmt=fmt,
+        title=f"lastet inn i {target} ({report.pseudonymised_patients} pasienter med pseudonym)",
+    )
+
+
+def _follow_up(path: Path | None) -> tuple[list[FollowUpPlan], list[FollowUpTask]]:
+    if path is None:
+        return [], []
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        plans = [
+            FollowUpPlan(
+                **{
+                    **p,
+                    "next_due": dt.date.fromisoformat(p["next_due"]),
+                    "created": dt.date.fromisoformat(p["created"]),
+                    "partners": tuple(p.get("partners", ())),
+                    "conditions": tuple(p.get("conditions", ())),
+                }
+            )
+            for p in data.get("plans", [])
+        ]
+        tasks = [
+            FollowUpTask(
+                **{
+                    **t,
+                    "due": dt.date.fromisoformat(t["due"]),
+                    "created": dt.date.fromisoformat(t["created"]),
+                    "closed": dt.date.fromisoformat(t["closed"]) if t.get("closed") else None,
+                }
+            )
+            for t in data.get("tasks", [])
+        ]
+    except (OSError, ValueError, TypeError, KeyError, AttributeError) as err:
+        raise PhtError(f"cannot read plans and tasks: {err}", where=str(path)) from None
+    return plans, tasks
+
+
+@app.command("export-fhir", help="Write a practice's list population and follow-up as FHIR R4.")
+def export_fhir(
+    practice: Annotated[str, typer.Option("--practice", help="organisasjonsnummer")],
+    out: Annotated[Path, typer.Option("--out", help="Bundle file to write (JSON).")],
+    warehouse: WarehouseOption = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Day of the list (YYYY-MM-DD; default today).")
+    ] = None,
+    follow_up: Annotated[
+        Path | None,
+        typer.Option("--follow-up", help='JSON {"plans": [...], "tasks": [...]} from the app.'),
+    ] = None,
+) -> None:
+    try:
+        day = dt.date.fromisoformat(as_of) if as_of else None
+    except ValueError:
+        raise PhtError(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)") from None
+    plans, tasks = _follow_up(follow_up)
+    with Warehouse.open(warehouse_path(warehouse), read_only=True) as wh:
+        bundle = export_practice(wh, practice, as_of=day, plans=plans, tasks=tasks)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(bundle, ensure_ascii=False, indent=1), encoding="utf-8")
+    console.print(f"{len(bundle['entry'])} FHIR-ressurser skrevet til {out}")
+
+
+@app.command("pseudonymise", help="Write an analytic copy with keyed-hash person ids.")
+def pseudonymise(
+    out: Annotated[Path, typer.Option("--out", help="New *.duckdb file or Parquet folder.")],
+    warehouse: WarehouseOption = None,
+    key_file: Annotated[
+        Path | None,
+        typer.Option("--key-file", help=f"File holding the key (else ${KEY_ENV})."),
+    ] = None,
+    fmt: FormatOption = Format.TABLE,
+) -> None:
+    key = read_key(key_file)
+    with Warehouse.open(warehouse_path(warehouse)) as wh:
+        report = pseudonymise_warehouse(wh, out, key, key_file=key_file)
+    rows = [{"tabell": t, "rader": n} for t, n in report.rows.items()]
+    if fmt is Format.JSON:
+        emit_json({"out": report.out, "persons": report.persons, "rows": report.rows})
+        return
+    emit_rows(rows, fmt=fmt, title=f"{report.persons} personer pseudonymisert i {report.out}")

@@ -1,0 +1,204 @@
+"""FHIR R4 in and out: Synthea-style and HL7 Norway-style data load; the export is valid R4."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fhir.resources.R4B.bundle import Bundle
+from typer.testing import CliRunner
+
+from pht.cli import app
+from pht.core.errors import PhtError
+from pht.registry.fhir import FollowUpPlan, FollowUpTask, export_practice, load_fhir
+from pht.registry.warehouse import Warehouse
+from tests.registry.fhir.bundles import (
+    DNR,
+    FNR,
+    GP_HPR,
+    NURSE_HPR,
+    ORGNR,
+    norway_bundle,
+    synthea_ndjson,
+)
+
+
+@pytest.fixture
+def wh() -> Warehouse:
+    w = Warehouse.open(":memory:")
+    w.init()
+    return w
+
+
+def _rows(wh: Warehouse, table: str) -> list[tuple[Any, ...]]:
+    return sorted(wh.sql(f'SELECT * FROM "{table}"'), key=repr)
+
+
+def test_norway_bundle_maps_identifiers_codes_and_list(tmp_path: Path, wh: Warehouse) -> None:
+    path = tmp_path / "bundle.json"
+    path.write_text(json.dumps(norway_bundle()), encoding="utf-8")
+    report = load_fhir(wh, path)
+    assert report.skipped["Appointment"] == 1  # not used by pht: counted, not fatal
+    persons = {r[0]: r for r in _rows(wh, "persons")}
+    assert persons[FNR][1:4] == (dt.date(1948, 3, 21), "F", "4204")
+    assert DNR in persons
+    # the example's masked fødselsnummer is reported and replaced by a stable pseudonym
+    assert any("210377xxxxx" in p.reason for p in report.problems)
+    assert report.pseudonymised_patients == 1
+    roles = {r[0]: r[2] for r in _rows(wh, "practitioners")}
+    assert roles == {GP_HPR: "gp", NURSE_HPR: "nurse"}
+    assert {r[1] for r in _rows(wh, "practices")} == {"Sørlandet legesenter"}
+    contacts = {r[0]: r for r in _rows(wh, "contacts")}
+    assert contacts["fhir:konsultasjon-1"][2:7] == (
+        GP_HPR,
+        ORGNR,
+        dt.date(2021, 3, 2),
+        "office",
+        "T90 K86",
+    )
+    assert contacts["fhir:hjemmebesok-1"][2:6] == (NURSE_HPR, ORGNR, dt.date(2021, 4, 12), "home")
+    (admission,) = _rows(wh, "admissions")
+    assert admission[1:7] == (FNR, dt.date(2021, 6, 1), dt.date(2021, 6, 5), "I210a", None, True)
+    lists = {r[0]: (r[1], r[2]) for r in _rows(wh, "list_memberships")}
+    assert lists[DNR] == (GP_HPR, dt.date(2019, 5, 1))  # from the EpisodeOfCare
+    assert lists[FNR][0] == GP_HPR  # from Patient.generalPractitioner
+
+
+def test_synthea_bulk_export_loads_with_pseudonyms_and_snomed(
+    tmp_path: Path, wh: Warehouse
+) -> None:
+    folder = synthea_ndjson(tmp_path / "bulk", patients=3)
+    report = load_fhir(wh, folder)
+    assert report.skipped["Immunization"] == 3
+    assert report.unknown_codes[("SNOMED CT (not mapped)", "91302008")] == 3
+    persons = _rows(wh, "persons")
+    assert len(persons) == 3 and all(p[0].startswith("fp-") for p in persons)
+    contacts = _rows(wh, "contacts")
+    assert {c[6] for c in contacts} == {"T90"}  # SNOMED 44054006 → ICPC-2 T90
+    assert {a[4] for a in _rows(wh, "admissions")} == {"I219"}  # 22298006 → I219
+    problem_list = _rows(wh, "fhir_conditions")
+    assert {(c[2], c[3]) for c in problem_list} == {("K86", "I10")}
+    # the same patients get the same pseudonyms again; loading twice changes nothing
+    before = {t: _rows(wh, t) for t in ("persons", "contacts", "admissions", "fhir_conditions")}
+    load_fhir(wh, folder)
+    assert {t: _rows(wh, t) for t in before} == before
+
+
+def test_pseudonyms_follow_the_key_when_one_is_given(tmp_path: Path) -> None:
+    folder = synthea_ndjson(tmp_path / "bulk", patients=1)
+    ids = []
+    for key in (b"k" * 32, b"j" * 32):
+        w = Warehouse.open(":memory:")
+        w.init()
+        load_fhir(w, folder, key=key)
+        ids.append(w.sql("SELECT person_id FROM persons")[0][0])
+    assert ids[0] != ids[1] and all(i.startswith("ps-") for i in ids)
+
+
+def test_unknown_systems_and_invalid_resources_are_reported_not_fatal(
+    tmp_path: Path, wh: Warehouse
+) -> None:
+    bundle = norway_bundle()
+    entries = bundle["entry"]
+    entries.append(
+        {"resource": {"resourceType": "Encounter", "id": "x", "period": {"start": "late"}}}
+    )
+    consult = next(e for e in entries if e["resource"]["id"] == "konsultasjon-1")
+    consult["resource"]["reasonCode"].append(
+        {"coding": [{"system": "http://loinc.org", "code": "1234-5"}]}
+    )
+    consult["resource"]["reasonCode"].append(
+        {"coding": [{"system": "urn:oid:2.16.578.1.12.4.1.1.7170", "code": "Q99"}]}
+    )
+    path = tmp_path / "b.json"
+    path.write_text(json.dumps(bundle), encoding="utf-8")
+    report = load_fhir(wh, path)
+    assert report.unknown_codes[("http://loinc.org", "1234-5")] == 1
+    assert report.unknown_codes[("ICPC-2", "Q99")] == 1
+    assert any(p.resource == "Encounter/x" and "period" in p.reason for p in report.problems)
+    assert len(_rows(wh, "contacts")) == 2
+
+
+def test_broken_json_is_a_clear_error(tmp_path: Path, wh: Warehouse) -> None:
+    path = tmp_path / "b.json"
+    path.write_text('{"resourceType": "Bundle", "entry": [', encoding="utf-8")
+    with pytest.raises(PhtError, match="not JSON"):
+        load_fhir(wh, path)
+    assert _rows(wh, "persons") == []
+
+
+def test_export_is_valid_r4_with_population_conditions_plans_and_tasks(
+    tmp_path: Path, wh: Warehouse
+) -> None:
+    path = tmp_path / "bundle.json"
+    path.write_text(json.dumps(norway_bundle()), encoding="utf-8")
+    load_fhir(wh, path)
+    plan = FollowUpPlan(
+        "p1",
+        FNR,
+        "Gå tur hver dag",
+        "Sykepleier Hansen",
+        3,
+        dt.date(2021, 9, 1),
+        dt.date(2021, 6, 10),
+        partners=("home_nursing",),
+        conditions=("T90",),
+    )
+    task = FollowUpTask(
+        "t1",
+        FNR,
+        "Årskontroll diabetes",
+        "annual_check",
+        "open",
+        dt.date(2021, 9, 1),
+        dt.date(2021, 6, 10),
+        plan_id="p1",
+        condition="diabetes",
+    )
+    data = export_practice(wh, ORGNR, as_of=dt.date(2021, 7, 1), plans=[plan], tasks=[task])
+    parsed = Bundle.model_validate_json(json.dumps(data))  # round trip through the R4 models
+    kinds = [e.resource.get_resource_type() for e in parsed.entry]
+    assert kinds.count("Patient") == 2  # Kari and Ola are listed with the GP on 1 July 2021
+    assert {"Organization", "Practitioner", "Condition", "CarePlan", "Task"} <= set(kinds)
+    conditions = [e.resource for e in parsed.entry if e.resource.get_resource_type() == "Condition"]
+    codes = {c.code.coding[0].code for c in conditions}
+    assert {"T90", "K86", "I210a"} <= codes
+    patient_ids = {
+        e.resource.identifier[0].value
+        for e in parsed.entry
+        if e.resource.get_resource_type() == "Patient"
+    }
+    assert patient_ids == {FNR, DNR}
+    task_res = next(e.resource for e in parsed.entry if e.resource.get_resource_type() == "Task")
+    assert task_res.status == "requested" and task_res.basedOn[0].reference.startswith("urn:uuid:")
+
+
+def test_cli_load_fhir_and_export(tmp_path: Path) -> None:
+    path = tmp_path / "bundle.json"
+    path.write_text(json.dumps(norway_bundle()), encoding="utf-8")
+    target = tmp_path / "w.duckdb"
+    runner = CliRunner()
+    res = runner.invoke(app, ["registry", "load-fhir", str(path), "-w", str(target), "-f", "json"])
+    assert res.exit_code == 0, res.stdout
+    assert json.loads(res.stdout)["written"]["persons"] == 3
+    out = tmp_path / "export.json"
+    res = runner.invoke(
+        app,
+        [
+            "registry",
+            "export-fhir",
+            "--practice",
+            ORGNR,
+            "--out",
+            str(out),
+            "-w",
+            str(target),
+            "--as-of",
+            "2021-07-01",
+        ],
+    )
+    assert res.exit_code == 0, res.stdout
+    Bundle.model_validate_json(out.read_text(encoding="utf-8"))
