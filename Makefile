@@ -27,6 +27,7 @@ run: setup
 	$(PHT) run
 
 test: setup
+	bash scripts/install-chromium.sh
 	$(VENV)/bin/pytest
 
 lint: setup

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -71,14 +72,41 @@ def test_registry_init_and_info(tmp_path: Path) -> None:
     assert data["schema_version"] == 1 and data["tables"]["contacts"] == 0
 
 
-def test_main_job_builds_the_pilot_into_the_warehouse(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("PHT_HOME", str(tmp_path))
-    result = runner.invoke(app, ["run"])
-    assert result.exit_code == 0, result.output
-    info = runner.invoke(app, ["registry", "info", "--format", "json"])
-    assert json.loads(info.output)["tables"]["practices"] == 17
+@pytest.mark.slow
+def test_main_job_builds_the_pilot_into_the_warehouse_and_the_app(tmp_path: Path) -> None:
+    """`pht run --no-serve` on a small pilot: synthetic extract, warehouse, app database, users.
+
+    Runs in a child process: the main job configures Django for its own process.
+    """
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PHT_", "DJANGO_"))}
+    env["PHT_HOME"] = str(tmp_path)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pht",
+            "run",
+            "--no-serve",
+            "--persons",
+            "1500",
+            "--years",
+            "2021-2023",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "sykepleier-01" in proc.stdout and "pht-demo-passord" in proc.stdout
+    info = runner.invoke(
+        app, ["registry", "info", "-w", str(tmp_path / "warehouse.duckdb"), "--format", "json"]
+    )
+    assert json.loads(info.output)["tables"]["practices"] >= 17
+    assert (tmp_path / "app.sqlite3").exists()
 
 
 def test_a_users_error_is_one_clear_line_without_a_traceback(tmp_path: Path) -> None:

@@ -33,7 +33,9 @@ app.add_typer(
 app.add_typer(
     app_cli.app, name="app", help="The team's web app: load analytics, demo users, serve."
 )
-app.command("run", help="The main job: build the synthetic pilot and show it.")(run_main_job)
+app.command(
+    "run", help="The main job: synthetic pilot, analytics, app database, demo users, serve."
+)(run_main_job)
 
 
 def main() -> None:

@@ -111,7 +111,7 @@ class AnalyticsBundle:
 class LoadSummary:
     """What a load wrote."""
 
-    practices: int
+    practices: int  # in the scheme
     practitioners: int
     patients: int
     flagged: int
@@ -351,7 +351,9 @@ def _load(bundle: AnalyticsBundle) -> LoadSummary:
     )
     closed = close_met_recalls(checks)
     return LoadSummary(
-        practices=len(bundle.practices),
+        practices=int(
+            (bundle.practices["financing_model"].fillna("").astype(str) != "").sum()
+        ),
         practitioners=practitioners,
         patients=len(seen),
         flagged=flagged,
