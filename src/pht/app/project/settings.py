@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "pht.app.audit",
     "pht.app.care",
     "pht.app.dashboards",
+    "pht.app.call",
 ]
 
 MIDDLEWARE = [

@@ -7,5 +7,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("audit/", include("pht.app.audit.urls")),
     path("dashboard/", include("pht.app.dashboards.urls")),
+    path("call/", include("pht.app.call.urls")),
     path("", include("pht.app.care.urls")),
 ]
