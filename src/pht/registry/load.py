@@ -312,25 +312,33 @@ class _Stage:
         columns = "{" + ", ".join(f"{_lit(c)}: 'VARCHAR'" for c in header) + "}"
         rejects = "_pht_rej_" + table
         scan = "_pht_rejscan_" + table
-        sql = (
+        base = (
             f"SELECT * FROM read_csv({_lit(str(path))}, header=true, auto_detect=false, "
-            f"delim=',', quote='\"', escape='\"', columns={columns}, "
-            f"store_rejects=true, rejects_table={_lit(rejects)}, rejects_scan={_lit(scan)})"
+            f"delim=',', quote='\"', escape='\"', columns={columns}"
         )
-        try:
-            self.con.execute(f"CREATE OR REPLACE TEMP TABLE {self.data(table)} AS {sql}")
-            bad = self.con.execute(
-                f"SELECT line, arg_min(column_name, column_idx), any_value(csv_line), "
-                f"arg_min(error_type, column_idx), arg_min(error_message, column_idx) "
-                f"FROM {_q(rejects)} GROUP BY line ORDER BY line"
-            ).fetchall()
-        except duckdb.Error as err:
-            self.file_problem(table, 0, "", None, f"cannot read as CSV: {_first_line(err)}")
-            return False
-        finally:
-            for t in (rejects, scan):
-                with contextlib.suppress(duckdb.Error):
-                    self.con.execute(f"DROP TABLE IF EXISTS {_q(t)}")
+        bad: list[tuple[Any, ...]] = []
+        try:  # fast path: a well-formed file
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE {self.data(table)} AS {base})")
+        except duckdb.Error:
+            # collect every malformed line (encoding, too few/many values, open quotes)
+            sql = (
+                f"{base}, store_rejects=true, rejects_table={_lit(rejects)}, "
+                f"rejects_scan={_lit(scan)})"
+            )
+            try:
+                self.con.execute(f"CREATE OR REPLACE TEMP TABLE {self.data(table)} AS {sql}")
+                bad = self.con.execute(
+                    f"SELECT line, arg_min(column_name, column_idx), any_value(csv_line), "
+                    f"arg_min(error_type, column_idx), arg_min(error_message, column_idx) "
+                    f"FROM {_q(rejects)} GROUP BY line ORDER BY line"
+                ).fetchall()
+            except duckdb.Error as err:
+                self.file_problem(table, 0, "", None, f"cannot read as CSV: {_first_line(err)}")
+                return False
+            finally:
+                for t in (rejects, scan):
+                    with contextlib.suppress(duckdb.Error):
+                        self.con.execute(f"DROP TABLE IF EXISTS {_q(t)}")
         n = self.con.execute(f"SELECT count(*) FROM {self.data(table)}").fetchone()
         rows = int(n[0]) if n else 0
         if bad:
