@@ -118,3 +118,18 @@ def test_officer_flow_with_four_eyes_letters_and_payments(
         "call.letter",
         "call.payments",
     } <= logged
+
+
+def test_demo_call_loads_once_and_gives_real_applicants_to_todays_municipality(db: Any) -> None:
+    from pht.app.accounts.models import Municipality
+    from pht.app.call.demo import SECOND_OFFICER, load_demo_call
+
+    Municipality.objects.create(code="4649", name="Stad")  # Eid (1443) since 2020
+    counts = load_demo_call()
+    assert counts == {"applications": 17, "owned_by_demo_municipalities": 1}
+    rec = case_record()
+    (eid,) = [a for a in rec.case.applications if a.name == "Eid"]
+    assert rec.owners == {eid.id: "4649"}
+    assert load_demo_call()["applications"] == 0  # kept, not replaced
+    c = _client(SECOND_OFFICER)
+    assert "Vestøy (syntetisk)" in c.get("/call/cases/").content.decode()

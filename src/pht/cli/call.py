@@ -422,3 +422,22 @@ def reports(
         for s in report_status(case.decisions, case.reports, case.rules, year=year, as_of=day)
     ]
     emit_rows(rows, fmt=fmt, title=f"Yearly reports {year} as of {day}")
+
+
+@app.command("web-demo", help="Load the 2017 demo call into the web app (development only).")
+def web_demo(
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Replace a case the app already holds.")
+    ] = False,
+) -> None:
+    from pht.cli.app import setup_django
+
+    setup_django()
+    from pht.app.call.demo import SECOND_OFFICER, load_demo_call
+
+    counts = load_demo_call(replace=replace)
+    console.print(
+        f"demo call: {counts['applications']} applications loaded "
+        f"({counts['owned_by_demo_municipalities']} owned by demo municipalities); second case "
+        f"officer {SECOND_OFFICER!r} with the demo password; open /call/"
+    )
