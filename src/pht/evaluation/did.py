@@ -108,11 +108,17 @@ def attach_treatment(cells: pd.DataFrame, practices: pd.DataFrame) -> pd.DataFra
     """Add start cohort, relative quarter and the treated flag to indicator cells.
 
     *practices*: practice_id, start_q (first quarter in the scheme; missing for comparison
-    practices), financing_model. Cells of practices not in *practices* are dropped (that is how
-    the comparison set chosen by :mod:`.comparison` restricts the sample).
+    practices), financing_model and optionally end_q (the last quarter in the scheme). Cells of
+    practices not in *practices* are dropped (that is how the comparison set chosen by
+    :mod:`.comparison` restricts the sample), and so are a pilot practice's quarters after it left
+    the scheme: the effect is measured while a practice is in it.
     """
-    info = practices[["practice_id", "start_q", "financing_model"]]
-    df = cells.merge(info, on="practice_id", how="inner")
+    cols = ["practice_id", "start_q", "financing_model"]
+    cols += ["end_q"] if "end_q" in practices.columns else []
+    df = cells.merge(practices[cols], on="practice_id", how="inner")
+    if "end_q" in df.columns:
+        left = df["end_q"].notna() & (df["q"] > df["end_q"].fillna(NEVER))
+        df = df[~left].drop(columns=["end_q"])
     df["cohort"] = df["start_q"].fillna(NEVER).astype("int64")
     df["rel"] = np.where(df["cohort"] < NEVER, df["q"] - df["cohort"], -NEVER)
     df["treated"] = (df["q"] >= df["cohort"]).astype("float64")
@@ -277,6 +283,7 @@ def fit_etwfe(
     level: str = "",
     split: str = "all",
     pre_quarters: int = 4,
+    pretrend: bool = True,
 ) -> Estimate:
     """Extended TWFE (Wooldridge 2021), the imputation estimator in regression form.
 
@@ -298,7 +305,7 @@ def fit_etwfe(
     stat, k, pval = None, 0, None
     untreated = df[df["treated"] == 0]
     has_ref = (untreated["cohort"] < NEVER) & (untreated["rel"] < -pre_quarters)
-    if has_ref.any():
+    if pretrend and has_ref.any():
         try:
             pre, pre_cols = _saturated(untreated, lambda e: -pre_quarters <= e < 0)
         except PhtError:
@@ -317,6 +324,7 @@ def fit_sun_abraham(
     level: str = "",
     split: str = "all",
     pre_quarters: int = 8,
+    pretrend: bool = True,
 ) -> Estimate:
     """Sun & Abraham's interaction-weighted estimator, reference quarter -1.
 
@@ -335,7 +343,9 @@ def fit_sun_abraham(
     lo, hi, p = _inference(att[0], att[1], c["clusters"])
     rows = sat.event_rows(cols)
     rows.append({"rel": -1, "coef": 0.0, "se": 0.0, "ci_low": 0.0, "ci_high": 0.0, "n_treated": 0})
-    stat, k, pval = sat.wald([x for x in cols if -pre_quarters <= x[1] < -1])
+    stat, k, pval = (
+        sat.wald([x for x in cols if -pre_quarters <= x[1] < -1]) if pretrend else (None, 0, None)
+    )
     table = pd.DataFrame(rows).sort_values("rel").reset_index(drop=True)
     event = EventStudy(table, stat, k, pval)
     return Estimate(

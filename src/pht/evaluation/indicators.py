@@ -213,16 +213,19 @@ def _first_quarter_from(d: ir.DateValue) -> ir.IntegerValue:
 def targets_from_truth(truth_dir: str | Path) -> pd.DataFrame:
     """Target-group membership from the synthetic generator's ``truth/`` folder.
 
-    A person is in a target group from the onset of a condition on (``truth/conditions.parquet``)
-    and, with frailty moderate or severe (``truth/persons.parquet``), in frail_elderly throughout.
+    Groups come from the onset of each condition (``conditions.parquet``) and, for frailty band
+    moderate or severe (``persons.parquet``), frail_elderly. When ``person_quarters.parquet``
+    gives the contract's target flag per quarter, its first target quarter is the person's
+    ``target`` membership (group "target"), which then defines the target-group population.
     Returns (person_id, group, since) with since = NaT for "always".
     """
     folder = Path(truth_dir)
     cond_path, pers_path = folder / "conditions.parquet", folder / "persons.parquet"
+    pq_path = folder / "person_quarters.parquet"
     if not cond_path.exists():
         raise PhtError("no conditions.parquet in the truth folder", where=str(folder))
     cond = pd.read_parquet(cond_path, columns=["person_id", "condition", "onset_date"])
-    since = pd.to_datetime(cond["onset_date"]).dt.date
+    since = pd.to_datetime(cond["onset_date"])
     parts = [
         pd.DataFrame(
             {"person_id": cond["person_id"], "group": cond["condition"].map(CONDITION_GROUPS)}
@@ -236,9 +239,22 @@ def targets_from_truth(truth_dir: str | Path) -> pd.DataFrame:
     )
     if pers_path.exists():
         pers = pd.read_parquet(pers_path)
-        if "frailty" in pers.columns:
-            frail = pers.loc[pers["frailty"].isin(["moderate", "severe"]), ["person_id"]]
-            parts.append(frail.assign(group="frail_elderly", since=None))
+        band = "frailty_band" if "frailty_band" in pers.columns else "frailty"
+        if band in pers.columns:
+            frail = pers.loc[pers[band].isin(["moderate", "severe"]), ["person_id"]]
+            parts.append(frail.assign(group="frail_elderly", since=pd.NaT))
+    if pq_path.exists():
+        pq = pd.read_parquet(pq_path, columns=["person_id", "quarter_start", "target"])
+        first = pq[pq["target"]].groupby("person_id", as_index=False)["quarter_start"].min()
+        parts.append(
+            pd.DataFrame(
+                {
+                    "person_id": first["person_id"],
+                    "group": "target",
+                    "since": pd.to_datetime(first["quarter_start"]),
+                }
+            )
+        )
     out = pd.concat(parts, ignore_index=True).dropna(subset=["group"])
     out["since"] = pd.to_datetime(out["since"])
     return out[["person_id", "group", "since"]]
@@ -324,7 +340,8 @@ def person_quarter_panel(
     a large number when never), ``since_target`` (any of the scheme's groups), and one column
     ``m_<measure>`` per numerator rule with the person's count (or sum) in the quarter.
     *targets* is (person_id, group, since) as :func:`targets_from_truth` returns; by default
-    :func:`targets_from_diagnoses`.
+    :func:`targets_from_diagnoses`. since_target is the first quarter in any of the scheme's
+    groups, or, when *targets* has rows of group "target", the first quarter of those.
     """
     if first_quarter > last_quarter:
         raise PhtError(
@@ -351,9 +368,11 @@ def person_quarter_panel(
     base = spells.mutate(q=ibis.range(spells.spell_first, spells.spell_last + 1).unnest())
 
     # target groups: first quarter of membership per group
+    explicit = False
     if targets is None:
         targets = targets_from_diagnoses(tables)
     elif isinstance(targets, pd.DataFrame):
+        explicit = bool((targets["group"] == "target").any())
         targets = ibis.memtable(
             targets[["person_id", "group", "since"]].astype({"since": "datetime64[ns]"})
         )
@@ -361,14 +380,15 @@ def person_quarter_panel(
         sq=ibis.coalesce(_first_quarter_from(targets.since.cast("date")), ibis.literal(0))
     )
     wide = tq.group_by("person_id").aggregate(
-        **{f"since_{g}": tq.sq.min(where=tq.group == g) for g in GROUPS}
+        **{f"since_{g}": tq.sq.min(where=tq.group == g) for g in (*GROUPS, "target")}
     )
     base = base.left_join(wide, "person_id").drop("person_id_right")
     base = base.mutate(
-        **{f"since_{g}": base[f"since_{g}"].fill_null(_NEVER) for g in GROUPS},
+        **{f"since_{g}": base[f"since_{g}"].fill_null(_NEVER) for g in (*GROUPS, "target")},
     )
-    scheme_groups = [g.value for g in TargetGroup]
-    base = base.mutate(since_target=ibis.least(*[base[f"since_{g}"] for g in scheme_groups]))
+    if not explicit:
+        scheme_groups = [g.value for g in TargetGroup]
+        base = base.mutate(since_target=ibis.least(*[base[f"since_{g}"] for g in scheme_groups]))
 
     # contacts: numerator rules, with the practitioner's role and the person's GP in the quarter
     contacts = tables.table("contacts")

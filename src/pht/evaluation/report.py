@@ -1,0 +1,385 @@
+"""The published evaluation report: HTML and PDF, one page per effect goal.
+
+Each goal's page has the indicator trends (pilot against comparison practices), the event-study
+plot with 95% confidence intervals, the estimates table (all pilot practices, fee model,
+operating-grant model) and notes on data period and method. A last page shows the activity
+indicators (nurse contacts, annual checks, home visits); a first page the study, the comparison
+practices and their balance.
+
+Everything shown goes through :mod:`pht.evaluation.suppression` first; the chart specifications
+(Vega-Lite, with their data) are written beside the report in ``charts/`` and the tables in
+``tables/``, so what is published can be checked. Charts are rendered to PNG by vl-convert and the
+PDF by WeasyPrint. The report's language is bokmål.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import altair as alt
+import pandas as pd
+import vl_convert as vlc
+
+from pht.core.labels import EffectGoal
+from pht.evaluation.did import Estimate
+from pht.evaluation.indicators import Indicator, _data, load_indicators, min_cell, quarter_label
+from pht.evaluation.study import Study
+from pht.evaluation.suppression import primary_mask, publish, suppress_table
+
+__all__ = ["ReportResult", "build_report", "estimates_table", "event_table", "trend_table"]
+
+_SPLIT_NB = {"all": "alle pilotkontor", "fee": "honorarmodell", "grant": "driftstilskuddsmodell"}
+_ARM_NB = {"pilot": "pilotkontor", "comparison": "sammenligningskontor"}
+
+
+@dataclass
+class ReportResult:
+    """What :func:`build_report` wrote."""
+
+    html_path: Path
+    pdf_path: Path
+    pages: int
+    estimates: list[dict[str, Any]]
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    charts: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+# --- published tables --------------------------------------------------------------------------
+
+
+def trend_table(study: Study, ind: Indicator) -> pd.DataFrame:
+    """Indicator per quarter, pilot and comparison practices, suppressed."""
+    raw = study.trends(ind)
+    raw["arm"] = raw["arm"].map(_ARM_NB)
+    out = suppress_table(raw)
+    out.insert(0, "indicator", ind.name)
+    return out
+
+
+def estimates_table(estimates: list[Estimate]) -> pd.DataFrame:
+    """Estimate rows, suppressed where fewer than min_cell treated persons stand behind them."""
+    rows = pd.DataFrame([e.row() for e in estimates])
+    if rows.empty:
+        return rows
+    mask = rows["treated_persons"] < min_cell()
+    numbers = [
+        "att",
+        "se",
+        "ci_low",
+        "ci_high",
+        "p_value",
+        "pretrend_p",
+        "treated_persons",
+        "person_quarters",
+    ]
+    return publish(rows, mask, numbers=numbers, drop=())
+
+
+def event_table(est: Estimate) -> pd.DataFrame:
+    """Event-study points in the plotted window, suppressed below min_cell treated persons."""
+    if est.event is None or est.event.table.empty:
+        return pd.DataFrame(columns=["indicator", "rel", "coef", "ci_low", "ci_high", "suppressed"])
+    lo, hi = (int(x) for x in _data()["did"]["event_window"])
+    ev = est.event.table
+    ev = ev[(ev["rel"] >= lo) & (ev["rel"] <= hi)].reset_index(drop=True)
+    mask = primary_mask(ev.rename(columns={"n_treated": "n"}), n_event=None)
+    out = publish(ev, mask, numbers=["coef", "se", "ci_low", "ci_high", "n_treated"], drop=())
+    out.insert(0, "indicator", est.indicator)
+    return out
+
+
+# --- charts ------------------------------------------------------------------------------------
+
+
+def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    out = []
+    for rec in df.to_dict(orient="records"):
+        clean = {}
+        for k, v in rec.items():
+            if isinstance(v, float) and not math.isfinite(v):
+                v = None
+            clean[str(k)] = v
+        out.append(clean)
+    return out
+
+
+def _trend_chart(df: pd.DataFrame, titles: dict[str, str], start_label: str) -> dict[str, Any]:
+    data = df[~df["suppressed"]].assign(title=df["indicator"].map(titles))
+    data = data[["title", "quarter", "arm", "n", "value"]]
+    base = alt.Chart()
+    line = base.mark_line(point=True).encode(
+        x=alt.X("quarter:O", title="kvartal", axis=alt.Axis(labelAngle=-60, labelFontSize=7)),
+        y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
+        color=alt.Color("arm:N", title=None, legend=alt.Legend(orient="bottom")),
+    )
+    rule = base.mark_rule(strokeDash=[4, 3], color="gray").encode(
+        x=alt.datum(start_label, type="ordinal")
+    )
+    chart = (
+        alt.layer(line, rule, data=alt.Data(values=_records(data)))
+        .properties(width=300, height=120)
+        .facet(
+            facet=alt.Facet("title:N", title=None, header=alt.Header(labelFontSize=10)), columns=2
+        )
+        .resolve_scale(y="independent")
+    )
+    spec: dict[str, Any] = chart.to_dict()
+    return spec
+
+
+def _event_chart(df: pd.DataFrame, titles: dict[str, str]) -> dict[str, Any]:
+    data = df[~df["suppressed"]].assign(title=df["indicator"].map(titles))
+    data = data[["title", "rel", "coef", "ci_low", "ci_high"]]
+    base = alt.Chart()
+    band = base.mark_rule(color="#4c78a8").encode(
+        x=alt.X("rel:Q", title="kvartaler fra oppstart"), y="ci_low:Q", y2="ci_high:Q"
+    )
+    pts = base.mark_point(filled=True, color="#4c78a8").encode(
+        x="rel:Q", y=alt.Y("coef:Q", title=None)
+    )
+    zero = base.mark_rule(color="gray").encode(y=alt.datum(0))
+    chart = (
+        alt.layer(band, pts, zero, data=alt.Data(values=_records(data)))
+        .properties(width=300, height=120)
+        .facet(
+            facet=alt.Facet("title:N", title=None, header=alt.Header(labelFontSize=10)), columns=2
+        )
+        .resolve_scale(y="independent")
+    )
+    spec: dict[str, Any] = chart.to_dict()
+    return spec
+
+
+def _png(spec: dict[str, Any]) -> str:
+    png = vlc.vegalite_to_png(spec, scale=2)
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+# --- HTML --------------------------------------------------------------------------------------
+
+_CSS = """
+@page { size: A4 landscape; margin: 10mm 12mm;
+        @bottom-right { content: counter(page); font-size: 8pt; } }
+body { font-family: 'DejaVu Sans', sans-serif; font-size: 8.5pt; color: #222; }
+h1 { font-size: 17pt; margin: 0 0 4mm 0; }
+h2 { font-size: 13pt; margin: 0 0 2mm 0; }
+section { break-before: page; }
+section.first { break-before: auto; }
+.defs { font-size: 7.5pt; color: #444; margin: 0 0 2mm 0; }
+.charts { display: flex; gap: 4mm; }
+.charts figure { margin: 0; width: 50%; }
+.charts img { width: 100%; max-height: 88mm; object-fit: contain; }
+figcaption { font-size: 8pt; font-weight: bold; }
+table { border-collapse: collapse; font-size: 7.5pt; margin-top: 2mm; }
+th, td { border-bottom: 0.4pt solid #bbb; padding: 0.6mm 2mm; text-align: right; }
+th:first-child, td:first-child, th:nth-child(2), td:nth-child(2) { text-align: left; }
+.notes { font-size: 7pt; color: #555; margin-top: 2mm; }
+"""
+
+
+def _fmt(v: Any, digits: int = 3) -> str:
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "–"
+    if isinstance(v, bool):
+        return "ja" if v else "nei"
+    if isinstance(v, int):
+        return f"{v:,}".replace(",", " ")
+    if isinstance(v, float):
+        return f"{v:.{digits}f}"
+    return html.escape(str(v))
+
+
+def _table(df: pd.DataFrame, columns: dict[str, str], digits: int = 3) -> str:
+    head = "".join(f"<th>{html.escape(t)}</th>" for t in columns.values())
+    body = []
+    for rec in df.to_dict(orient="records"):
+        cells = "".join(f"<td>{_fmt(rec.get(c), digits)}</td>" for c in columns)
+        body.append(f"<tr>{cells}</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _notes(study: Study) -> str:
+    cfg = _data()["did"]
+    return (
+        f"<p class='notes'>Dataperiode {study.period}. Metode: differanse-i-differanser med "
+        f"utvidet toveis faste effekter (Wooldridge 2021, lik imputasjonsestimatoren) for "
+        f"forskjøvet oppstart; faste effekter for enhet og kvartal, vektet med personer; "
+        f"standardfeil klynget på legekontor, 95 % konfidensintervall (t med G−1 frihetsgrader). "
+        f"Før-trend-test: felles F-test av {cfg['pre_quarters']} kvartaler før oppstart på "
+        f"ubehandlede observasjoner. Målgrupper fra {html.escape(study.target_source)}. "
+        f"Celler med færre enn {min_cell()} personer er skjult, også når de kunne regnes ut "
+        f"fra en sum.</p>"
+    )
+
+
+_EST_COLS = {
+    "indicator": "indikator",
+    "split": "utvalg",
+    "att": "effekt",
+    "ci_low": "KI nedre",
+    "ci_high": "KI øvre",
+    "p_value": "p",
+    "pretrend_p": "p før-trend",
+    "treated_practices": "pilotkontor",
+    "comparison_practices": "sammenligning",
+    "treated_persons": "personer (pilot)",
+}
+
+
+def _page(
+    study: Study,
+    title: str,
+    lead: str,
+    inds: list[Indicator],
+    key: str,
+    result: ReportResult,
+) -> str:
+    estimates: list[Estimate] = []
+    trends, events = [], []
+    for ind in inds:
+        ests = study.estimate(ind, by="financing_model")
+        estimates += ests
+        trends.append(trend_table(study, ind))
+        events.append(event_table(ests[0]))
+    trend = pd.concat(trends, ignore_index=True)
+    event = pd.concat(events, ignore_index=True)
+    est = estimates_table(estimates)
+    est["split"] = est["split"].map(lambda s: _SPLIT_NB.get(s, s))
+    titles = {i.name: i.title_nb for i in inds}
+    est["indicator"] = est["indicator"].map(titles)
+    starts = study.sample_practices()["start_q"].dropna()
+    start_label = quarter_label(int(starts.min())) if len(starts) else ""
+    t_spec = _trend_chart(trend, titles, start_label)
+    e_spec = _event_chart(event, titles)
+    result.tables[f"{key}_trends"] = trend
+    result.tables[f"{key}_event_study"] = event
+    result.tables[f"{key}_estimates"] = est
+    result.charts[f"{key}_trends"] = t_spec
+    result.charts[f"{key}_event_study"] = e_spec
+    result.estimates += [
+        {**e.row(), "suppressed": bool(s)}
+        for e, s in zip(estimates, estimates_table(estimates)["suppressed"], strict=True)
+    ]
+    defs = "".join(
+        f"<div><b>{html.escape(i.title_nb)}</b>: {html.escape(i.numerator)} / "
+        f"{html.escape(i.denominator)} ({html.escape(i.unit)}).</div>"
+        for i in inds
+    )
+    return (
+        f"<section><h2>{html.escape(title)}</h2><p class='defs'>{html.escape(lead)}</p>"
+        f"<div class='defs'>{defs}</div>"
+        f"<div class='charts'><figure><figcaption>Utvikling: pilotkontor og sammenligningskontor"
+        f"</figcaption><img src='{_png(t_spec)}' alt='trend'></figure>"
+        f"<figure><figcaption>Hendelsesstudie: effekt per kvartal fra oppstart (95 % KI)"
+        f"</figcaption><img src='{_png(e_spec)}' alt='event study'></figure></div>"
+        f"{_table(est, _EST_COLS)}{_notes(study)}</section>"
+    )
+
+
+def _first_page(study: Study) -> str:
+    sample = study.sample_practices()
+    pilot = sample[sample["pilot"]]
+    models = pilot["financing_model"].value_counts().to_dict()
+    bal = study.comparison.balance
+    return (
+        "<section class='first'><h1>Evaluering av primærhelseteam: de seks effektmålene</h1>"
+        f"<p>Dataperiode {study.period}. {len(pilot)} pilotkontor "
+        f"({models.get('fee', 0)} på honorarmodell, {models.get('grant', 0)} på "
+        f"driftstilskuddsmodell) sammenlignes med {len(sample) - len(pilot)} legekontor utenfor "
+        f"ordningen, valgt ved nærmeste nabo på sannsynligheten for å være med (listestørrelse, "
+        f"aldersstruktur, sykelighet, sentralitet og aktivitet før oppstart).</p>"
+        "<h2>Balanse før og etter valg av sammenligningskontor</h2>"
+        + _table(
+            bal,
+            {
+                "feature": "kjennetegn",
+                "pilot": "pilot",
+                "others": "alle andre",
+                "comparison": "sammenligning",
+                "smd_before": "SMD før",
+                "smd_after": "SMD etter",
+            },
+        )
+        + "<p class='notes'>SMD: standardisert gjennomsnittsforskjell (pilot minus andre, delt på "
+        "samlet standardavvik). Hver side viser ett effektmål; siste side viser "
+        "aktivitetsindikatorene.</p>" + _notes(study) + "</section>"
+    )
+
+
+def build_report(study: Study, out_dir: str | Path) -> ReportResult:
+    """Write report.html, report.pdf, charts/*.vl.json, tables/*.csv and estimates.json."""
+    from weasyprint import HTML  # imported here: loading pango takes a moment
+
+    out = Path(out_dir)
+    (out / "charts").mkdir(parents=True, exist_ok=True)
+    (out / "tables").mkdir(parents=True, exist_ok=True)
+    result = ReportResult(out / "report.html", out / "report.pdf", 0, [])
+    inds = load_indicators()
+    pages = [_first_page(study)]
+    for goal in EffectGoal:
+        chosen = [i for i in inds.values() if i.goal is goal and i.kind == "effect"]
+        if chosen:
+            pages.append(
+                _page(study, f"{goal.number}. {goal.nb}", goal.en, chosen, goal.value, result)
+            )
+    activity = [i for i in inds.values() if i.kind == "activity"]
+    if activity:
+        pages.append(
+            _page(
+                study,
+                "Aktivitet i teamene",
+                "Sykepleierkontakter, årskontroller og hjemmebesøk per pasient",
+                activity,
+                "activity",
+                result,
+            )
+        )
+    doc = (
+        "<!DOCTYPE html><html lang='nb'><head><meta charset='utf-8'>"
+        "<title>Evaluering av primærhelseteam</title>"
+        f"<style>{_CSS}</style></head><body>{''.join(pages)}</body></html>"
+    )
+    result.html_path.write_text(doc, encoding="utf-8")
+    rendered = HTML(string=doc, base_url=str(out)).render()
+    rendered.write_pdf(result.pdf_path)
+    result.pages = len(rendered.pages)
+    for name, spec in result.charts.items():
+        (out / "charts" / f"{name}.vl.json").write_text(
+            json.dumps(spec, ensure_ascii=False, indent=1), encoding="utf-8"
+        )
+    for name, table in result.tables.items():
+        table.to_csv(out / "tables" / f"{name}.csv", index=False)
+    (out / "estimates.json").write_text(
+        json.dumps(
+            _records(pd.DataFrame(published_estimates(result))), ensure_ascii=False, indent=1
+        ),
+        encoding="utf-8",
+    )
+    return result
+
+
+def published_estimates(result: ReportResult) -> list[dict[str, Any]]:
+    """The estimates as published (numbers of suppressed rows removed)."""
+    keep = (
+        "indicator",
+        "estimator",
+        "level",
+        "split",
+        "clusters",
+        "treated_practices",
+        "comparison_practices",
+        "suppressed",
+    )
+    out = []
+    for row in result.estimates:
+        if row["suppressed"]:
+            out.append({k: row[k] for k in keep})
+        else:
+            out.append(dict(row))
+    return out

@@ -1,0 +1,143 @@
+"""Small-cell suppression for everything the evaluation publishes.
+
+Rules (threshold ``min_cell`` in indicators.toml, 5 persons):
+
+1. **Primary**: a cell is suppressed when it has fewer than ``min_cell`` persons, or when fewer
+   than ``min_cell`` (but more than zero) of its persons had the counted event.
+2. **Partition** (complementary): where the rows of a group add up to a total that is published
+   (pilot practices of a quarter add up to the pilot's trend; fee and grant add up to the pilot),
+   the suppressed rows of the group must hide at least ``min_cell`` persons together and be at
+   least two; otherwise the smallest visible row is suppressed too, until they do.
+3. **Nested** (complementary): where a row is a subset of a published total row (a target group
+   inside all listed persons), the subset is suppressed when the difference is between 1 and
+   ``min_cell`` - 1 persons, since the difference could be derived.
+
+A suppressed row keeps its keys and loses its numbers (persons and values become empty) and is
+flagged ``suppressed``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from pht.evaluation.indicators import min_cell
+
+__all__ = ["primary_mask", "protect_nested", "protect_partition", "publish", "suppress_table"]
+
+
+def primary_mask(
+    df: pd.DataFrame, *, n: str = "n", n_event: str | None = "n_event", threshold: int | None = None
+) -> pd.Series:
+    """True where a row is a small cell by itself."""
+    k = threshold or min_cell()
+    mask = df[n].fillna(0) < k
+    if n_event is not None and n_event in df.columns:
+        e = df[n_event].fillna(0)
+        mask |= (e > 0) & (e < k)
+    return mask
+
+
+def protect_partition(
+    df: pd.DataFrame,
+    mask: pd.Series,
+    *,
+    within: Sequence[str],
+    n: str = "n",
+    threshold: int | None = None,
+) -> pd.Series:
+    """Suppress more rows of each group until a suppressed part cannot be derived from a total."""
+    k = threshold or min_cell()
+    mask = mask.copy()
+    if df.empty:
+        return mask
+    for _, idx in df.groupby(list(within), sort=False).groups.items():
+        rows = list(idx)
+        while True:
+            hidden = [r for r in rows if mask[r]]
+            shown = [r for r in rows if not mask[r]]
+            if not hidden or not shown:
+                break
+            hidden_n = float(df.loc[hidden, n].fillna(0).sum())
+            if len(hidden) >= 2 and hidden_n >= k:
+                break
+            smallest = min(shown, key=lambda r: (float(df.at[r, n] or 0), str(r)))
+            mask[smallest] = True
+    return mask
+
+
+def protect_nested(
+    df: pd.DataFrame,
+    mask: pd.Series,
+    *,
+    within: Sequence[str],
+    level: str,
+    total: str,
+    n: str = "n",
+    threshold: int | None = None,
+) -> pd.Series:
+    """Suppress subset rows whose difference from the group's total row is a small number."""
+    k = threshold or min_cell()
+    mask = mask.copy()
+    if df.empty:
+        return mask
+    for _, idx in df.groupby(list(within), sort=False).groups.items():
+        rows = list(idx)
+        tot = [r for r in rows if df.at[r, level] == total]
+        if not tot or mask[tot[0]]:
+            continue
+        t_n = float(df.at[tot[0], n] or 0)
+        for r in rows:
+            if r == tot[0] or mask[r]:
+                continue
+            diff = t_n - float(df.at[r, n] or 0)
+            if 0 < diff < k:
+                mask[r] = True
+    return mask
+
+
+def publish(
+    df: pd.DataFrame,
+    mask: pd.Series,
+    *,
+    numbers: Sequence[str],
+    drop: Sequence[str] = ("n_event",),
+) -> pd.DataFrame:
+    """The table as published: suppressed rows lose their *numbers*; *drop* columns go."""
+    out = df.copy()
+    for col in numbers:
+        if col in out.columns:
+            out[col] = out[col].astype("object").where(~mask, None)
+            out[col] = out[col].where(out[col].notna(), None)
+    out["suppressed"] = mask.to_numpy()
+    return out.drop(columns=[c for c in drop if c in out.columns])
+
+
+def suppress_table(
+    df: pd.DataFrame,
+    *,
+    numbers: Sequence[str] = ("n", "value"),
+    partition: Sequence[Sequence[str]] = (),
+    nested: tuple[Sequence[str], str, str] | None = None,
+    threshold: int | None = None,
+) -> pd.DataFrame:
+    """Apply the three rules and return the publishable table.
+
+    *partition*: lists of key columns; the rows sharing those keys add up to a published total.
+    *nested*: (key columns, level column, total label) for subset rows of a total row.
+    """
+    df = df.reset_index(drop=True)
+    mask = primary_mask(df, threshold=threshold)
+    for _ in range(10):  # the rules can trigger each other; a few rounds reach a fixed point
+        before = mask.copy()
+        if nested is not None:
+            within, level, total = nested
+            mask = protect_nested(
+                df, mask, within=within, level=level, total=total, threshold=threshold
+            )
+        for within in partition:
+            mask = protect_partition(df, mask, within=within, threshold=threshold)
+        if bool((mask == before).all()):
+            break
+    return publish(df, mask, numbers=numbers)
