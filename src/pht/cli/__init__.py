@@ -6,6 +6,7 @@ import typer
 
 from pht.cli import app as app_cli
 from pht.cli import call as call_cli
+from pht.cli import evaluate as evaluate_cli
 from pht.cli import finance, pilot, registry
 from pht.cli import population as population_cli
 from pht.cli import synth as synth_cli
@@ -32,6 +33,9 @@ app.add_typer(
 )
 app.add_typer(
     app_cli.app, name="app", help="The team's web app: load analytics, demo users, serve."
+)
+app.add_typer(
+    evaluate_cli.app, name="evaluate", help="Evaluation: indicators, DiD, the published report."
 )
 app.command(
     "run", help="The main job: synthetic pilot, analytics, app database, demo users, serve."

@@ -28,11 +28,26 @@ import vl_convert as vlc
 
 from pht.core.labels import EffectGoal
 from pht.evaluation.did import Estimate
-from pht.evaluation.indicators import Indicator, _data, load_indicators, min_cell, quarter_label
+from pht.evaluation.indicators import (
+    Indicator,
+    _data,
+    indicator_table,
+    load_indicators,
+    min_cell,
+    quarter_label,
+)
 from pht.evaluation.study import Study
 from pht.evaluation.suppression import primary_mask, publish, suppress_table
 
-__all__ = ["ReportResult", "build_report", "estimates_table", "event_table", "trend_table"]
+__all__ = [
+    "ReportResult",
+    "build_report",
+    "estimates_table",
+    "event_table",
+    "indicator_values",
+    "published_estimates",
+    "trend_table",
+]
 
 _SPLIT_NB = {"all": "alle pilotkontor", "fee": "honorarmodell", "grant": "driftstilskuddsmodell"}
 _ARM_NB = {"pilot": "pilotkontor", "comparison": "sammenligningskontor"}
@@ -51,6 +66,32 @@ class ReportResult:
 
 
 # --- published tables --------------------------------------------------------------------------
+
+
+def indicator_values(study: Study, ind: Indicator) -> pd.DataFrame:
+    """The indicator per practice, quarter and target group, as published (suppressed).
+
+    Practices of one arm (pilot or comparison) add up to the arm's published trend, so the
+    partition rule runs within indicator, quarter, target group and arm; the target groups of a
+    practice and quarter nest in "all".
+    """
+    raw = indicator_table(
+        study.tables,
+        study.panel,
+        ind,
+        first_quarter=study.first_quarter,
+        last_quarter=study.last_quarter,
+        income=study.income,
+    )
+    sample = study.sample_practices()
+    arm = sample.assign(arm=sample["pilot"].map({True: "pilot", False: "comparison"}))
+    raw = raw.merge(arm[["practice_id", "arm"]], on="practice_id", how="inner")
+    out = suppress_table(
+        raw,
+        partition=[("indicator", "q", "target_group", "arm")],
+        nested=(("indicator", "practice_id", "q"), "target_group", "all"),
+    )
+    return out.drop(columns=["q"])
 
 
 def trend_table(study: Study, ind: Indicator) -> pd.DataFrame:

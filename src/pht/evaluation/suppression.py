@@ -10,7 +10,10 @@ Rules (threshold ``min_cell`` in indicators.toml, 5 persons):
    least two; otherwise the smallest visible row is suppressed too, until they do.
 3. **Nested** (complementary): where a row is a subset of a published total row (a target group
    inside all listed persons), the subset is suppressed when the difference is between 1 and
-   ``min_cell`` - 1 persons, since the difference could be derived.
+   ``min_cell`` - 1 persons, since the difference could be derived. Target groups can nest in
+   each other too (diabetes/COPD inside chronic disease), so every pair of visible rows of a group
+   is held to the same rule: the smaller row is suppressed (conservative for groups that merely
+   overlap).
 
 A suppressed row keeps its keys and loses its numbers (persons and values become empty) and is
 flagged ``suppressed``.
@@ -77,23 +80,26 @@ def protect_nested(
     n: str = "n",
     threshold: int | None = None,
 ) -> pd.Series:
-    """Suppress subset rows whose difference from the group's total row is a small number."""
+    """Suppress rows whose difference from a larger visible row of the group is a small number.
+
+    The *total* row (``df[level] == total``) is never the one suppressed by this rule.
+    """
     k = threshold or min_cell()
     mask = mask.copy()
     if df.empty:
         return mask
     for _, idx in df.groupby(list(within), sort=False).groups.items():
-        rows = list(idx)
-        tot = [r for r in rows if df.at[r, level] == total]
-        if not tot or mask[tot[0]]:
-            continue
-        t_n = float(df.at[tot[0], n] or 0)
-        for r in rows:
-            if r == tot[0] or mask[r]:
+        rows = sorted(idx, key=lambda r: (-float(df.at[r, n] or 0), df.at[r, level] != total))
+        for i, big in enumerate(rows):
+            if mask[big]:
                 continue
-            diff = t_n - float(df.at[r, n] or 0)
-            if 0 < diff < k:
-                mask[r] = True
+            big_n = float(df.at[big, n] or 0)
+            for small in rows[i + 1 :]:
+                if mask[small] or df.at[small, level] == total:
+                    continue
+                diff = big_n - float(df.at[small, n] or 0)
+                if 0 < diff < k:
+                    mask[small] = True
     return mask
 
 
