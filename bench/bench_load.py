@@ -242,6 +242,21 @@ def run() -> list[dict[str, object]]:
                     "unit": "contact rows/s",
                 }
             )
+        with Warehouse.open(work / "baseline.duckdb") as wh:
+            wh.init()
+            source = str(pq_dir / "contacts.parquet")
+            wall, cpu = _timed(
+                lambda: wh.con.con.execute(
+                    f"INSERT INTO contacts SELECT * FROM read_parquet('{source}')"
+                )
+            )
+        rows.append(
+            {
+                "what": "baseline: DuckDB alone inserting contacts.parquet, no validation",
+                "value": CONTACTS / wall,
+                "unit": "contact rows/s",
+            }
+        )
         bundle = _fhir_bundle(2_000)
         path = work / "bundle.json"
         path.write_text(json.dumps(bundle), encoding="utf-8")
