@@ -252,7 +252,7 @@ def build_plan(
                 )
             )
             k += 1
-            noise = rng.normal(0.0, list_sd / list_mean, size) if scenario == "pilot" else 0.0
+            noise = rng.normal(0.0, list_sd / list_mean, size)
             list_lengths.append(np.clip(length * (1.0 + noise), 150.0, 2500.0))
     if scenario == "national":
         # Every municipality appears, also the few too small for a GP of their own.

@@ -519,9 +519,9 @@ class _Simulator:
         P.cols["ever_target"][act] |= target
         if self.keep_pq:
             self.pq.add(
-                person=act,
+                person=act.astype(np.int32),
                 quarter=np.full(n, q, dtype=np.int16),
-                practice=practice,
+                practice=practice.astype(np.int32),
                 target=target,
                 treated=treated,
                 efi=efi.astype(np.float32),
@@ -576,13 +576,16 @@ class _Simulator:
         kind = np.where(~long_ & sample, K["office_sample"], kind)
         chunks = [(rows, kind, ~long_)]  # (person rows, kind, may be chronic)
 
-        def add(lam: np.ndarray, k: str, chronic: bool = True) -> None:
-            cnt = rng.poisson(lam)
-            rr = np.repeat(np.arange(n), cnt)
-            chunks.append((rr, np.full(rr.size, K[k]), np.full(rr.size, chronic)))
+        def add(lam: np.ndarray, k: str, only: np.ndarray | None = None) -> None:
+            """Poisson counts of contact kind *k*; *only* limits the draw to persons who can
+            have any (the others' rate is zero)."""
+            who = np.arange(n) if only is None else np.flatnonzero(only)
+            cnt = rng.poisson(lam if only is None else lam[who])
+            rr = np.repeat(who, cnt)
+            chunks.append((rr, np.full(rr.size, K[k]), np.full(rr.size, True)))
 
-        add(lam_ac + extra_ac, "annual_check")
-        add(lam_home, "home_visit")
+        add(lam_ac + extra_ac, "annual_check", ac_eligible)
+        add(lam_home, "home_visit", fband >= 1)
         add(lam_ooh, "out_of_hours")
         ns = rng.poisson(lam_simple)
         rr = np.repeat(np.arange(n), ns)
@@ -593,14 +596,9 @@ class _Simulator:
             np.where(rs < 0.8, K["simple_message"], K["simple_sample"]),
         )
         chunks.append((rr, ks, np.full(rr.size, True)))
-        add(lam_agency, "other_agencies")
-        for k, eff in (
-            ("nurse_office", "nurse_office"),
-            ("nurse_home", "nurse_home"),
-            ("nurse_phone", "nurse_phone"),
-            ("nurse_simple", "nurse_simple"),
-        ):
-            add(np.where(treated, self.p.effect(eff), 0.0), k)
+        add(lam_agency, "other_agencies", lam_agency > 0)
+        for k in ("nurse_office", "nurse_home", "nurse_phone", "nurse_simple"):
+            add(np.full(n, self.p.effect(k)), k, treated)
 
         rows = np.concatenate([c[0] for c in chunks])
         kind = np.concatenate([c[1] for c in chunks])
@@ -845,6 +843,11 @@ class _Simulator:
     ) -> None:
         rng, P = self.rng, self.persons
         cfg = self.p.section("municipal_services")
+        # Only the old or not fit can start a service (the rates of fit persons under 67 are
+        # negligible): draw for them only.
+        cand = np.flatnonzero((age >= 67) | (fband >= 1))
+        act, age, fband = act[cand], age[cand], fband[cand]
+        window, dies, death_day = window[cand], dies[cand], death_day[cand]
         factor = np.where(age >= 67, 1.0, cfg["under_67_factor"])
         open_ = P["svc_open"][act]
         for si, name in enumerate(SERVICES):

@@ -203,10 +203,13 @@ def build_tables(
         c["date"].astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
     ) - plan.years[0]
     combo = c["combo"].astype(np.int64)
-    copay = sim.copay_table[year_i, combo]
-    refund = sim.refund_table[year_i, combo]
-    refund = np.where(c["child"], refund + copay, refund)
-    copay = np.where(c["child"], 0, copay)
+    n_combo = sim.copay_table.shape[1]
+    child_copay = np.zeros_like(sim.copay_table)
+    child_refund = sim.refund_table + sim.copay_table  # the state pays the child's share
+    copay_values = _nok(np.concatenate([sim.copay_table, child_copay]).ravel())
+    refund_values = _nok(np.concatenate([sim.refund_table, child_refund]).ravel())
+    child = c["child"].astype(np.int64)
+    slot = pa.array((child * sim.copay_table.shape[0] + year_i) * n_combo + combo)
     settings = np.array([k[1] for k in KINDS], dtype=object)
     out["contacts"] = _table(
         "contacts",
@@ -221,8 +224,8 @@ def build_tables(
                 np.array(sim.icpc2_vocab, dtype=object), c["diagnosis"].astype(np.int64)
             ),
             "tariffs": _take(np.array(sim.tariff_vocab, dtype=object), combo),
-            "copay_nok": _nok(copay),
-            "refund_nok": _nok(refund),
+            "copay_nok": copay_values.take(slot),
+            "refund_nok": refund_values.take(slot),
         },
     )
     a = sim.admissions
@@ -317,7 +320,7 @@ def truth_tables(
                 "practice_id": _take(practice_ids, pq_["practice"]),
                 "target": pa.array(pq_["target"]),
                 "treated": pa.array(pq_["treated"]),
-                "frailty": pa.array(np.round(pq_["efi"].astype(np.float64), 4)),
+                "frailty": pa.array(pq_["efi"].astype(np.float32)),
             }
         )
     return out
@@ -326,8 +329,24 @@ def truth_tables(
 def write_table(table: pa.Table, path: Path, fmt: str) -> None:
     """Write one table as Parquet or CSV (UTF-8, comma, header, ISO dates, empty for null)."""
     if fmt == "parquet":
+        # Dictionary pages for coded, date and money columns; statistics for dates only (the
+        # string statistics cost more to compute than they save a reader here).
+        dictionary = [
+            f.name
+            for f in table.schema
+            if pa.types.is_dictionary(f.type)
+            or pa.types.is_date(f.type)
+            or pa.types.is_decimal(f.type)
+        ]
+        dates = [f.name for f in table.schema if pa.types.is_date(f.type)]
         pq.write_table(
-            table, path, compression="snappy", row_group_size=1 << 20, store_schema=False
+            table,
+            path,
+            compression="snappy",
+            row_group_size=1 << 20,
+            store_schema=False,
+            use_dictionary=dictionary,
+            write_statistics=dates or False,
         )
     else:
         plain = pa.table(
