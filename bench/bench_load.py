@@ -12,6 +12,7 @@ import os
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -218,7 +219,7 @@ def run() -> list[dict[str, object]]:
         total = sum(t.num_rows for t in tables.values())
         cores = os.cpu_count() or 1
         for label, folder in (("Parquet", pq_dir), ("CSV", csv_dir)):
-            wall, cpu = _timed(lambda folder=folder: validate_extract(folder))
+            wall, cpu = _timed(partial(validate_extract, folder))
             rows.append(
                 {
                     "what": f"{label}: validation only ({CONTACTS:,} contacts, {total:,} rows)",

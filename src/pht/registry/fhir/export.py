@@ -146,7 +146,7 @@ def export_practice(
         [day, day, practice_id],
     )
     ids = [row[0] for row in listed]
-    bad = person_id_problems(ids, today=day) if ids else []
+    bad: list[str | None] = list(person_id_problems(ids, today=day)) if ids else []
     patient_url: dict[str, str] = {}
     for (pid, birth, sex, death, gp), problem in zip(listed, bad, strict=True):
         if problem is None:
@@ -194,9 +194,9 @@ def _conditions(
     smap = snomed_map()
     icpc2_targets: dict[str, SnomedConcept] = {}
     icd10_targets: dict[str, SnomedConcept] = {}
-    for concept in smap.values():  # the first concept listed for a code is the preferred one
-        icpc2_targets.setdefault(concept.icpc2, concept)
-        icd10_targets.setdefault(concept.icd10[:3], concept)  # by category: I210a → I21
+    for item in smap.values():  # the first concept listed for a code is the preferred one
+        icpc2_targets.setdefault(item.icpc2, item)
+        icd10_targets.setdefault(item.icd10[:3], item)  # by category: I210a → I21
     since = _months_before(day, months)
     raw = wh.con.con
     raw.register("_pht_export_persons", _persons_table(list(patient_url)))

@@ -273,7 +273,7 @@ class _Importer:
                 )
                 self.report.skipped[kind] += 1
                 continue
-            rid = str(model.id or full_url or source)
+            rid = str(getattr(model, "id", None) or full_url or source)
             r = _Res(kind, rid, source, model)
             self.report.used[kind] += 1
             self.res[kind].append(r)
