@@ -84,7 +84,7 @@ def synthetic_person_ids(
     group = np.where(years >= 2000, 2, np.where(years >= 1940, 1, 0))
     sex = male.astype(np.int64)
     # Rank within (birth day, sex), in random order.
-    order = np.lexsort((rng.random(n), sex, birth_days))
+    order = np.lexsort((np.asarray(rng.random(n)), sex, birth_days))
     key = birth_days[order] * 2 + sex[order]
     first = np.r_[True, key[1:] != key[:-1]]
     starts = np.flatnonzero(first)

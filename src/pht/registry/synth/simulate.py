@@ -783,11 +783,11 @@ class _Simulator:
         adm = self.p.section("admissions")
         parts = []
         idx = np.arange(act.size)
-        for counts, kind in ((n_acute, 0), (n_el, 1), (n_acsc, 2)):
+        for counts, code in ((n_acute, 0), (n_el, 1), (n_acsc, 2)):
             r = np.repeat(idx, counts)
-            parts.append((r, np.full(r.size, kind)))
+            parts.append((r, np.full(r.size, code)))
         rows = np.concatenate([x[0] for x in parts])
-        kind = np.concatenate([x[1] for x in parts])
+        kind: np.ndarray = np.concatenate([x[1] for x in parts])
         m = rows.size
         if m == 0:
             return
@@ -797,23 +797,23 @@ class _Simulator:
         discharged = np.where(dies[rows], np.minimum(discharged, death_day[rows]), discharged)
         main = np.empty(m, dtype=np.int64)
         u = rng.random(m)
-        sel = kind == 0
+        sel = np.asarray(kind == 0)
         main[sel] = self.other_acute[
             np.minimum(
                 np.searchsorted(self.other_acute_cum, u[sel], "right"), self.other_acute.size - 1
             )
         ]
-        sel = kind == 1
+        sel = np.asarray(kind == 1)
         main[sel] = self.elective[
             np.minimum(np.searchsorted(self.elective_cum, u[sel], "right"), self.elective.size - 1)
         ]
-        sel = np.flatnonzero(kind == 2)
-        if sel.size:
-            cond = self._pick_condition(has[rows[sel]], acsc_by_cond[rows[sel]])
+        acsc_rows = np.flatnonzero(kind == 2)
+        if acsc_rows.size:
+            cond = self._pick_condition(has[rows[acsc_rows]], acsc_by_cond[rows[acsc_rows]])
             for ci in np.unique(cond):
                 s = cond == ci
                 codes = self.acsc_codes_by_cond[int(ci)]
-                main[sel[s]] = codes[(rng.random(s.sum()) * codes.size).astype(np.int64)]
+                main[acsc_rows[s]] = codes[(rng.random(s.sum()) * codes.size).astype(np.int64)]
         # One other diagnosis: one of the person's conditions (its ICD-10 code), if any.
         cond = self._pick_condition(has[rows])
         other = np.full(m, -1, dtype=np.int64)
@@ -828,7 +828,7 @@ class _Simulator:
             discharged=discharged,
             main=main.astype(np.int16),
             other=other.astype(np.int16),
-            acute=kind != 1,
+            acute=np.asarray(kind != 1),
         )
 
     def _emit_services(
@@ -933,7 +933,7 @@ class _Simulator:
             v = np.searchsorted(cum, rng.random(m), side="right") + 1
             v = np.minimum(v, 5)
             bump = tr & (v < 5) & (rng.random(m) < effect / below_top)
-            return (v + bump).astype(np.float64)
+            return np.asarray(v + bump, dtype=np.float64)
 
         sat = prem(self.p.effect("satisfaction"))
         coord = prem(self.p.effect("coordination"))
