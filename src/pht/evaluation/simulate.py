@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -73,6 +74,7 @@ class SimulatedExtract:
     first_quarter: int
     last_quarter: int
     seed: int
+    conditions: pd.DataFrame  # person_id, condition (the truth's condition names)
     assumptions: list[str] = field(default_factory=list)
 
     def write(self, warehouse: Warehouse) -> None:
@@ -84,6 +86,24 @@ class SimulatedExtract:
                 warehouse.replace_rows(
                     name, pa.Table.from_pandas(df, preserve_index=False), key=spec.key
                 )
+
+    def write_truth(self, folder: str | Path) -> Path:
+        """Write the truth as the generator does: conditions.parquet and persons.parquet."""
+        out = Path(folder)
+        out.mkdir(parents=True, exist_ok=True)
+        t = self.targets
+        cond = t[t["group"] != "diabetes_copd"].dropna(subset=["since"])
+        cond = cond.merge(self.conditions, on="person_id")
+        cond[["person_id", "condition", "since"]].rename(
+            columns={"since": "onset_date"}
+        ).to_parquet(out / "conditions.parquet", index=False)
+        frail = set(t.loc[t["since"].isna(), "person_id"])
+        persons = self.tables["persons"][["person_id"]].copy()
+        persons["frailty_band"] = [
+            "moderate" if p in frail else "fit" for p in persons["person_id"]
+        ]
+        persons.to_parquet(out / "persons.parquet", index=False)
+        return out
 
     def manifest(self) -> dict[str, object]:
         """A manifest.json-style description of the planted effects."""
@@ -511,6 +531,7 @@ def simulate_extract(
         first_quarter=q0,
         last_quarter=q1,
         seed=seed,
+        conditions=pd.DataFrame({"person_id": pid[sick], "condition": condition[sick]}),
         assumptions=[
             "additive effects, constant over time and practices, from the practice's first "
             "full quarter in the scheme",

@@ -82,6 +82,7 @@ class Study:
     comparison: Comparison
     target_source: str
     income: pd.DataFrame | None = None
+    level: str | None = None  # panel for every indicator; None: each indicator's own
     _cells: dict[tuple[str, str, str | None], pd.DataFrame] = field(default_factory=dict)
 
     @classmethod
@@ -186,6 +187,8 @@ class Study:
         cfg = _data()["did"]
         est = estimator or str(cfg["estimator"])
         lvl = level or ind.level
+        if level is None and self.level and not (ind.is_survey or ind.ratio is not None):
+            lvl = self.level
         kw: dict[str, Any] = {"indicator": ind.name, "level": lvl}
         overall = dict(kw)
         if est != "twfe":
