@@ -618,7 +618,7 @@ class _Stage:
             )
         if not parts:
             return "SELECT NULL::VARCHAR AS v WHERE FALSE"
-        return " UNION ".join(parts)
+        return f"SELECT v FROM ({' UNION '.join(parts)}) WHERE v IS NOT NULL"
 
     def _check_reference(self, table: str, c: ColumnSpec) -> None:
         assert c.references is not None
@@ -764,6 +764,16 @@ def _run_validation(
 ) -> _Stage:
     files = _find_files(path)
     stage = _Stage(con, warehouse_tables)
+    if path.is_dir():
+        ignored = sorted(
+            p.name
+            for p in path.iterdir()
+            if p.suffix.lower() in (".csv", ".parquet") and p.stem not in TABLES
+        )
+        if ignored:
+            stage.report.notes.append(
+                "files that are not tables of the extract format are ignored: " + ", ".join(ignored)
+            )
     stage.report.files = {t: str(p) for t, p in files.items()}
     for table, p in files.items():
         if p.suffix.lower() == ".csv":
