@@ -234,20 +234,27 @@ def test_missing_required_column_is_reported_on_the_header(
     )
 
 
-def test_wrong_encoding_is_reported_with_its_line(tmp_path: Path, wh: Warehouse) -> None:
+@settings(max_examples=10, deadline=None)
+@given(
+    row=st.integers(0, 5),
+    letter=st.sampled_from("æøåÆØÅé"),
+    table=st.sampled_from(["municipalities", "practices", "persons"]),
+)
+def test_wrong_encoding_is_reported_with_its_line(
+    tmp_path_factory: pytest.TempPathFactory, row: int, letter: str, table: str
+) -> None:
     data = tables()
-    data["municipalities"][1]["name"] = "Bærum"
-    folder = write_csv(tmp_path / "x", data)
-    (folder / "municipalities.csv").write_bytes(
-        (folder / "municipalities.csv").read_text(encoding="utf-8").encode("latin-1")
-    )
-    result = load_extract(wh, folder)
-    assert not result.imported
+    column = {"municipalities": "name", "practices": "name", "persons": "sex"}[table]
+    row %= len(data[table])
+    data[table][row][column] = f"B{letter}rum"
+    folder = write_csv(tmp_path_factory.mktemp("x"), data)
+    path = folder / f"{table}.csv"
+    path.write_bytes(path.read_text(encoding="utf-8").encode("latin-1"))  # not UTF-8
+    report = validate_extract(folder)
     assert any(
-        p.file == "municipalities.csv" and p.line == 3 and "UTF-8" in p.reason
-        for p in result.validation.problems
-    )
-    assert wh.info().tables[0].rows == 0
+        p.file == f"{table}.csv" and p.line == row + 2 and "UTF-8" in p.reason
+        for p in report.problems
+    ), [str(p) for p in report.problems]
 
 
 @settings(max_examples=10, deadline=None)
