@@ -85,11 +85,16 @@ def diagnosis_events(tables: Tables, start: dt.date, as_of: dt.date) -> ir.Table
     c = tables.table("contacts")
     c = c.filter((c.date >= start) & (c.date < as_of) & c.diagnoses.notnull())
     contacts = c.select(
+        "person_id", contact_id=c.contact_id, date=c.date, _raw=c.diagnoses.split(" ").unnest()
+    )
+    contacts = contacts.select(
         "person_id",
-        contact_id=c.contact_id,
-        date=c.date,
-        code=_clean(c.diagnoses.split(" ").unnest()),
-    ).mutate(code_system=ibis.literal("ICPC-2"), source=ibis.literal("contacts"))
+        "contact_id",
+        "date",
+        code=_clean(contacts._raw),
+        code_system=ibis.literal("ICPC-2"),
+        source=ibis.literal("contacts"),
+    )
     a = tables.table("admissions")
     a = a.filter((a.discharged >= start) & (a.discharged < as_of))
     main = a.select(
@@ -99,10 +104,10 @@ def diagnosis_events(tables: Tables, start: dt.date, as_of: dt.date) -> ir.Table
         code=_clean(a.main_diagnosis),
     )
     others = a.filter(a.other_diagnoses.notnull()).select(
-        "person_id",
-        contact_id=ibis.null("string"),
-        date=a.discharged,
-        code=_clean(a.other_diagnoses.split(" ").unnest()),
+        "person_id", date=a.discharged, _raw=a.other_diagnoses.split(" ").unnest()
+    )
+    others = others.select(
+        "person_id", contact_id=ibis.null("string"), date=others.date, code=_clean(others._raw)
     )
     admissions = main.union(others).mutate(
         code_system=ibis.literal("ICD-10"), source=ibis.literal("admissions")
@@ -122,8 +127,9 @@ def tariff_events(tables: Tables, start: dt.date, as_of: dt.date) -> ir.Table:
         "date",
         "practitioner_id",
         "setting",
-        tariff=c.tariffs.split(" ").unnest().strip().lower(),
+        _raw=c.tariffs.split(" ").unnest(),
     )
+    long = long.mutate(tariff=long._raw.strip().lower()).drop("_raw")
     return long.filter(long.tariff != "")
 
 

@@ -112,7 +112,16 @@ class PopulationView:
         self.events_start = min(self.start, self.frailty_start, self.year_ago)
 
     def _keep(self, table: ir.Table) -> ir.Table:
-        return table.cache() if self.materialise else table
+        """Materialise *table* (a temporary table on DuckDB, a cached DataFrame on Spark)."""
+        if not self.materialise:
+            return table
+        try:
+            backend = table._find_backend()
+        except Exception:  # an expression of memtables only
+            return table
+        # PySpark's Ibis cache does not register the in-memory value-set tables by itself
+        backend._run_pre_execute_hooks(table)
+        return table.cache()
 
     # --- long tables ----------------------------------------------------------------------------
 
