@@ -45,7 +45,7 @@ def spark() -> Iterator[object]:
 def _rows(df: object) -> set[tuple[object, ...]]:
     cols = ["person_id", "target_group", "condition", "code", "code_system", "source", "records"]
     out = set()
-    for r in df[cols + ["evidence_date"]].to_dict(orient="records"):  # type: ignore[index]
+    for r in df[[*cols, "evidence_date"]].to_dict(orient="records"):  # type: ignore[index]
         d = r["evidence_date"]
         day = None if d is None or str(d) == "NaT" else str(d)[:10]
         out.add((*(r[c] for c in cols), day))
