@@ -10,11 +10,12 @@ from typing import Annotated
 import typer
 
 from pht.cli.output import Format, console, emit_json, emit_rows
-from pht.core.errors import PhtError
+from pht.core.errors import NotFound, PhtError
 from pht.core.settings import get_settings
 from pht.financing.calibrate import calibrate_base_rate
 from pht.financing.charts import comparison_chart, drivers_chart
 from pht.financing.compare import ModelParts, compare_parts, model_parts, scheme_practices
+from pht.financing.fee_model import practice_facts
 from pht.financing.inputs import FinancingInputs
 from pht.financing.rollout import rollout as rollout_figures
 from pht.financing.whatif import WhatIf, what_if
@@ -64,6 +65,10 @@ def _parts(wh: Warehouse, year: int, tariffs: Path | None, population: bool) -> 
 
 def _practices(wh: Warehouse, given: list[str] | None, every: bool) -> list[str] | None:
     if given:
+        known = set(practice_facts(wh))
+        unknown = [p for p in given if p not in known]
+        if unknown:
+            raise NotFound(f"no practice with organisation number {', '.join(unknown)}")
         return given
     if every:
         return None
@@ -90,8 +95,9 @@ def compare(
     ] = None,
 ) -> None:
     with _open(warehouse) as wh:
+        chosen = _practices(wh, practice, all_practices)
         parts = _parts(wh, year, tariffs, population)
-        result = compare_parts(wh, parts, practices=_practices(wh, practice, all_practices))
+        result = compare_parts(wh, parts, practices=chosen)
     if chart:
         chart.write_text(
             json.dumps({"comparison": comparison_chart(result), "drivers": drivers_chart(result)}),
@@ -121,11 +127,8 @@ def compare(
         )
         return
     columns = [
-        "practice_id",
         "practice",
         "financing_model",
-        "listed_person_years",
-        "need_index",
         "fee_model",
         "grant_model",
         "difference",
@@ -156,8 +159,9 @@ def calibrate(
     population: PopulationOption = True,
 ) -> None:
     with _open(warehouse) as wh:
+        chosen = _practices(wh, practice, all_practices)
         parts = _parts(wh, year, tariffs, population)
-        result = calibrate_base_rate(wh, parts, practices=_practices(wh, practice, all_practices))
+        result = calibrate_base_rate(wh, parts, practices=chosen)
     data = {
         "year": year,
         "practices": len(result.practices),
@@ -204,8 +208,9 @@ def whatif(
         target_share=_decimal(target_share, "--target-share"),
     )
     with _open(warehouse) as wh:
+        chosen = _practices(wh, practice, all_practices)
         parts = _parts(wh, year, tariffs, population)
-        result = what_if(wh, parts, change, practices=_practices(wh, practice, all_practices))
+        result = what_if(wh, parts, change, practices=chosen)
     if fmt is Format.JSON:
         emit_json(
             {
