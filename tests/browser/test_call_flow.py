@@ -1,4 +1,4 @@
-"""The call in a real browser: from a municipality's draft to the first payment list.
+"""The call (issue 9) in a real browser: from a municipality's draft to the first payment list.
 
 Covers an incomplete application refused field by field, a late application flagged, scoring,
 the optimiser's proposal with a what-if band, a decision that needs a second officer's approval,

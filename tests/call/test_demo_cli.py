@@ -205,3 +205,11 @@ def test_cli_flow_from_case_file_to_payment_list(tmp_path: Path) -> None:
     )
     assert out.exit_code == 0, out.output
     assert json.loads(out.output)["rows"][0]["anchoring"] == 3
+
+
+def test_every_call_command_is_documented() -> None:
+    from pht.cli.call import app as call_app
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "call.md").read_text(encoding="utf-8")
+    names = [c.name for c in call_app.registered_commands]
+    assert names and all(f"pht call {n}" in doc for n in names), names
