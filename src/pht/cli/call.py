@@ -441,3 +441,21 @@ def web_demo(
         f"({counts['owned_by_demo_municipalities']} owned by demo municipalities); second case "
         f"officer {SECOND_OFFICER!r} with the demo password; open /call/"
     )
+
+
+@app.command("practices", help="Granted practices as rows of the registry's practices table.")
+def practices(
+    case_path: CaseOption = None,
+    codes_on: Annotated[
+        str | None,
+        typer.Option("--codes-on", help="Municipality numbers valid on (default: pilot start)."),
+    ] = None,
+    fmt: FormatOption = Format.TABLE,
+) -> None:
+    from pht.call.decisions import pilot_practice_rows
+
+    case = _decided(case_path)
+    assert case.decisions is not None
+    day = dt.date.fromisoformat(codes_on) if codes_on else None
+    rows = pilot_practice_rows(case.decisions, case.rules, codes_on=day)
+    emit_rows(rows, fmt=fmt, title="Pilot practices from the decisions")
