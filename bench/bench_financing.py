@@ -99,10 +99,13 @@ def run() -> list[dict[str, object]]:
         wh.close()
         wh = Warehouse.open(path, read_only=True)
         start = time.perf_counter()
+        cpu = time.process_time()
         parts = model_parts(wh, YEAR)
         built = time.perf_counter() - start
         comparison = compare_parts(wh, parts)
         both = time.perf_counter() - start
+        both_cpu = time.process_time() - cpu
+        load = os.getloadavg()[0]
         wh.close()
     return [
         {"what": "persons", "value": PERSONS, "unit": "persons"},
@@ -110,6 +113,8 @@ def run() -> list[dict[str, object]]:
         {"what": "generate the warehouse", "value": generated, "unit": "s"},
         {"what": "both models, set-based part", "value": built, "unit": "s"},
         {"what": "both models, total", "value": both, "unit": "s"},
+        {"what": "both models, CPU time (all threads)", "value": both_cpu, "unit": "s"},
+        {"what": "load average during the run", "value": load, "unit": "(2 cores)"},
         {"what": "practices compared", "value": len(comparison.practices), "unit": "practices"},
         {
             "what": "fee model total",
