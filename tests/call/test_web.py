@@ -133,3 +133,30 @@ def test_demo_call_loads_once_and_gives_real_applicants_to_todays_municipality(d
     assert load_demo_call()["applications"] == 0  # kept, not replaced
     c = _client(SECOND_OFFICER)
     assert "Vestøy (syntetisk)" in c.get("/call/cases/").content.decode()
+
+
+def test_officer_records_a_visit_and_overrides_the_selection(
+    users: dict[str, Any], settings: Any
+) -> None:
+    settings.PHT_CALL_NOW = "2017-11-10T09:00:00"
+    officer = _client("saksbehandler-1")
+    r = officer.post(
+        "/call/cases/seed-m/meeting/",
+        {"kind": "visit", "held_on": "2017-11-09", "notes": "Besøk hos rådmann og fastleger"},
+    )
+    assert r.status_code == 302
+    assert "Besøk hos rådmann" in officer.get("/call/cases/seed-m/").content.decode()
+    refused = officer.post(
+        "/call/cases/seed-m/override/", {"include": "out", "reason": ""}, follow=True
+    )
+    assert "må begrunnes" in refused.content.decode()
+    officer.post(
+        "/call/cases/seed-m/override/",
+        {"include": "out", "reason": "praksisen trekker seg", "what_if": "gp_target=9&band=0"},
+    )
+    html = officer.get("/call/cases/selection/?gp_target=9&band=0").content.decode()
+    assert "Tatt ut manuelt av saksbehandler-1: praksisen trekker seg" in html
+    (o,) = case_record().case.overrides
+    assert o.application_id == "seed-m" and not o.include
+    logged = set(AuditEntry.objects.values_list("action", flat=True))
+    assert {"call.meeting", "call.override"} <= logged

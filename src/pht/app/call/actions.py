@@ -23,13 +23,13 @@ from pht.app.call.models import CallCaseRecord
 from pht.call.application import Application, ApplicationRejected, ApplicationStatus
 from pht.call.application import submit as submit_application
 from pht.call.application import withdraw as withdraw_application
-from pht.call.assessment import Assessment, declare_conflict, score_criterion
+from pht.call.assessment import Assessment, declare_conflict, record_meeting, score_criterion
 from pht.call.case import CallCase
 from pht.call.decisions import DecisionSet, FourEyesError, approve_decisions, propose_decisions
 from pht.call.letters import render_letter_pdf
 from pht.call.payments import PaymentLine, payments_for_year
 from pht.call.rules import CallRules, load_call
-from pht.call.selection import Selection
+from pht.call.selection import Override, Selection
 from pht.call.validation import Message, validate
 from pht.core.errors import NotFound, PhtError
 
@@ -47,6 +47,8 @@ class CallAudit:
     ACCEPT_LATE = "call.accept_late"
     SCORE = "call.score"
     CONFLICT = "call.conflict"
+    MEETING = "call.meeting"
+    OVERRIDE = "call.override"
     SELECT = "call.select"
     PROPOSE = "call.propose"
     APPROVE = "call.approve"
@@ -282,6 +284,78 @@ def do_declare_conflict(
         )
         rec.store(case.model_copy(update={"conflicts": conflicts}))
     _audit(user, CallAudit.CONFLICT, request, reason=description, application=application_id)
+
+
+def do_record_meeting(
+    *,
+    user: Any,
+    request: HttpRequest | None,
+    application_id: str,
+    kind: str,
+    held_on: dt.date,
+    notes: str,
+    call_id: str = CALL_ID,
+) -> Assessment:
+    """Record an interview or a visit to the municipality."""
+    if kind not in ("interview", "visit"):
+        raise PhtError("velg intervju eller besøk", where=application_id)
+    if not notes.strip():
+        raise PhtError("skriv et referat", where=application_id)
+    with transaction.atomic():
+        rec = case_record(call_id, lock=True)
+        case = rec.case
+        case.application(application_id)
+        current = case.assessments.get(application_id) or Assessment(application_id=application_id)
+        updated = record_meeting(
+            current,
+            kind=kind,  # type: ignore[arg-type]
+            held_on=held_on,
+            officers=[user.get_username()],
+            notes=notes,
+        )
+        rec.store(
+            case.model_copy(update={"assessments": {**case.assessments, application_id: updated}})
+        )
+    _audit(user, CallAudit.MEETING, request, application=application_id, kind=kind)
+    return updated
+
+
+def do_override(
+    *,
+    user: Any,
+    request: HttpRequest | None,
+    application_id: str,
+    include: bool | None,
+    reason: str,
+    call_id: str = CALL_ID,
+) -> None:
+    """Force an application in (True) or out (False) of the selection with a reason; None clears."""
+    if include is not None and not reason.strip():
+        raise PhtError("en manuell overstyring må begrunnes", where=application_id)
+    with transaction.atomic():
+        rec = case_record(call_id, lock=True)
+        case = rec.case
+        case.application(application_id)
+        kept = [o for o in case.overrides if o.application_id != application_id]
+        if include is not None:
+            kept.append(
+                Override(
+                    application_id=application_id,
+                    include=include,
+                    reason=reason,
+                    officer=user.get_username(),
+                    on=now().date(),
+                )
+            )
+        rec.store(case.model_copy(update={"overrides": kept}))
+    _audit(
+        user,
+        CallAudit.OVERRIDE,
+        request,
+        reason=reason,
+        application=application_id,
+        include=include,
+    )
 
 
 def what_if_rules(case: CallCase, what_if: dict[str, int | None]) -> CallRules:

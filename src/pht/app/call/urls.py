@@ -22,5 +22,7 @@ urlpatterns = [
     path("cases/<str:application_id>/score/", views.score, name="score"),
     path("cases/<str:application_id>/accept-late/", views.accept_late, name="accept_late"),
     path("cases/<str:application_id>/conflict/", views.conflict, name="conflict"),
+    path("cases/<str:application_id>/meeting/", views.meeting, name="meeting"),
+    path("cases/<str:application_id>/override/", views.override, name="override"),
     path("cases/<str:application_id>/letter.pdf", views.letter, name="letter"),
 ]

@@ -248,6 +248,7 @@ def officer_application(request: HttpRequest, application_id: str) -> HttpRespon
             "score": weighted_score(ass, case.rules),
             "late_accepted": case.late_accepted.get(app.id),
             "conflicts": [c for c in case.conflicts if c.application_id == app.id],
+            "meetings": ass.meetings if ass else (),
             "reason_form": ReasonForm(),
             "rules": case.rules,
         },
@@ -313,6 +314,50 @@ def conflict(request: HttpRequest, application_id: str) -> HttpResponse:
 
 
 @officer_required
+@require_POST
+def meeting(request: HttpRequest, application_id: str) -> HttpResponse:
+    """Record an interview or a visit."""
+    try:
+        held_on = dt.date.fromisoformat(request.POST.get("held_on", ""))
+    except ValueError:
+        messages.error(request, "Dato må skrives ÅÅÅÅ-MM-DD.")
+        return redirect("call:officer_application", application_id=application_id)
+    try:
+        actions.do_record_meeting(
+            user=request.user,
+            request=request,
+            application_id=application_id,
+            kind=request.POST.get("kind", ""),
+            held_on=held_on,
+            notes=request.POST.get("notes", ""),
+        )
+        messages.success(request, "Møtet er registrert.")
+    except PhtError as err:
+        messages.error(request, err.message)
+    return redirect("call:officer_application", application_id=application_id)
+
+
+@officer_required
+@require_POST
+def override(request: HttpRequest, application_id: str) -> HttpResponse:
+    """Force an application in or out of the selection (or clear the override)."""
+    choice = request.POST.get("include", "")
+    include = {"in": True, "out": False}.get(choice)
+    try:
+        actions.do_override(
+            user=request.user,
+            request=request,
+            application_id=application_id,
+            include=include,
+            reason=request.POST.get("reason", ""),
+        )
+        messages.success(request, "Overstyringen er registrert.")
+    except PhtError as err:
+        messages.error(request, err.message)
+    return redirect(reverse("call:selection") + "?" + request.POST.get("what_if", ""))
+
+
+@officer_required
 def selection(request: HttpRequest) -> HttpResponse:
     """The optimiser's proposal with an explanation per application; what-if on quotas."""
     form = WhatIfForm(request.GET or None)
@@ -337,6 +382,7 @@ def selection(request: HttpRequest) -> HttpResponse:
                 [case.application(i).name for i in sel.selected] if sel is not None else []
             ),
             "decisions": case.decisions,
+            "overridden": {o.application_id: o for o in case.overrides},
         },
     )
 
