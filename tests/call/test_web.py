@@ -133,6 +133,8 @@ def test_demo_call_loads_once_and_gives_real_applicants_to_todays_municipality(d
     assert load_demo_call()["applications"] == 0  # kept, not replaced
     c = _client(SECOND_OFFICER)
     assert "Vestøy (syntetisk)" in c.get("/call/cases/").content.decode()
+    html = c.get("/call/cases/selection/?quota_medium=3&quota_large=4").content.decode()
+    assert "Valgt: Rana, Eid, Flora, Kristiansand, Seljord, Oslo, Ringsaker, Ørskog, Malvik" in html
 
 
 def test_officer_records_a_visit_and_overrides_the_selection(
