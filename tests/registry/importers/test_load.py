@@ -413,3 +413,18 @@ def test_cli_load_reports_json_and_exit_code(tmp_path: Path) -> None:
     assert ok.exit_code == 0, ok.stdout
     assert side.exists() and "avviste rader" in ok.stdout
     assert GP1 in {r[0] for r in Warehouse.open(target).sql("SELECT gp_id FROM list_memberships")}
+
+
+def test_typed_parquet_written_by_the_warehouse_loads_back_unchanged(
+    tmp_path: Path, wh: Warehouse
+) -> None:
+    assert load_extract(wh, write_csv(tmp_path / "x", tables())).imported
+    out = tmp_path / "typed"
+    out.mkdir()
+    for table in TABLES:  # dates, decimals, booleans as real Parquet types
+        wh.con.con.execute(f"COPY \"{table}\" TO '{out / table}.parquet' (FORMAT parquet)")
+    copy = Warehouse.open(":memory:")
+    copy.init()
+    result = load_extract(copy, out)
+    assert result.imported, [str(p) for p in result.validation.problems]
+    assert snapshot(copy) == snapshot(wh)
