@@ -7,6 +7,8 @@ is the scalar oracle the tests compare against.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import numpy.typing as npt
 from faker.providers.person.no_NO import Provider as _NorwegianNames
@@ -94,14 +96,17 @@ def synthetic_person_ids(
     rank[order] = rank_sorted
     individual = np.empty(n, dtype=np.int64)
     combo = ((a * 11 + b) * 2 + sex) * 3 + group
-    for c in np.unique(combo):
-        sel = combo == c
-        ci = int(c)
+    by_combo = np.argsort(combo, kind="stable")
+    sorted_combo = combo[by_combo]
+    bounds = np.flatnonzero(np.r_[True, sorted_combo[1:] != sorted_combo[:-1], True])
+    for lo, hi in itertools.pairwise(bounds):
+        ci = int(sorted_combo[lo])
         cand = _CANDIDATES[(ci // 66, (ci // 6) % 11, (ci // 3) % 2, ci % 3)]
-        r = rank[sel]
+        members = by_combo[lo:hi]
+        r = rank[members]
         if r.max() >= cand.size:
             raise ValueError("too many persons born on one day for the synthetic number range")
-        individual[sel] = cand[r]
+        individual[members] = cand[r]
     ind_digits = np.stack([individual // 100, (individual // 10) % 10, individual % 10], axis=1)
     k1 = (11 - ((digits @ _W1_DATE) + ind_digits @ _W1_IND) % 11) % 11
     k2 = (11 - ((digits @ _W2_DATE) + ind_digits @ _W2_IND + 2 * k1) % 11) % 11

@@ -290,15 +290,15 @@ class _Simulator:
         u = ndtr(a * z[:, None] + np.sqrt(1.0 - a * a) * eps)
         onset = np.full((n, NC), NEVER, dtype=np.int32)
         sex = male.astype(np.int64)
+        g = self.grid.size
         for ci in range(NC):
-            for s in (0, 1):
-                sel = sex == s
-                curve = self.curves[s, ci]
-                pos = np.searchsorted(curve, u[sel, ci], side="right")
-                ok = pos < curve.size
-                age = self.grid[np.minimum(pos, curve.size - 1)] + rng.random(sel.sum()) * 0.1
-                d = birth[sel] + np.round(age * YEAR).astype(np.int64)
-                onset[sel, ci] = np.where(ok, np.minimum(d, NEVER - 1), NEVER)
+            # Both sexes' curves in one sorted array (the male curve offset by 2): one search.
+            both = np.r_[self.curves[0, ci], self.curves[1, ci] + 2.0]
+            pos = np.searchsorted(both, u[:, ci] + 2.0 * sex, side="right") - sex * g
+            ok = pos < g
+            age = self.grid[np.minimum(pos, g - 1)] + rng.random(n) * 0.1
+            d = birth + np.round(age * YEAR).astype(np.int64)
+            onset[:, ci] = np.where(ok, np.minimum(d, NEVER - 1), NEVER)
         weak = rng.random(n) < self.p.value("target", "weak_demander_share")
         return self.persons.add(
             birth=birth,
