@@ -180,6 +180,11 @@ def need_units(
     return {(r["practice_id"], bool(r["target"])): int(r["units"]) for r in rows(g)}
 
 
+def _has_any(codes: ir.ArrayValue, wanted: tuple[str, ...]) -> ir.BooleanValue:
+    """True when the code list holds one of *wanted*."""
+    return codes.intersect(ibis.literal(list(wanted), type="array<string>")).length() > 0
+
+
 def quality_goals(
     tables: Tables,
     listed: ir.Table,
@@ -201,14 +206,12 @@ def quality_goals(
         return {}
     at = listed.select(q_person="person_id", q_practice="practice_id").distinct()
     c = tables.table("contacts")
+    diags = c.diagnoses.fill_null("").split(" ")
+    tariffs = c.tariffs.fill_null("").split(" ")
     for goal in goals:
-        diag = c.diagnoses.fill_null("")
-        has_diag = ibis.or_(
-            *[diag.re_search(rf"(^|\s){code}(\s|$)") for code in goal.diagnosis_codes]
-        )
-        tariffs = c.tariffs.fill_null("")
-        visit = ibis.or_(*[tariffs.re_search(rf"(^|\s){code}(\s|$)") for code in goal.visit_codes])
-        long = ibis.or_(*[tariffs.re_search(rf"(^|\s){code}(\s|$)") for code in goal.long_codes])
+        has_diag = _has_any(diags, goal.diagnosis_codes)
+        visit = _has_any(tariffs, goal.visit_codes)
+        long = _has_any(tariffs, goal.long_codes)
         if target_groups is not None and "condition" in target_groups.columns:
             tg = target_groups
             sick = tg.filter(tg.condition == goal.condition).select(s_person="person_id").distinct()
