@@ -631,8 +631,7 @@ class _Simulator:
         madm = madm / np.where(c2 > 0, s2 / np.maximum(c2, 1), 1.0)[g2]
         lam_acute = np.asarray(adm["acute_per_year"])[ab] * madm / 4.0 * frac
         lam_el = np.asarray(adm["elective_per_year"])[ab] / 4.0 * frac
-        acsc_by_cond = has * (self.acsc_rate / 4.0)[None, :]
-        lam_acsc = (acsc_by_cond @ np.ones(NC)) * frac
+        lam_acsc = (has @ (self.acsc_rate / 4.0)) * frac
         effect = self.p.effect("acsc_admissions")
         if effect and treated.any():
             mean = lam_acsc[treated].mean()
@@ -648,7 +647,6 @@ class _Simulator:
             rng.poisson(lam_acute),
             rng.poisson(lam_el),
             rng.poisson(lam_acsc),
-            acsc_by_cond,
             act,
             has,
             qs,
@@ -670,7 +668,7 @@ class _Simulator:
         self, has_rows: np.ndarray, weights: np.ndarray | None = None
     ) -> np.ndarray:
         """For each row of a boolean condition matrix, one true column at random (-1 if none)."""
-        w = has_rows.astype(np.float64) if weights is None else weights
+        w = has_rows.astype(np.float32) if weights is None else weights
         cum = np.cumsum(w, axis=1)
         tot = cum[:, -1]
         u = self.rng.random(has_rows.shape[0]) * tot
@@ -771,7 +769,6 @@ class _Simulator:
         n_acute: np.ndarray,
         n_el: np.ndarray,
         n_acsc: np.ndarray,
-        acsc_by_cond: np.ndarray,
         act: np.ndarray,
         has: np.ndarray,
         qs: int,
@@ -809,7 +806,8 @@ class _Simulator:
         ]
         acsc_rows = np.flatnonzero(kind == 2)
         if acsc_rows.size:
-            cond = self._pick_condition(has[rows[acsc_rows]], acsc_by_cond[rows[acsc_rows]])
+            sub = has[rows[acsc_rows]]
+            cond = self._pick_condition(sub, sub * self.acsc_rate[None, :])
             for ci in np.unique(cond):
                 s = cond == ci
                 codes = self.acsc_codes_by_cond[int(ci)]
