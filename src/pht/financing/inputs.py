@@ -429,6 +429,8 @@ def _split_by_ceiling(p: ir.Table, inputs: FinancingInputs) -> ir.Table:
         "date",
         "provider",
         "target",
+        "pos",
+        "sub",
         "code",
         "priced",
         "priced_ok",
@@ -444,7 +446,7 @@ def activity_by_practice(priced: ir.Table) -> ir.Table:
     """Sums of priced lines per (practice, provider, target): øre and line counts."""
     return priced.group_by(["practice_id", "provider", "target"]).agg(
         lines=priced.count(),
-        claims=priced.contact_id.nunique(),
+        claims=((priced.pos == 0) & (priced.sub == 0)).cast("int64").sum(),
         unpriced=(~priced.priced_ok).cast("int64").sum(),
         rejected=priced.rejected.cast("int64").sum(),
         refund_ore=priced.refund_ore.sum(),
