@@ -37,6 +37,7 @@ import pyfixest as pf
 from scipy import stats
 
 from pht.core.errors import PhtError
+from pht.evaluation.indicators import quarter_label
 
 __all__ = [
     "ESTIMATORS",
@@ -138,6 +139,17 @@ def _check(df: pd.DataFrame, indicator: str) -> None:
         raise PhtError(f"{indicator}: no comparison practice among the cells")
     if df["practice_id"].nunique() < 3:
         raise PhtError(f"{indicator}: fewer than 3 practices; clustered errors are meaningless")
+
+
+def _check_cohorts(df: pd.DataFrame, indicator: str) -> None:
+    """The saturated estimators need two practices per start cohort for clustered errors."""
+    per = df[df["cohort"] < NEVER].groupby("cohort")["practice_id"].nunique()
+    if (per < 2).any():
+        lone = ", ".join(quarter_label(int(g)) for g in per[per < 2].index)
+        raise PhtError(
+            f"{indicator}: only one practice started in {lone}; its effect cannot get a "
+            "clustered standard error (use the static TWFE or a larger sample)"
+        )
 
 
 def _counts(df: pd.DataFrame) -> dict[str, int]:
@@ -309,6 +321,7 @@ def fit_etwfe(
     earlier quarters) are tested jointly; their coefficients are the plot's pre-start points.
     """
     _check(df, indicator)
+    _check_cohorts(df, indicator)
     if not (df["treated"] > 0).any():
         raise PhtError(f"{indicator}: no quarter after start in the data")
     sat, cols = _saturated(df, lambda e: e >= 0)
@@ -348,6 +361,7 @@ def fit_sun_abraham(
     *pre_quarters* leads.
     """
     _check(df, indicator)
+    _check_cohorts(df, indicator)
     if not (df["treated"] > 0).any():
         raise PhtError(f"{indicator}: no quarter after start in the data")
     sat, cols = _saturated(df, lambda e: e != -1)

@@ -155,8 +155,10 @@ def simulate_extract(
     ids = _orgnrs(rng, n_prac + 1)
     prac_ids, ooh_practice = np.array(ids[:n_prac]), ids[n_prac]
     is_pilot = np.arange(n_prac) < pilot_practices
+    # the last third of the pilot starts late (as four practices joined in 2020); every other
+    # early practice is on the operating-grant model (as all five grant practices started in 2018)
     late = is_pilot & (np.arange(n_prac) >= pilot_practices - max(1, pilot_practices // 3))
-    grant = is_pilot & (np.arange(n_prac) % 3 == 2)
+    grant = is_pilot & ~late & (np.arange(n_prac) % 2 == 1)
     start = np.where(late, quarter_index(late_start), quarter_index(pilot_start))
     start_q = np.where(is_pilot, start, 10**6)
     muni = rng.integers(0, len(_MUNICIPALITIES), n_prac)
