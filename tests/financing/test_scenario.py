@@ -184,6 +184,19 @@ def test_whatif_nurse_consultations_raise_the_fee_model_most(
     # 2 × the 2ad co-payment on 1 July (160) under the grant model
     assert rows[P1]["fee_change"] == nok("600")
     assert rows[P1]["grant_change"] == nok("320")
+    # P2 has no target-group patient seen by a nurse yet: the nurse cell is created
+    b1 = what_if(
+        wh,
+        model_parts(
+            wh,
+            2021,
+            inputs=inputs,
+            target_groups=ibis.memtable({"person_id": ["B4"], "condition": ["copd"]}),
+        ),
+        WhatIf(nurse_consultations=Decimal(1)),
+        practices=[P2],
+    ).rows()[0]
+    assert b1["fee_change"] == nok("300")  # B4 all year: 1 × pht01 (200 + 100)
     unchanged = what_if(wh, parts, WhatIf(), practices=[P1, P2])
     assert all(r["fee_change"] == Money.zero() for r in unchanged.rows())
     bigger = what_if(wh, parts, WhatIf(list_size=Decimal("2")), practices=[P3])

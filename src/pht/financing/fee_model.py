@@ -82,7 +82,7 @@ class PracticeActivity:
     ) -> int | Fraction:
         """Sum of *key* over the cells that match."""
         return sum(
-            v[key]
+            v.get(key, 0)
             for (p, t), v in self.cells.items()
             if (provider is None or p == provider) and (target is None or t == target)
         )
