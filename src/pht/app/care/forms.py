@@ -29,6 +29,7 @@ def team_members(practice: Practice) -> Any:
         get_user_model()
         .objects.filter(is_active=True, profile__practice=practice)
         .filter(profile__role__in=[r.value for r in PRACTICE_ROLES])
+        .select_related("profile")
         .order_by("first_name", "last_name", "username")
     )
 

@@ -7,6 +7,7 @@ import re
 from typing import Any
 from urllib.parse import urlencode
 
+from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -190,6 +191,30 @@ def worklist_queryset(practice: Any, data: dict[str, Any]) -> QuerySet[Patient]:
     )
 
 
+def filter_controls(form: WorklistFilter) -> list[dict[str, Any]]:
+    """The filter bar as plain data (rendering Django's select widgets costs most of the page)."""
+    controls = []
+    for name, field in form.fields.items():
+        raw = form.data.get(name, "") if form.is_bound else ""
+        control: dict[str, Any] = {"name": name, "label": field.label, "id": f"id_{name}"}
+        if isinstance(field, forms.BooleanField):
+            control.update(kind="checkbox", checked=raw in ("on", "true", "1"))
+        elif isinstance(field, forms.ChoiceField | forms.ModelChoiceField):
+            choices = (
+                [("", "—")] + [(str(u.pk), field.label_from_instance(u)) for u in field.queryset]
+                if isinstance(field, forms.ModelChoiceField)
+                else list(field.choices)
+            )
+            control.update(
+                kind="select",
+                options=[(str(v), label, str(v) == raw) for v, label in choices],
+            )
+        else:
+            control.update(kind="text", value=raw)
+        controls.append(control)
+    return controls
+
+
 @patient_access_required
 def worklist(request: HttpRequest) -> HttpResponse:
     """The practice's ranked worklist with filters, search and paging; htmx gets the table."""
@@ -209,6 +234,7 @@ def worklist(request: HttpRequest) -> HttpResponse:
     )
     context = {
         "form": form,
+        "filters": filter_controls(form),
         "page": page,
         "query": urlencode(query),
         "total": paginator.count,
