@@ -161,6 +161,7 @@ def _version() -> str:
 
 
 def _manifest(
+    diagnostics: dict[str, float],
     scenario: str,
     years: tuple[int, int],
     seed: int,
@@ -193,6 +194,7 @@ def _manifest(
         "effects": effects,
         "assumptions": ASSUMPTIONS,
         "tables": rows,
+        "diagnostics": {k: round(float(v), 6) for k, v in sorted(diagnostics.items())},
     }
 
 
@@ -254,7 +256,7 @@ def generate(
     stale = out_dir / "truth" / "person_quarters.parquet"
     if "person_quarters" not in truth and stale.exists():
         stale.unlink()
-    manifest = _manifest(scenario, span, seed, persons, rows, sim.acsc_codes)
+    manifest = _manifest(sim.realised, scenario, span, seed, persons, rows, sim.acsc_codes)
     manifest_path = out_dir / "manifest.json"
     manifest_path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", "utf-8")
     files.append(manifest_path)
