@@ -351,9 +351,7 @@ def _load(bundle: AnalyticsBundle) -> LoadSummary:
     )
     closed = close_met_recalls(checks)
     return LoadSummary(
-        practices=int(
-            (bundle.practices["financing_model"].fillna("").astype(str) != "").sum()
-        ),
+        practices=int((bundle.practices["financing_model"].fillna("").astype(str) != "").sum()),
         practitioners=practitioners,
         patients=len(seen),
         flagged=flagged,

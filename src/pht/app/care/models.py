@@ -113,6 +113,19 @@ class Patient(models.Model):
         labels = dict(TargetGroupChoice.choices)
         return [str(labels.get(g, g)) for g in self.target_group_list()]
 
+    def frailty_label(self) -> str:
+        """The frailty band as the user reads it."""
+        return str(dict(Band.choices).get(self.frailty_band, self.frailty_band))
+
+    def risk_label(self) -> str:
+        """The risk band as the user reads it."""
+        return str(dict(RiskBand.choices).get(self.risk_band, self.risk_band))
+
+    def annual_check_rows(self) -> list[tuple[str, dict[str, object]]]:
+        """(condition label, {last, due, overdue}) per condition with annual checks."""
+        labels = dict(ConditionChoice.choices)
+        return sorted((str(labels.get(k, k)), v) for k, v in self.annual_checks.items())
+
     def condition_list(self) -> list[str]:
         """Conditions as a list of machine names."""
         return [c for c in self.conditions.split("|") if c]
@@ -136,6 +149,15 @@ class Evidence(models.Model):
 
     class Meta:
         ordering = ["target_group", "-evidence_date"]
+
+    def condition_label(self) -> str:
+        """The condition as the user reads it (frailty and weak demand keep their name)."""
+        labels = {
+            **dict(ConditionChoice.choices),
+            "frailty": _("skrøpelighet"),
+            "weak_demander": _("svak etterspørsel"),
+        }
+        return str(labels.get(self.condition, self.condition))
 
 
 class TimelineKind(models.TextChoices):

@@ -272,7 +272,6 @@ def patient_detail(request: HttpRequest, uid: Any) -> HttpResponse:
             "open_tasks": [t for t in tasks if t.is_open],
             "closed_tasks": [t for t in tasks if not t.is_open][:20],
             "activities": patient.activities.select_related("by")[:30],
-            "annual_checks": sorted(patient.annual_checks.items()),
             "today": today,
             "invitation_form": InvitationForm(initial={"sent_on": today}),
         },
