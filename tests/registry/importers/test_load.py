@@ -136,6 +136,15 @@ def _missing_fk(data: Data, i: int) -> tuple[str, int, str]:
     return _set(data, "contacts", i, "practitioner_id", "7777777")
 
 
+def _three_decimals(data: Data, i: int) -> tuple[str, int, str]:
+    i %= len(data["contacts"])
+    return _set(data, "contacts", i, "copay_nok", "160.005")
+
+
+def _not_finite(data: Data, i: int) -> tuple[str, int, str]:
+    return _set(data, "municipal_services", 0, "hours_per_week", "nan")
+
+
 BREAKAGES: dict[str, tuple[Callable[[Data, int], tuple[str, int, str]], str]] = {
     "bad check digit": (_bad_check_digit, "check digit"),
     "reversed dates": (_reversed_dates, "discharged is before admitted"),
@@ -150,6 +159,8 @@ BREAKAGES: dict[str, tuple[Callable[[Data, int], tuple[str, int, str]], str]] = 
     "gp is not a GP": (_not_a_gp, "not a GP"),
     "overlapping list periods": (_overlap, "overlaps the list period"),
     "missing foreign key": (_missing_fk, "not in practitioners.practitioner_id"),
+    "money with 3 decimals": (_three_decimals, "at most 2 decimals"),
+    "not a finite number": (_not_finite, "not a finite number"),
 }
 
 
