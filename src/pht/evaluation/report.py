@@ -61,6 +61,7 @@ class ReportResult:
     pdf_path: Path
     pages: int
     estimates: list[dict[str, Any]]
+    page_texts: list[str] = field(default_factory=list)
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     charts: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -353,15 +354,21 @@ def _first_page(study: Study) -> str:
     )
 
 
-def build_report(study: Study, out_dir: str | Path) -> ReportResult:
-    """Write report.html, report.pdf, charts/*.vl.json, tables/*.csv and estimates.json."""
+def build_report(
+    study: Study, out_dir: str | Path, *, only: list[str] | None = None
+) -> ReportResult:
+    """Write report.html, report.pdf, charts/*.vl.json, tables/*.csv and estimates.json.
+
+    *only* limits the report to these indicators (names); a goal without any keeps its page
+    out.
+    """
     from weasyprint import HTML  # imported here: loading pango takes a moment
 
     out = Path(out_dir)
     (out / "charts").mkdir(parents=True, exist_ok=True)
     (out / "tables").mkdir(parents=True, exist_ok=True)
     result = ReportResult(out / "report.html", out / "report.pdf", 0, [])
-    inds = load_indicators()
+    inds = {k: v for k, v in load_indicators().items() if only is None or k in only}
     pages = [_first_page(study)]
     for goal in EffectGoal:
         chosen = [i for i in inds.values() if i.goal is goal and i.kind == "effect"]
@@ -390,6 +397,7 @@ def build_report(study: Study, out_dir: str | Path) -> ReportResult:
     rendered = HTML(string=doc, base_url=str(out)).render()
     rendered.write_pdf(result.pdf_path)
     result.pages = len(rendered.pages)
+    result.page_texts = [_page_text(p) for p in rendered.pages]
     for name, spec in result.charts.items():
         (out / "charts" / f"{name}.vl.json").write_text(
             json.dumps(spec, ensure_ascii=False, indent=1), encoding="utf-8"
@@ -403,6 +411,21 @@ def build_report(study: Study, out_dir: str | Path) -> ReportResult:
         encoding="utf-8",
     )
     return result
+
+
+def _page_text(page: Any) -> str:
+    """The text on one rendered page (WeasyPrint's layout boxes)."""
+    parts: list[str] = []
+
+    def walk(box: Any) -> None:
+        text = getattr(box, "text", None)
+        if isinstance(text, str):
+            parts.append(text)
+        for child in getattr(box, "children", ()):
+            walk(child)
+
+    walk(page._page_box)
+    return " ".join(parts)
 
 
 def published_estimates(result: ReportResult) -> list[dict[str, Any]]:

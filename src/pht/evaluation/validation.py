@@ -112,7 +112,7 @@ def _run_synth(
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "extract"
         generate(
-            options.get("scenario", "pilot-small"),
+            options.get("scenario", "pilot"),
             options.get("years", (2016, 2021)),
             seed,
             out,
@@ -122,7 +122,9 @@ def _run_synth(
         effects = {e["indicator"]: float(e["true_effect"]) for e in manifest["effects"]}
         with Warehouse.open(":memory:") as wh:
             wh.init()
-            load_extract(wh, out)
+            report = load_extract(wh, out)
+            if not report.ok:
+                raise RuntimeError(f"the generated extract did not load: {report}")
             study = Study.open(wh, truth_dir=out / "truth")
             rows = _estimate_all(study, effects, estimator, indicators)
             study.release()

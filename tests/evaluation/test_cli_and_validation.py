@@ -1,0 +1,101 @@
+"""`pht evaluate` at the command line, and a small run of the Monte-Carlo validation."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from pht.cli import app
+from pht.evaluation.simulate import SimulatedExtract
+from pht.evaluation.validation import run_once, summarise
+from pht.registry.warehouse import Warehouse
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def warehouse_file(
+    tmp_path_factory: pytest.TempPathFactory, small_extract: SimulatedExtract
+) -> tuple[Path, Path]:
+    folder = tmp_path_factory.mktemp("wh")
+    path = folder / "w.duckdb"
+    with Warehouse.open(path) as wh:
+        small_extract.write(wh)
+    truth = small_extract.write_truth(folder / "truth")
+    return path, truth
+
+
+def test_indicators_lists_the_definitions() -> None:
+    result = runner.invoke(app, ["evaluate", "indicators", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    names = {r["name"] for r in json.loads(result.output)["rows"]}
+    assert {"nurse_consultations", "acsc_admissions", "satisfaction", "cost_per_listed"} <= names
+
+
+def test_indicator_values_are_published_suppressed(warehouse_file: tuple[Path, Path]) -> None:
+    path, truth = warehouse_file
+    args = ["evaluate", "indicators", "-i", "ltc_entry", "-w", str(path), "--truth", str(truth)]
+    result = runner.invoke(app, [*args, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)["rows"]
+    assert rows and {"practice_id", "quarter", "target_group", "n", "value"} <= set(rows[0])
+    assert any(r["suppressed"] for r in rows)
+    assert all(r["suppressed"] or r["n"] >= 5 for r in rows)
+
+
+def test_did_estimates_a_planted_effect(warehouse_file: tuple[Path, Path]) -> None:
+    path, truth = warehouse_file
+    result = runner.invoke(
+        app,
+        [
+            "evaluate",
+            "did",
+            "-i",
+            "satisfaction",
+            "-w",
+            str(path),
+            "--truth",
+            str(truth),
+            "--event",
+            "--format",
+            "json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    est = data["estimates"][0]
+    assert est["split"] == "all" and est["ci_low"] < 0.2 < est["ci_high"]
+    assert data["event_study"]
+
+
+def test_did_with_an_unknown_indicator_is_one_clear_error(
+    warehouse_file: tuple[Path, Path],
+) -> None:
+    path, _ = warehouse_file
+    result = runner.invoke(app, ["evaluate", "did", "-i", "nope", "-w", str(path)])
+    assert result.exit_code != 0
+    assert "unknown indicator" in str(result.exception or result.output)
+
+
+def test_a_small_validation_run_recovers_the_planted_effects() -> None:
+    rows = []
+    for seed in (1, 2):
+        rows += run_once(
+            seed,
+            sim_options={
+                "pilot_practices": 6,
+                "comparison_practices": 10,
+                "persons_per_practice": 150,
+                "years": 5,
+            },
+            indicators=["nurse_consultations", "satisfaction", "gp_consultations"],
+        )
+    import pandas as pd
+
+    summary = summarise(pd.DataFrame(rows)).set_index("indicator")
+    assert summary.loc["nurse_consultations", "runs"] == 2
+    for name, row in summary.iterrows():
+        assert abs(row["mean_bias"]) < 4 * row["mean_se"], name
