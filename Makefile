@@ -11,7 +11,7 @@ VENV := .venv
 PHT := $(VENV)/bin/pht
 PY := $(VENV)/bin/python
 
-.PHONY: setup run test lint format typecheck bench clean codes
+.PHONY: setup run test lint format typecheck bench clean codes validate
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -43,6 +43,10 @@ typecheck: setup
 
 bench: setup
 	$(PY) -m bench
+
+# Monte-Carlo validation of the evaluation (coverage, bias, size) over 50 seeds; not a test.
+validate: setup
+	$(PY) bench/validate_evaluation.py --seeds 50
 
 clean:
 	rm -rf $(VENV) $(TOOLS) var .pytest_cache .ruff_cache .mypy_cache .hypothesis
