@@ -21,6 +21,7 @@ class Population:
     def __init__(self) -> None:
         self.rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self._persons = 0
+        self._ids: set[str] = set()
         self._contacts = 0
         self._admissions = 0
         self.rows["municipalities"].append(
@@ -63,9 +64,10 @@ class Population:
         listed_from: str = "2010-01-01",
     ) -> str:
         pid = None
-        while pid is None:
+        while pid is None or pid in self._ids:
             self._persons += 1
-            pid = make_person_id(D(birth), 100 + self._persons)
+            pid = make_person_id(D(birth), self._persons % 500)
+        self._ids.add(pid)
         self.rows["persons"].append(
             {
                 "person_id": pid,

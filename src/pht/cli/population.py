@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Annotated, Any
 
+import pandas as pd
 import typer
 
 from pht.cli.output import Format, console, emit_json, emit_rows
@@ -46,12 +47,12 @@ def _as_of(wh: Warehouse, value: str | None) -> dt.date:
 
 
 def _plain(v: Any) -> Any:
+    if v is None or v is pd.NaT or (isinstance(v, float) and v != v):
+        return None
+    if isinstance(v, pd.Timestamp):
+        return v.date()
     if hasattr(v, "tolist"):
         return v.tolist()
-    if hasattr(v, "date") and not isinstance(v, dt.date):
-        return v.date()
-    if isinstance(v, float) and v != v:
-        return None
     return v
 
 
