@@ -13,7 +13,7 @@ from pht.cli.output import Format, console, emit_json, emit_rows
 from pht.core.errors import PhtError
 from pht.core.settings import get_settings
 from pht.registry.fhir import FollowUpPlan, FollowUpTask, export_practice, load_fhir
-from pht.registry.load import Problem, ValidationReport, load_extract
+from pht.registry.load import Problem, ValidationReport, load_extract, validate_extract
 from pht.registry.pseudonymise import KEY_ENV, pseudonymise_warehouse, read_key
 from pht.registry.warehouse import Warehouse
 
@@ -118,6 +118,29 @@ def load(
                 "[bold red]ingenting er lastet inn[/] (rett feilene, eller bruk --accept-valid)"
             )
     if not result.imported:
+        raise typer.Exit(1)
+
+
+@app.command("validate", help="Check an extract against every rule without loading it.")
+def validate(
+    path: Annotated[Path, typer.Argument(help="Folder with <table>.csv/.parquet, or one file.")],
+    warehouse: WarehouseOption = None,
+    fmt: FormatOption = Format.TABLE,
+) -> None:
+    target = warehouse_path(warehouse)
+    if target.exists():  # foreign keys may point into the warehouse
+        with Warehouse.open(target, read_only=True) as wh:
+            report = validate_extract(path, wh)
+    else:
+        report = validate_extract(path)
+    if fmt is Format.JSON:
+        emit_json(report.as_dict())
+    else:
+        _print_validation(report)
+        if report.ok:
+            rows = [{"tabell": t, "rader": n} for t, n in report.rows.items()]
+            emit_rows(rows, fmt=fmt, title="uttrekket er gyldig")
+    if not report.ok:
         raise typer.Exit(1)
 
 

@@ -439,3 +439,14 @@ def test_typed_parquet_written_by_the_warehouse_loads_back_unchanged(
     result = load_extract(copy, out)
     assert result.imported, [str(p) for p in result.validation.problems]
     assert snapshot(copy) == snapshot(wh)
+
+
+def test_cli_validate_writes_nothing(tmp_path: Path) -> None:
+    data = tables()
+    data["admissions"][0]["main_diagnosis"] = "E11"
+    folder = write_csv(tmp_path / "x", data)
+    target = tmp_path / "w.duckdb"
+    res = CliRunner().invoke(app, ["registry", "validate", str(folder), "-w", str(target)])
+    assert res.exit_code == 1
+    assert "admissions.csv:2:main_diagnosis" in res.stdout
+    assert not target.exists()
