@@ -158,6 +158,9 @@ def test_comparison_drivers_add_up(
     assert p1.difference == nok("6845.14") - nok("7005.45")
     assert sum(p1.drivers.values(), Money.zero()) == p1.difference
     assert p1.drivers["activity"] == nok("3450") - nok("5320")
+    # project funds (the same under both models): one GP all year in the scheme → 134,000
+    funds = {p.fee.practice_id: p.project_funds for p in c.practices}
+    assert funds == {P1: nok("134000"), P2: nok("134000"), P3: Money.zero()}
 
 
 def test_calibration_is_budget_neutral_to_under_one_krone(

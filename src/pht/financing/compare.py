@@ -13,7 +13,7 @@ nurse share of fee-model activity.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -21,6 +21,7 @@ import ibis.expr.types as ir
 
 from pht.core.errors import NotFound
 from pht.core.money import Money, total
+from pht.core.periods import Period
 from pht.financing.fee_model import (
     FeeModelIncome,
     FeeModelResult,
@@ -40,8 +41,12 @@ from pht.financing.inputs import (
     Tables,
     claim_lines,
     listed_days,
+    rows,
     target_persons,
 )
+from pht.financing.project_funds import gp_month_funds
+from pht.reference import load_scheme_rules
+from pht.reference.scheme import SchemeRules
 
 __all__ = [
     "Comparison",
@@ -51,6 +56,7 @@ __all__ = [
     "compare_parts",
     "model_parts",
     "population_tables",
+    "practice_project_funds",
     "scheme_practices",
 ]
 
@@ -61,6 +67,7 @@ class PracticeComparison:
 
     fee: FeeModelIncome
     grant: GrantModelIncome
+    project_funds: Money = field(default_factory=Money.zero)  # to the practice; both models
 
     @property
     def difference(self) -> Money:
@@ -101,6 +108,7 @@ class PracticeComparison:
             "driver_list_and_need": d["list_and_need"],
             "driver_activity": d["activity"],
             "driver_quality": d["quality"],
+            "project_funds": self.project_funds,
         }
 
 
@@ -163,15 +171,48 @@ def scheme_practices(tables: Tables) -> list[str]:
     return sorted(r["practice_id"] for r in p.select("practice_id").to_pyarrow().to_pylist())
 
 
+def practice_project_funds(
+    tables: Tables, year: int, rules: SchemeRules | None = None
+) -> dict[str, Money]:
+    """Project funds to each practice in the scheme for *year*, by its GPs' months.
+
+    Each GP of a practice with a financing model counts for each month of the year whose first
+    day lies both in the GP's period at the practice and in the practice's period in the scheme
+    (``pht_start``–``pht_end``), while the scheme's project-funds rate is in force
+    (:func:`pht.financing.project_funds.gp_month_funds`).
+    """
+    rules = rules or load_scheme_rules()
+    funded = [r.period for r in rules.project_funds]
+    pr = tables.table("practitioners")
+    pc = tables.table("practices")
+    pc = pc.filter(pc.financing_model.notnull() & pc.pht_start.notnull())
+    j = pr.filter(pr.role == "gp").join(pc, "practice_id")
+    periods: dict[str, list[Period]] = {}
+    for r in rows(j.select("practice_id", "start", "end", "pht_start", "pht_end")):
+        gp = Period.from_last_day(r["start"], r["end"])
+        inside = gp.intersection(Period.from_last_day(r["pht_start"], r["pht_end"]))
+        for rate_period in funded:
+            part = inside.intersection(rate_period) if inside else None
+            if part is not None:
+                periods.setdefault(r["practice_id"], []).append(part)
+    return {pid: gp_month_funds(rules, items, year).to_practice for pid, items in periods.items()}
+
+
 def _pick(
-    fee: FeeModelResult, grant: GrantModelResult, practices: list[str] | None
+    fee: FeeModelResult,
+    grant: GrantModelResult,
+    practices: list[str] | None,
+    funds: dict[str, Money],
 ) -> tuple[PracticeComparison, ...]:
     ids = [p.practice_id for p in fee.practices] if practices is None else practices
     known = {p.practice_id for p in fee.practices}
     unknown = [i for i in ids if i not in known]
     if unknown:
         raise NotFound(f"no practice with organisation number {', '.join(unknown)}")
-    return tuple(PracticeComparison(fee.practice(i), grant.practice(i)) for i in ids)
+    return tuple(
+        PracticeComparison(fee.practice(i), grant.practice(i), funds.get(i, Money.zero()))
+        for i in ids
+    )
 
 
 @dataclass(frozen=True)
@@ -240,7 +281,7 @@ def compare_parts(
         base_rate=rate,
         target_groups_from=parts.target_groups_from,
         need_weights_from=parts.need_weights_from,
-        practices=_pick(fee, grant, practices),
+        practices=_pick(fee, grant, practices, practice_project_funds(tables, inputs.year)),
     )
 
 
