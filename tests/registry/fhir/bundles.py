@@ -360,3 +360,29 @@ def synthea_ndjson(folder: Path, patients: int = 3) -> Path:
             "\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8"
         )
     return folder
+
+
+def synthea_bundle(folder: Path, patients: int = 2) -> dict[str, Any]:
+    """The same data as one Synthea-style transaction Bundle: urn:uuid fullUrls and references."""
+    synthea_ndjson(folder, patients)
+    resources = [
+        json.loads(line)
+        for path in sorted(folder.glob("*.ndjson"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line
+    ]
+    text = json.dumps(resources)
+    for r in resources:
+        text = text.replace(f'"{r["resourceType"]}/{r["id"]}"', f'"urn:uuid:{r["id"]}"')
+    return {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {
+                "fullUrl": f"urn:uuid:{r['id']}",
+                "resource": r,
+                "request": {"method": "POST", "url": r["resourceType"]},
+            }
+            for r in json.loads(text)
+        ],
+    }

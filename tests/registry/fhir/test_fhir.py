@@ -22,6 +22,7 @@ from tests.registry.fhir.bundles import (
     NURSE_HPR,
     ORGNR,
     norway_bundle,
+    synthea_bundle,
     synthea_ndjson,
 )
 
@@ -85,6 +86,16 @@ def test_synthea_bulk_export_loads_with_pseudonyms_and_snomed(
     before = {t: _rows(wh, t) for t in ("persons", "contacts", "admissions", "fhir_conditions")}
     load_fhir(wh, folder)
     assert {t: _rows(wh, t) for t in before} == before
+
+
+def test_synthea_transaction_bundle_with_uuid_references_loads(
+    tmp_path: Path, wh: Warehouse
+) -> None:
+    path = tmp_path / "synthea.json"
+    path.write_text(json.dumps(synthea_bundle(tmp_path / "nd", patients=2)), encoding="utf-8")
+    report = load_fhir(wh, path)
+    assert not report.problems, [str(p) for p in report.problems]
+    assert report.written["contacts"] == 2 and report.written["admissions"] == 2
 
 
 def test_pseudonyms_follow_the_key_when_one_is_given(tmp_path: Path) -> None:
