@@ -5,7 +5,8 @@
 2. load it into the registry warehouse (``$PHT_WAREHOUSE``);
 3. run the population analytics and load the results into the app database
    (SQLite in ``$PHT_HOME/app.sqlite3``, or ``DATABASE_URL``);
-4. create demo users for every role and print their logins;
+4. create demo users for every role and print the logins of the first practice, its
+   municipality and the directorate (all of them: ``pht app demo-users``);
 5. serve the app on http://127.0.0.1:8000 (``--no-serve`` stops after step 4).
 """
 
@@ -27,10 +28,6 @@ from pht.registry.warehouse import Warehouse
 SCENARIO = "pilot"
 DEFAULT_YEARS = "2016-2023"
 DEFAULT_SEED = 2018
-#: How many demo logins the main job prints (all of them: ``pht app demo-users``).
-LOGINS_SHOWN = 8
-
-
 class _Bar:
     """The generator's stages as progress bars."""
 
@@ -142,7 +139,8 @@ def run_main_job(
     from pht.app.accounts.demo import create_demo_users
 
     logins = create_demo_users()
-    print_logins(logins, limit=LOGINS_SHOWN)
+    shown = [x for x in logins if x.username.endswith("-01") or "-" not in x.username]
+    print_logins(shown)
     console.print(
         f"  … {len(logins)} demo users in all (every practice and municipality): "
         "[bold]pht app demo-users[/]"
