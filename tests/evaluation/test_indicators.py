@@ -283,3 +283,13 @@ def test_cost_per_listed_adds_the_model_income(hand: Warehouse, hand_panel: ibis
     # 13 claims in Q2 at 150 NOK over 3 listed persons, plus 1200 / 4 NOK over the same 3
     assert float(plain.loc[row, "y_mean"].iloc[0]) == pytest.approx(13 * 150 / 3)
     assert float(with_income.loc[row, "y_mean"].iloc[0]) == pytest.approx((13 * 150 + 300) / 3)
+
+
+def test_every_indicator_and_command_is_documented() -> None:
+    from pathlib import Path
+
+    doc = (Path(__file__).parents[2] / "docs" / "evaluation.md").read_text(encoding="utf-8")
+    for name in load_indicators():
+        assert f"`{name}`" in doc, name
+    for command in ("pht evaluate indicators", "pht evaluate did", "pht evaluate report"):
+        assert command in doc
