@@ -81,3 +81,25 @@ def test_english_is_selectable(client: Any, users: Any) -> None:
     html = client.get(reverse("care:worklist")).content.decode()
     assert "Worklist" in html
     assert 'lang="en"' in html
+
+
+def test_repeated_failed_logins_lock_the_account(client: Any, users: Any) -> None:
+    from pht.app.accounts.demo import DEMO_PASSWORD
+
+    url = reverse("accounts:login")
+    for _ in range(5):
+        client.post(url, {"username": "sykepleier-02", "password": "feil passord"})
+    locked = client.post(url, {"username": "sykepleier-02", "password": DEMO_PASSWORD})
+    assert locked.status_code in (403, 429)
+    assert "midlertidig sperret" in locked.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_demo_password_logs_in(client: Any, users: Any) -> None:
+    from pht.app.accounts.demo import DEMO_PASSWORD
+
+    response = client.post(
+        reverse("accounts:login"), {"username": "sykepleier-02", "password": DEMO_PASSWORD}
+    )
+    assert response.status_code == 302
+    assert client.session["_auth_user_id"] == str(users["nurse_a"].pk)
