@@ -220,7 +220,12 @@ class PopulationView:
         need = self.need.filter(self.need.need_weight >= rule.min_need_weight)
         j = need.left_join(counts, "person_id")
         n = j.n.fill_null(0)
-        j = j.filter(n <= rule.max_gp_contacts)
+        expected = j.expected_contacts * (rule.window_months / 12.0)
+        allowed = ibis.greatest(
+            ibis.literal(float(rule.max_gp_contacts)), expected * rule.max_share_of_expected
+        )
+        j = j.filter(n.cast("float64") <= allowed)
+        n = j.n.fill_null(0)
         return j.select(
             "person_id",
             target_group=ibis.literal(TargetGroup.WEAK_DEMANDERS.value),

@@ -177,6 +177,7 @@ class WeakDemanderRule(BaseModel):
     min_need_weight: float
     window_months: int
     max_gp_contacts: int
+    max_share_of_expected: float = 0.0
     status: str
     source: str
 
