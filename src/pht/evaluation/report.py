@@ -250,14 +250,26 @@ def _notes(study: Study) -> str:
     cfg = _data()["did"]
     return (
         f"<p class='notes'>Dataperiode {study.period}. Metode: differanse-i-differanser med "
-        f"utvidet toveis faste effekter (Wooldridge 2021, lik imputasjonsestimatoren) for "
-        f"forskjøvet oppstart; faste effekter for enhet og kvartal, vektet med personer; "
-        f"standardfeil klynget på legekontor, 95 % konfidensintervall (t med G−1 frihetsgrader). "
-        f"Før-trend-test: felles F-test av {cfg['pre_quarters']} kvartaler før oppstart på "
-        f"ubehandlede observasjoner. Målgrupper fra {html.escape(study.target_source)}. "
+        f"utvidet toveis faste effekter (Wooldridge 2021: kohort for oppstart x kvartal siden "
+        f"oppstart) som tåler forskjøvet oppstart; faste effekter for enhet (person eller "
+        f"legekontor) og kvartal, vektet med personer; standardfeil klynget på legekontor, 95 % "
+        f"konfidensintervall (t med min(pilotkontor, sammenligningskontor) − 1 frihetsgrader). "
+        f"Før-trend-test (kun for alle pilotkontor): felles F-test av {cfg['pre_quarters']} "
+        f"kvartaler før oppstart på ubehandlede observasjoner. Kvartaler etter at et kontor gikk "
+        f"ut av ordningen er utelatt. Målgrupper fra {html.escape(study.target_source)}. "
         f"Celler med færre enn {min_cell()} personer er skjult, også når de kunne regnes ut "
         f"fra en sum.</p>"
     )
+
+
+_FEATURES_NB = {
+    "listed": "listeinnbyggere",
+    "share_67_plus": "andel 67 år og eldre",
+    "share_target": "andel i målgruppe",
+    "centrality": "sentralitet (1–6)",
+    "gp_consultations": "legekonsultasjoner per innbygger og kvartal",
+    "contacts": "kontakter per innbygger og kvartal",
+}
 
 
 _EST_COLS = {
@@ -309,7 +321,7 @@ def _page(
         for e, s in zip(estimates, estimates_table(estimates)["suppressed"], strict=True)
     ]
     defs = "".join(
-        f"<div><b>{html.escape(i.title_nb)}</b>: {html.escape(i.numerator)} / "
+        f"<div><b>{html.escape(i.title_nb)}</b> (definisjon): {html.escape(i.numerator)} / "
         f"{html.escape(i.denominator)} ({html.escape(i.unit)}).</div>"
         for i in inds
     )
@@ -328,7 +340,9 @@ def _first_page(study: Study) -> str:
     sample = study.sample_practices()
     pilot = sample[sample["pilot"]]
     models = pilot["financing_model"].value_counts().to_dict()
-    bal = study.comparison.balance
+    bal = study.comparison.balance.assign(
+        feature=lambda d: d["feature"].map(lambda f: _FEATURES_NB.get(f, f))
+    )
     return (
         "<section class='first'><h1>Evaluering av primærhelseteam: de seks effektmålene</h1>"
         f"<p>Dataperiode {study.period}. {len(pilot)} pilotkontor "
