@@ -49,7 +49,8 @@ def data_end(tables: Tables) -> dt.date:
     last = c.date.max().execute()
     if last is None or pd.isna(last):
         raise PhtError("the warehouse has no contacts to estimate from")
-    return pd.Timestamp(last).date() + dt.timedelta(days=1)
+    day: dt.date = pd.Timestamp(last).date()
+    return day + dt.timedelta(days=1)
 
 
 def _matrix(view: PopulationView, factors: list[str]) -> pd.DataFrame:
@@ -139,8 +140,9 @@ def calibrate(
 
     def predict(result: Any, cols: list[str], x: pd.DataFrame, link: str) -> np.ndarray:
         params = np.asarray(result.params)
-        lp = params[0] + x[cols].to_numpy() @ params[1:]
-        return 1 / (1 + np.exp(-lp)) if link == "logit" else np.exp(lp)
+        lp = np.asarray(params[0] + x[cols].to_numpy() @ params[1:], dtype=float)
+        out: np.ndarray = 1 / (1 + np.exp(-lp)) if link == "logit" else np.exp(lp)
+        return out
 
     p_test = predict(r_fit, r_cols, x_test, "logit")
     mu_train = predict(n_fit, n_cols, x_train, "log")

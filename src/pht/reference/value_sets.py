@@ -266,7 +266,7 @@ class WorklistRules(BaseModel):
         """The reason text *key* in *language* ("nb" or "en")."""
         if language not in self.texts:
             raise ReferenceDataError(f"no reason texts in language {language!r}; use nb or en")
-        return str(getattr(self.texts[language], key))  # type: ignore[index]
+        return str(getattr(self.texts[language], key))
 
 
 @dataclass(frozen=True, slots=True)
