@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from pht.evaluation.indicators import load_indicators
@@ -156,6 +157,11 @@ def summarise(runs: pd.DataFrame) -> pd.DataFrame:
                 "sd_estimate": float(g["estimate"].std(ddof=1)) if len(g) > 1 else float("nan"),
                 "coverage": float(covered),
                 "mean_bias": bias,
+                # Monte-Carlo error of the mean bias: below ~10% of the effect only with enough
+                # runs or precise estimates; a bias within 2 of these is noise, not bias
+                "bias_mc_se": float(g["estimate"].std(ddof=1) / np.sqrt(len(g)))
+                if len(g) > 1
+                else float("nan"),
                 "rel_bias": rel,
                 "rejection_rate": reject,
                 "pretrend_rejection": float((g["pretrend_p"].astype(float) < 0.05).mean()),
