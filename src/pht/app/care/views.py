@@ -233,8 +233,6 @@ def worklist(request: HttpRequest) -> HttpResponse:
         request=request,
     )
     context = {
-        "form": form,
-        "filters": filter_controls(form),
         "page": page,
         "query": urlencode(query),
         "total": paginator.count,
@@ -242,6 +240,7 @@ def worklist(request: HttpRequest) -> HttpResponse:
     }
     if request.htmx and request.htmx.target == "worklist-results":
         return render(request, "care/_worklist_table.html", context)
+    context["filters"] = filter_controls(form)
     return render(request, "care/worklist.html", context)
 
 
