@@ -168,7 +168,12 @@ def choose_comparison(
         for _ in range(k):
             if not free:
                 break
-            best = min(sorted(free), key=lambda o, i=pos[pid]: float(dist[i, pos[o]]))
+            row = dist[pos[pid]]
+
+            def distance(other: str, row: np.ndarray = row) -> float:
+                return float(row[pos[other]])
+
+            best = min(sorted(free), key=distance)
             free.remove(best)
             rows.append(
                 {"practice_id": best, "arm": "comparison", "matched_to": pid, "score": score[best]}

@@ -175,6 +175,35 @@ def inference_df(df: pd.DataFrame) -> int:
     return max(min(treated, comparison) - 1, 1)
 
 
+def _estimate(
+    indicator: str,
+    estimator: str,
+    level: str,
+    split: str,
+    att: tuple[float, float, float, float, float],
+    counts: dict[str, int],
+    event: EventStudy | None = None,
+) -> Estimate:
+    est, se, lo, hi, p = att
+    return Estimate(
+        indicator,
+        estimator,
+        level,
+        split,
+        est,
+        se,
+        lo,
+        hi,
+        p,
+        clusters=counts["clusters"],
+        treated_practices=counts["treated_practices"],
+        comparison_practices=counts["comparison_practices"],
+        treated_persons=counts["treated_persons"],
+        person_quarters=counts["person_quarters"],
+        event=event,
+    )
+
+
 def _inference(est: float, se: float, dfree: int) -> tuple[float, float, float]:
     dfree = max(dfree, 1)
     if se == 0 or not math.isfinite(se):
@@ -200,7 +229,7 @@ def fit_twfe(
     se = float(fit.se()["treated"])
     c = _counts(df)
     lo, hi, p = _inference(coef, se, inference_df(df))
-    return Estimate(indicator, "twfe", level, split, coef, se, lo, hi, p, **c)
+    return _estimate(indicator, "twfe", level, split, (coef, se, lo, hi, p), c)
 
 
 def _design(df: pd.DataFrame, keep: Any) -> tuple[pd.DataFrame, list[tuple[int, int, str]]]:
@@ -342,7 +371,7 @@ def fit_etwfe(
             rows = pre.event_rows(pre_cols) + rows
             stat, k, pval = pre.wald(pre_cols)
     event = EventStudy(pd.DataFrame(rows), stat, k, pval)
-    return Estimate(indicator, "etwfe", level, split, att[0], att[1], lo, hi, p, event=event, **c)
+    return _estimate(indicator, "etwfe", level, split, (att[0], att[1], lo, hi, p), c, event)
 
 
 def fit_sun_abraham(
@@ -377,9 +406,7 @@ def fit_sun_abraham(
     )
     table = pd.DataFrame(rows).sort_values("rel").reset_index(drop=True)
     event = EventStudy(table, stat, k, pval)
-    return Estimate(
-        indicator, "sun_abraham", level, split, att[0], att[1], lo, hi, p, event=event, **c
-    )
+    return _estimate(indicator, "sun_abraham", level, split, (att[0], att[1], lo, hi, p), c, event)
 
 
 def fit(df: pd.DataFrame, estimator: str, **kw: Any) -> Estimate:

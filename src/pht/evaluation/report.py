@@ -164,7 +164,7 @@ def _trend_chart(df: pd.DataFrame, titles: dict[str, str], start_label: str) -> 
         x=alt.datum(start_label, type="ordinal")
     )
     chart = (
-        alt.layer(line, rule, data=alt.Data(values=_records(data)))
+        alt.layer(line, rule, data=alt.Data(values=_records(data)))  # type: ignore[no-untyped-call]
         .properties(width=300, height=120)
         .facet(
             facet=alt.Facet("title:N", title=None, header=alt.Header(labelFontSize=10)), columns=2
@@ -187,7 +187,7 @@ def _event_chart(df: pd.DataFrame, titles: dict[str, str]) -> dict[str, Any]:
     )
     zero = base.mark_rule(color="gray").encode(y=alt.datum(0))
     chart = (
-        alt.layer(band, pts, zero, data=alt.Data(values=_records(data)))
+        alt.layer(band, pts, zero, data=alt.Data(values=_records(data)))  # type: ignore[no-untyped-call]
         .properties(width=300, height=120)
         .facet(
             facet=alt.Facet("title:N", title=None, header=alt.Header(labelFontSize=10)), columns=2
