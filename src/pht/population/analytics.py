@@ -247,8 +247,8 @@ class PopulationView:
     # --- frailty --------------------------------------------------------------------------------
 
     @cached_property
-    def deficit_evidence(self) -> ir.Table:
-        """Per person and deficit: the latest evidence (code, date, source)."""
+    def deficit_records(self) -> ir.Table:
+        """Every record of a deficit: person_id, deficit, code, date, source."""
         coded = [e for e in self.vs.deficit_codes if e.code_system not in ("service", "tariff")]
         ev = self.events.filter(self.events.date >= self.frailty_start)
         from_codes = code_matches(ev, coded, key="deficit").select(
@@ -293,7 +293,12 @@ class PopulationView:
                     source=ibis.literal("contacts"),
                 )
             )
-        allp = _union_all(parts)
+        return _union_all(parts)
+
+    @cached_property
+    def deficit_evidence(self) -> ir.Table:
+        """Per person and deficit: the latest evidence (code, date, source)."""
+        allp = self.deficit_records
         w = ibis.window(
             group_by=[allp.person_id, allp.deficit],
             order_by=[ibis.desc(allp.date), allp.source, allp.code],
@@ -307,7 +312,7 @@ class PopulationView:
         person alive on the as-of date."""
         rules = self.vs.rules.frailty
         total = len(self.vs.deficits)
-        d = self.deficit_evidence
+        d = self.deficit_records
         per = d.group_by("person_id").aggregate(
             deficits=d.deficit.nunique().cast("int64"), last_evidence=d.date.max()
         )
