@@ -213,3 +213,23 @@ def test_cli_load_fhir_and_export(tmp_path: Path) -> None:
     )
     assert res.exit_code == 0, res.stdout
     Bundle.model_validate_json(out.read_text(encoding="utf-8"))
+
+
+def test_a_crash_while_writing_fhir_leaves_the_warehouse_as_before(
+    tmp_path: Path, wh: Warehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "bundle.json"
+    path.write_text(json.dumps(norway_bundle()), encoding="utf-8")
+    real = Warehouse.replace_rows
+    calls = {"n": 0}
+
+    def crashing(self: Warehouse, *args: Any, **kwargs: Any) -> int:
+        calls["n"] += 1
+        if calls["n"] == 4:
+            raise KeyboardInterrupt
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Warehouse, "replace_rows", crashing)
+    with pytest.raises(KeyboardInterrupt):
+        load_fhir(wh, path)
+    assert all(_rows(wh, t) == [] for t in ("municipalities", "practices", "persons"))
