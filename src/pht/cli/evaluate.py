@@ -45,6 +45,27 @@ def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
     return out
 
 
+_TABLE_COLUMNS = (
+    "split",
+    "att",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "pretrend_p",
+    "treated_practices",
+    "comparison_practices",
+    "treated_persons",
+    "suppressed",
+)
+
+
+def _short(value: Any) -> Any:
+    """Four significant digits for a table a person reads."""
+    if isinstance(value, float):
+        return float(f"{value:.4g}")
+    return value
+
+
 def _income(path: Path | None) -> pd.DataFrame | None:
     if path is None:
         return None
@@ -141,6 +162,9 @@ def did(
     if fmt is Format.JSON:
         emit_json({"period": study.period, "estimates": table, "event_study": events})
         return
+    if fmt is Format.TABLE:
+        table = [{k: _short(r.get(k)) for k in _TABLE_COLUMNS} for r in table]
+        events = [{k: _short(v) for k, v in r.items() if k != "indicator"} for r in events]
     emit_rows(table, fmt=fmt, title=f"{ind.title_en} ({study.period})")
     if event:
         emit_rows(events, fmt=fmt, title="Event study (quarters relative to start)")
