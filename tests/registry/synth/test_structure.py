@@ -253,3 +253,12 @@ def test_command_writes_the_tables(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert (tmp_path / "x" / "contacts.parquet").exists()
     assert (tmp_path / "x" / "manifest.json").exists()
+
+
+def test_every_source_the_generator_cites_is_defined() -> None:
+    from pht.reference import load_sources
+    from pht.registry.synth.params import load_params
+
+    defined = load_sources()
+    cited = load_params().sources()
+    assert cited and cited <= set(defined), sorted(cited - set(defined))
