@@ -56,7 +56,7 @@ def test_every_source_cited_in_reference_data_is_defined() -> None:
         ("0828", dt.date(2024, 6, 1), "4022"),  # -> Telemark again
         ("4022", dt.date(2016, 1, 1), "0828"),  # back in time through a single predecessor
         ("1443", dt.date(2020, 1, 1), "4649"),  # Eid -> Stad
-        ("1244", dt.date(2022, 1, 1), "4627"),  # Austevoll: new county number
+        ("1244", dt.date(2022, 1, 1), "4625"),  # Austevoll: new county number
         ("1001", dt.date(2023, 1, 1), "4204"),  # Kristiansand merged with Søgne and Songdalen
         ("0301", dt.date(2015, 1, 1), "0301"),
         ("1663", dt.date(2019, 1, 1), "5031"),  # Malvik 2018
