@@ -28,6 +28,8 @@ from pht.registry.warehouse import Warehouse
 SCENARIO = "pilot"
 DEFAULT_YEARS = "2016-2023"
 DEFAULT_SEED = 2018
+
+
 class _Bar:
     """The generator's stages as progress bars."""
 
