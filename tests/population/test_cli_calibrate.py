@@ -35,7 +35,9 @@ def test_worklist_json_and_csv(world: World, world_file: Path) -> None:
     assert result.exit_code == 0, result.output
     rows = json.loads(result.output)["rows"]
     assert rows[0]["rank"] == 1 and rows[0]["person_id"] == world.bjorn
-    assert rows[0]["target_groups"] == ["chronic_disease", "frail_elderly"]
+    # (the models on file decide the rest, e.g. whether he is also a weak demander)
+    assert {"chronic_disease", "frail_elderly"} <= set(rows[0]["target_groups"])
+    assert rows[0]["target_groups"] == sorted(rows[0]["target_groups"])
     result = runner.invoke(
         app, [*args, "--as-of", "2023-01-01", "--member", world.gp2, "-l", "en", "-f", "csv"]
     )
