@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import logging
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -377,6 +378,8 @@ def build_report(
     out.
     """
     from weasyprint import HTML  # imported here: loading pango takes a moment
+
+    logging.getLogger("weasyprint").setLevel(logging.WARNING)  # no progress chatter
 
     out = Path(out_dir)
     (out / "charts").mkdir(parents=True, exist_ok=True)
