@@ -147,6 +147,13 @@ def run_main_job(
         f"  … {len(logins)} demo users in all (every practice and municipality): "
         "[bold]pht app demo-users[/]"
     )
+    from pht.app.call.demo import load_demo_call
+
+    load_demo_call()
+    console.print(
+        "  the 2017 call with its 17 demo applications: log in as [bold]saksbehandler[/] "
+        "(second officer for four eyes: [bold]saksbehandler-2[/]) and open /call/"
+    )
     if serve:
         console.print(f"[bold]5/5[/] open [bold]http://{host}:{port}/[/] and log in")
         serve_forever(host=host, port=port)
