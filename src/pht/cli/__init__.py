@@ -25,7 +25,9 @@ app = typer.Typer(
 )
 app.add_typer(registry.app, name="registry", help="The registry warehouse: create, inspect, load.")
 app.add_typer(pilot.app, name="pilot", help="The 2018 pilot as reference data: practices, funds.")
-app.add_typer(population_cli.app, name="population", help="Target groups, frailty, risk, worklists.")
+app.add_typer(
+    population_cli.app, name="population", help="Target groups, frailty, risk, worklists."
+)
 app.add_typer(finance.app, name="finance", help="Financing: both models, what-if, roll-out.")
 app.add_typer(call_cli.app, name="call", help="The national call: applications to payments.")
 app.add_typer(
