@@ -9,6 +9,8 @@ from __future__ import annotations
 from enum import StrEnum
 
 __all__ = [
+    "CONDITIONS",
+    "Condition",
     "EffectGoal",
     "FinancingModel",
     "LabelledEnum",
@@ -153,3 +155,43 @@ class EffectGoal(LabelledEnum):
             "collaboration": ("Bedre samhandling", "Better collaboration"),
             "resource_use": ("Bedre samlet ressursbruk", "Better overall use of resources"),
         }
+
+
+class Condition(LabelledEnum):
+    """The chronic conditions pht identifies, generates and follows up (in a fixed order)."""
+
+    DIABETES = "diabetes"
+    COPD = "copd"
+    ASTHMA = "asthma"
+    HEART_FAILURE = "heart_failure"
+    CORONARY_DISEASE = "coronary_disease"
+    ATRIAL_FIBRILLATION = "atrial_fibrillation"
+    HYPERTENSION = "hypertension"
+    STROKE = "stroke"
+    DEMENTIA = "dementia"
+    DEPRESSION_ANXIETY = "depression_anxiety"
+    SEVERE_MENTAL_ILLNESS = "severe_mental_illness"
+    SUBSTANCE_USE = "substance_use"
+    DEVELOPMENTAL_DISABILITY = "developmental_disability"
+
+    @classmethod
+    def _labels(cls) -> dict[str, tuple[str, str]]:
+        return {
+            "diabetes": ("diabetes", "diabetes"),
+            "copd": ("kols", "COPD"),
+            "asthma": ("astma", "asthma"),
+            "heart_failure": ("hjertesvikt", "heart failure"),
+            "coronary_disease": ("koronarsykdom", "coronary disease"),
+            "atrial_fibrillation": ("atrieflimmer", "atrial fibrillation"),
+            "hypertension": ("høyt blodtrykk", "hypertension"),
+            "stroke": ("hjerneslag", "stroke"),
+            "dementia": ("demens", "dementia"),
+            "depression_anxiety": ("depresjon og angst", "depression and anxiety"),
+            "severe_mental_illness": ("alvorlig psykisk lidelse", "severe mental illness"),
+            "substance_use": ("rusavhengighet", "substance use"),
+            "developmental_disability": ("utviklingshemning", "developmental disability"),
+        }
+
+
+CONDITIONS: tuple[str, ...] = tuple(c.value for c in Condition)
+"""The condition names in their fixed order (column order in generated arrays)."""

@@ -31,7 +31,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from pht.core.errors import ReferenceDataError
-from pht.core.labels import TargetGroup
+from pht.core.labels import CONDITIONS, TargetGroup
 
 __all__ = [
     "CODE_SYSTEMS",
@@ -54,22 +54,7 @@ __all__ = [
 
 CODE_SYSTEMS = ("ICPC-2", "ICD-10", "SNOMED CT")
 DEFICIT_SYSTEMS = ("ICPC-2", "ICD-10", "SNOMED CT", "service", "tariff")
-# The 13 conditions the synthetic generator's truth knows (docs/contracts).
-CONDITIONS_OF_TRUTH = (
-    "diabetes",
-    "copd",
-    "asthma",
-    "heart_failure",
-    "coronary_disease",
-    "atrial_fibrillation",
-    "hypertension",
-    "stroke",
-    "dementia",
-    "depression_anxiety",
-    "severe_mental_illness",
-    "substance_use",
-    "developmental_disability",
-)
+CONDITIONS_OF_TRUTH = CONDITIONS
 STATUSES = ("C", "D", "U", "A")
 M = TypeVar("M", bound=BaseModel)
 BANDS = ("fit", "mild", "moderate", "severe")

@@ -18,6 +18,7 @@ import pandas as pd
 
 from pht.app.care.loading import COLUMNS, AnalyticsBundle
 from pht.core.errors import PhtError
+from pht.core.labels import CONDITIONS
 from pht.population import PopulationView
 from pht.population.worklist import worklist_table
 from pht.registry.warehouse import Warehouse
@@ -139,21 +140,7 @@ def bundle_from_warehouse(
     )
 
 
-COLUMN_CONDITIONS = (
-    "diabetes",
-    "copd",
-    "asthma",
-    "heart_failure",
-    "coronary_disease",
-    "atrial_fibrillation",
-    "hypertension",
-    "stroke",
-    "dementia",
-    "depression_anxiety",
-    "severe_mental_illness",
-    "substance_use",
-    "developmental_disability",
-)
+COLUMN_CONDITIONS = CONDITIONS
 
 
 def _timeline(wh: Warehouse, persons: ibis.Table, as_of: dt.date) -> pd.DataFrame:

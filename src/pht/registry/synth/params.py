@@ -11,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from pht.core.errors import ReferenceDataError
+from pht.core.labels import CONDITIONS
 from pht.reference.files import data_text, read_toml
 
 __all__ = [
@@ -23,23 +24,6 @@ __all__ = [
 PARAMS_FILE = "synth/synth.toml"
 MUNICIPALITIES_FILE = "synth/municipalities_2024.csv"
 COMPARISON_FILE = "synth/pilot_comparison.toml"
-
-# The 13 conditions of the contract (contracts.md); order fixes column positions in arrays.
-CONDITIONS: tuple[str, ...] = (
-    "diabetes",
-    "copd",
-    "asthma",
-    "heart_failure",
-    "coronary_disease",
-    "atrial_fibrillation",
-    "hypertension",
-    "stroke",
-    "dementia",
-    "depression_anxiety",
-    "severe_mental_illness",
-    "substance_use",
-    "developmental_disability",
-)
 
 
 @dataclass(frozen=True, slots=True)
