@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from stdnum import verhoeff
+
 from pht.core.errors import ReferenceDataError
 from pht.core.settings import get_settings
 from pht.reference.files import data_text, read_toml
@@ -210,38 +212,11 @@ def snomed_map() -> dict[str, SnomedConcept]:
     return out
 
 
-_VD = (
-    (0, 1, 2, 3, 4, 5, 6, 7, 8, 9),
-    (1, 2, 3, 4, 0, 6, 7, 8, 9, 5),
-    (2, 3, 4, 0, 1, 7, 8, 9, 5, 6),
-    (3, 4, 0, 1, 2, 8, 9, 5, 6, 7),
-    (4, 0, 1, 2, 3, 9, 5, 6, 7, 8),
-    (5, 9, 8, 7, 6, 0, 4, 3, 2, 1),
-    (6, 5, 9, 8, 7, 1, 0, 4, 3, 2),
-    (7, 6, 5, 9, 8, 2, 1, 0, 4, 3),
-    (8, 7, 6, 5, 9, 3, 2, 1, 0, 4),
-    (9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
-)
-_VP = (
-    (0, 1, 2, 3, 4, 5, 6, 7, 8, 9),
-    (1, 5, 7, 6, 2, 8, 3, 0, 9, 4),
-    (5, 8, 0, 3, 7, 9, 6, 1, 4, 2),
-    (8, 9, 1, 6, 0, 4, 3, 5, 2, 7),
-    (9, 4, 5, 3, 1, 2, 6, 8, 7, 0),
-    (4, 2, 8, 6, 5, 7, 3, 9, 0, 1),
-    (2, 7, 9, 3, 8, 0, 6, 4, 1, 5),
-    (7, 0, 4, 6, 9, 1, 3, 2, 5, 8),
-)
-
-
 def verhoeff_ok(value: str) -> bool:
     """True when *value* is a SNOMED CT identifier form (6–18 digits, Verhoeff check digit)."""
     if not (6 <= len(value) <= 18) or not value.isascii() or not value.isdigit():
         return False
-    c = 0
-    for i, ch in enumerate(reversed(value)):
-        c = _VD[c][_VP[i % 8][int(ch)]]
-    return c == 0
+    return bool(verhoeff.is_valid(value))
 
 
 # --- installing the full lists from the npm package ----------------------------------------
