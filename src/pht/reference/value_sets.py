@@ -26,12 +26,13 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from pht.core.errors import ReferenceDataError
 from pht.core.labels import CONDITIONS, TargetGroup
+from pht.reference.files import validated
 
 __all__ = [
     "CODE_SYSTEMS",
@@ -56,7 +57,6 @@ CODE_SYSTEMS = ("ICPC-2", "ICD-10", "SNOMED CT")
 DEFICIT_SYSTEMS = ("ICPC-2", "ICD-10", "SNOMED CT", "service", "tariff")
 CONDITIONS_OF_TRUTH = CONDITIONS
 STATUSES = ("C", "D", "U", "A")
-M = TypeVar("M", bound=BaseModel)
 BANDS = ("fit", "mild", "moderate", "severe")
 RISK_BANDS = ("low", "medium", "high", "very_high")
 
@@ -83,15 +83,6 @@ def _read_toml(path: Path) -> dict[str, Any]:
 def _read_csv(path: Path) -> list[tuple[str, dict[str, str]]]:
     rows = csv.DictReader(_read_text(path).splitlines())
     return [(f"{path.name}:{n}", r) for n, r in enumerate(rows, start=2)]
-
-
-def _validated(model: type[M], data: Any, *, where: str) -> M:
-    try:
-        return model.model_validate(data)
-    except ValidationError as err:
-        first = err.errors()[0]
-        loc = ".".join(str(p) for p in first["loc"])
-        raise ReferenceDataError(f"{loc}: {first['msg']}", where=where) from None
 
 
 # --- value sets ----------------------------------------------------------------------------------
@@ -332,7 +323,7 @@ def _default_value_sets() -> ValueSets:
 def _load_value_sets(directory: Path) -> ValueSets:
     raw = _read_toml(directory / "conditions.toml")
     conditions = {
-        name: _validated(Condition, {"name": name, **body}, where=f"conditions.toml [{name}]")
+        name: validated(Condition, {"name": name, **body}, where=f"conditions.toml [{name}]")
         for name, body in raw.items()
     }
     codes = _code_entries(
@@ -357,7 +348,7 @@ def _load_value_sets(directory: Path) -> ValueSets:
         known=set(deficits),
         systems=DEFICIT_SYSTEMS,
     )
-    rules = _validated(PopulationRules, _read_toml(directory / "rules.toml"), where="rules.toml")
+    rules = validated(PopulationRules, _read_toml(directory / "rules.toml"), where="rules.toml")
     fr = rules.frailty
     if not 0 < fr.mild < fr.moderate < fr.severe < 1:
         raise ReferenceDataError("frailty cut-offs must rise within 0–1", where="rules.toml")
@@ -366,7 +357,7 @@ def _load_value_sets(directory: Path) -> ValueSets:
         raise ReferenceDataError(
             f"annual checks for unknown conditions {sorted(unknown)}", where="rules.toml"
         )
-    worklist = _validated(
+    worklist = validated(
         WorklistRules, _read_toml(directory / "worklist.toml"), where="worklist.toml"
     )
     labels: dict[str, tuple[str, str]] = {}
@@ -454,7 +445,7 @@ def load_model(name: str, version: int | None = None, directory: Path | None = N
             where=str(_models_dir(directory)),
         )
     path = _models_dir(directory) / f"{name}-v{chosen}.toml"
-    model = _validated(Model, _read_toml(path), where=path.name)
+    model = validated(Model, _read_toml(path), where=path.name)
     if model.name != name or model.version != chosen:
         raise ReferenceDataError("name or version differs from the file name", where=path.name)
     return model
