@@ -22,6 +22,7 @@ import ibis.expr.types as ir
 from pht.core.errors import NotFound
 from pht.core.money import Money, total
 from pht.core.periods import Period
+from pht.financing.activity import claim_activity
 from pht.financing.fee_model import (
     FeeModelIncome,
     FeeModelResult,
@@ -39,7 +40,6 @@ from pht.financing.grant_model import (
 from pht.financing.inputs import (
     FinancingInputs,
     Tables,
-    claim_lines,
     listed_days,
     rows,
     target_persons,
@@ -251,14 +251,14 @@ def model_parts(
             need_weights, need_from = need.cache(), need_src
     targets = target_persons(target_groups)
     listed = listed_days(tables, inputs, targets=targets).cache()
-    lines = claim_lines(tables, inputs, targets=targets).cache()
-    fee = fee_parts(tables, inputs, lines=lines, listed=listed)
+    activity = claim_activity(tables, inputs, targets=targets)
+    fee = fee_parts(tables, inputs, activity=activity["fee"], listed=listed)
     grant = grant_parts(
         tables,
         inputs,
         target_groups=target_groups,
         need_weights=need_weights,
-        lines=lines,
+        activity=activity["grant"],
         listed=listed,
     )
     return ModelParts(inputs, fee, grant, tg_from, need_from)

@@ -8,7 +8,8 @@ Per practice and year:
   ``(higher − lower rate) × min(listed person-days, knekkpunkt × days of the period)`` per GP.
   From May 2023 the patient-adjusted rate is the national rate × the person's age/sex weight.
 - **activity**: for every claim line the refund and the co-payment of its tariff valid on the
-  claim date (see :func:`pht.financing.inputs.priced_lines`).
+  claim date (see :func:`pht.financing.inputs.priced_lines` for the rules and
+  :func:`pht.financing.activity.claim_activity` for how they are summed).
 
 Everything is summed exactly (integers of øre × days × weight units) and rounded to the øre once
 per practice; splits (GP/nurse work, target group) add up to the total to the øre.
@@ -17,7 +18,7 @@ per practice; splits (GP/nurse work, target group) add up to the total to the ø
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -27,16 +28,14 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from pht.core.money import Money, total
+from pht.financing.activity import PracticeActivity, claim_activity
 from pht.financing.inputs import (
     WEIGHT_SCALE,
     FinancingInputs,
     Tables,
-    activity_by_practice,
     age_sex_weight_table,
-    claim_lines,
     listed_days,
     ore,
-    priced_lines,
     rows,
     target_persons,
 )
@@ -46,7 +45,6 @@ __all__ = [
     "FeeModelResult",
     "FeeParts",
     "PracticeActivity",
-    "activity_income",
     "assemble_fee",
     "fee_model_income",
     "fee_parts",
@@ -69,32 +67,6 @@ def split_exact(amount: Money, parts: dict[str, Fraction]) -> dict[str, Money]:
     if not keys or sum(weights) <= 0:
         return {k: Money.zero() for k in keys}
     return dict(zip(keys, amount.allocate(weights), strict=True))
-
-
-@dataclass(frozen=True)
-class PracticeActivity:
-    """Claim lines of one practice priced under one model, in øre, by provider and target."""
-
-    cells: dict[tuple[str, bool], dict[str, int | Fraction]] = field(default_factory=dict)
-
-    def sum(
-        self, key: str, *, provider: str | None = None, target: bool | None = None
-    ) -> int | Fraction:
-        """Sum of *key* over the cells that match."""
-        return sum(
-            v.get(key, 0)
-            for (p, t), v in self.cells.items()
-            if (provider is None or p == provider) and (target is None or t == target)
-        )
-
-    def income_ore(
-        self, *, provider: str | None = None, target: bool | None = None
-    ) -> int | Fraction:
-        """Refunds plus every co-payment (patient, ceiling, child), øre."""
-        return sum(
-            self.sum(k, provider=provider, target=target)
-            for k in ("refund_ore", "copay_patient_ore", "copay_ceiling_ore", "copay_child_ore")
-        )
 
 
 @dataclass(frozen=True)
@@ -241,27 +213,6 @@ def person_days(listed: ir.Table) -> dict[tuple[str, bool], int]:
     return {(r["practice_id"], bool(r["target"])): int(r["days"]) for r in rows(g)}
 
 
-def activity_income(priced: ir.Table) -> dict[str, PracticeActivity]:
-    """Priced claim lines summed per practice, provider and target group."""
-    out: dict[str, PracticeActivity] = {}
-    for r in rows(activity_by_practice(priced)):
-        pa_ = out.setdefault(r["practice_id"], PracticeActivity())
-        pa_.cells[(r["provider"], bool(r["target"]))] = {
-            k: int(r[k] or 0)
-            for k in (
-                "lines",
-                "claims",
-                "unpriced",
-                "rejected",
-                "refund_ore",
-                "copay_patient_ore",
-                "copay_ceiling_ore",
-                "copay_child_ore",
-            )
-        }
-    return out
-
-
 @dataclass(frozen=True)
 class FeeParts:
     """What the fee model sums, per practice and target group, before rounding."""
@@ -276,17 +227,22 @@ def fee_parts(
     inputs: FinancingInputs,
     *,
     target_groups: ir.Table | None = None,
-    lines: ir.Table | None = None,
+    activity: dict[str, PracticeActivity] | None = None,
     listed: ir.Table | None = None,
 ) -> FeeParts:
-    """Exact basistilskudd, person-days and priced activity of every practice."""
+    """Exact basistilskudd, person-days and priced activity of every practice.
+
+    *activity* (fee-model claim activity per practice) and *listed* may be passed when already
+    built (see :func:`pht.financing.compare.model_parts`).
+    """
     targets = target_persons(target_groups)
     listed = listed if listed is not None else listed_days(tables, inputs, targets=targets)
-    lines = lines if lines is not None else claim_lines(tables, inputs, targets=targets)
+    if activity is None:
+        activity = claim_activity(tables, inputs, targets=targets)["fee"]
     return FeeParts(
         capita=per_capita_units(listed, inputs),
         days=person_days(listed),
-        activity=activity_income(priced_lines(lines, inputs, model="fee")),
+        activity=activity,
     )
 
 
@@ -296,17 +252,17 @@ def fee_model_income(
     *,
     target_groups: ir.Table | None = None,
     inputs: FinancingInputs | None = None,
-    lines: ir.Table | None = None,
+    activity: dict[str, PracticeActivity] | None = None,
     listed: ir.Table | None = None,
 ) -> FeeModelResult:
     """Income of every practice under the fee model in *year* (see the module docstring).
 
     *target_groups* is a table with a ``person_id`` column (e.g. from
     :func:`pht.population.target_groups`); without it nobody counts as target group.
-    *lines* and *listed* may be passed when already built (see :mod:`pht.financing.compare`).
+    *activity* and *listed* may be passed when already built (see :mod:`pht.financing.compare`).
     """
     inputs = inputs or FinancingInputs.for_year(year)
-    parts = fee_parts(tables, inputs, target_groups=target_groups, lines=lines, listed=listed)
+    parts = fee_parts(tables, inputs, target_groups=target_groups, activity=activity, listed=listed)
     return assemble_fee(tables, inputs, parts)
 
 

@@ -29,9 +29,8 @@ import ibis
 import ibis.expr.types as ir
 
 from pht.core.money import Money, total
+from pht.financing.activity import PracticeActivity, claim_activity
 from pht.financing.fee_model import (
-    PracticeActivity,
-    activity_income,
     money_from_ore,
     person_days,
     practice_facts,
@@ -42,9 +41,7 @@ from pht.financing.inputs import (
     FinancingInputs,
     Tables,
     age_sex_weight_table,
-    claim_lines,
     listed_days,
-    priced_lines,
     rows,
     target_persons,
 )
@@ -279,18 +276,23 @@ def grant_parts(
     *,
     target_groups: ir.Table | None = None,
     need_weights: ir.Table | None = None,
-    lines: ir.Table | None = None,
+    activity: dict[str, PracticeActivity] | None = None,
     listed: ir.Table | None = None,
 ) -> GrantParts:
-    """Need units, person-days, quality goals and co-payments of every practice."""
+    """Need units, person-days, quality goals and co-payments of every practice.
+
+    *activity* (grant-model claim activity per practice) and *listed* may be passed when
+    already built (see :func:`pht.financing.compare.model_parts`).
+    """
     targets = target_persons(target_groups)
     listed = listed if listed is not None else listed_days(tables, inputs, targets=targets)
-    lines = lines if lines is not None else claim_lines(tables, inputs, targets=targets)
+    if activity is None:
+        activity = claim_activity(tables, inputs, targets=targets)["grant"]
     return GrantParts(
         need=need_units(listed, inputs, need_weights=need_weights),
         days=person_days(listed),
         goals=quality_goals(tables, listed, inputs, target_groups=target_groups),
-        activity=activity_income(priced_lines(lines, inputs, model="grant")),
+        activity=activity,
     )
 
 
@@ -352,7 +354,7 @@ def grant_model_income(
     need_weights: ir.Table | None = None,
     base_rate: Decimal | None = None,
     inputs: FinancingInputs | None = None,
-    lines: ir.Table | None = None,
+    activity: dict[str, PracticeActivity] | None = None,
     listed: ir.Table | None = None,
 ) -> GrantModelResult:
     """Income of every practice under the operating-grant model in *year*.
@@ -366,7 +368,7 @@ def grant_model_income(
         inputs,
         target_groups=target_groups,
         need_weights=need_weights,
-        lines=lines,
+        activity=activity,
         listed=listed,
     )
     rate = inputs.rates.grant_model.base_rate if base_rate is None else Decimal(base_rate)

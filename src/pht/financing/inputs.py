@@ -8,6 +8,10 @@
   tariff file valid on the claim date, combination rules and yearly maxima applied, and the
   co-payment split between patient and state by the yearly ceiling (ordered by date).
 
+:func:`claim_lines` and :func:`priced_lines` are the line-level definition of the pricing rules;
+the models use :func:`pht.financing.activity.claim_activity`, which gives the same sums without
+a row per claim line (the tests hold the two to each other).
+
 Money stays in integer øre inside the warehouse; rooms convert to :class:`Money` at the edges.
 """
 
@@ -38,12 +42,18 @@ __all__ = [
     "WEIGHT_SCALE",
     "FinancingInputs",
     "Tables",
+    "activity_by_practice",
     "age_sex_weight_table",
     "claim_lines",
+    "explode_codes",
     "listed_days",
     "ore",
+    "practitioner_roles",
+    "price_codes",
     "priced_lines",
     "target_persons",
+    "with_provider",
+    "with_target",
 ]
 
 WEIGHT_SCALE = 10_000  # weights are kept as integers in units of 1/10,000
@@ -179,7 +189,8 @@ def target_persons(target_groups: ir.Table | None) -> ir.Table | None:
     return target_groups.select(tg_person="person_id").distinct()
 
 
-def _with_target(t: ir.Table, targets: ir.Table | None) -> ir.Table:
+def with_target(t: ir.Table, targets: ir.Table | None) -> ir.Table:
+    """Adds ``target``: the row's ``person_id`` is in *targets* (a ``tg_person`` table)."""
     if targets is None:
         return t.mutate(target=ibis.literal(False))
     j = t.left_join(targets, t.person_id == targets.tg_person)
@@ -224,10 +235,11 @@ def listed_days(
         sex=j.sex,
     )
     out = out.filter(out.l_end > out.l_start).mutate(days=out.l_end.delta(out.l_start, unit="day"))
-    return _with_target(out, targets)
+    return with_target(out, targets)
 
 
-def _roles(tables: Tables) -> ir.Table:
+def practitioner_roles(tables: Tables) -> ir.Table:
+    """r_id (practitioner_id) and r_nurse (1 when any row of the practitioner is a nurse)."""
     pr = tables.table("practitioners")
     return pr.group_by(r_id=pr.practitioner_id).agg(
         r_nurse=(pr.role == "nurse").cast("int64").max()
@@ -254,7 +266,7 @@ def claim_lines(
         (c.date >= ibis.date(inputs.start)) & (c.date < ibis.date(inputs.end)) & c.tariffs.notnull()
     )
     # person and practitioner facts are joined per claim, before the claim is exploded
-    roles = _roles(tables)
+    roles = practitioner_roles(tables)
     pe = tables.table("persons").select(pe_id="person_id", birth_date="birth_date")
     free_age = inputs.rates.copayment.free_below_age
     j = c.left_join(roles, c.practitioner_id == roles.r_id).left_join(pe, c.person_id == pe.pe_id)
@@ -267,19 +279,7 @@ def claim_lines(
         child=(j.date < j.birth_date + ibis.interval(years=free_age)).fill_null(False),
         codes=j.tariffs.strip().split(" "),
     )
-    c = c.mutate(multi=c.codes.length() > 1, code=c.codes.unnest())
-    # the code's place in the claim (its first occurrence): a plain unnest is much faster than
-    # unnesting with an offset, which DuckDB runs as a lateral join
-    c = c.mutate(pos=c.codes.index(c.code).cast("int64")).drop("codes")
-    c = c.filter(c.code != "")
-    prov = _provider_table()
-    j = c.left_join(prov, c.code == prov.pc_code)
-    provider = ibis.cases(
-        (j.pc_provider == "gp", "gp"),
-        (j.pc_provider == "nurse", "nurse"),
-        (j.nurse, "nurse"),
-        else_="gp",
-    )
+    j = with_provider(explode_codes(c))
     out = j.select(
         "contact_id",
         "person_id",
@@ -289,9 +289,33 @@ def claim_lines(
         "code",
         "multi",
         "child",
-        provider=provider,
+        "provider",
     )
-    return _with_target(out, targets)
+    return with_target(out, targets)
+
+
+def explode_codes(t: ir.Table) -> ir.Table:
+    """One row per code of the ``codes`` array: adds ``multi``, ``code`` and ``pos`` (the code's
+    place in the claim, its first occurrence), drops ``codes`` and empty codes."""
+    t = t.mutate(multi=t.codes.length() > 1, code=t.codes.unnest())
+    # a plain unnest is much faster than unnesting with an offset, which DuckDB runs as a
+    # lateral join
+    t = t.mutate(pos=t.codes.index(t.code).cast("int64")).drop("codes")
+    return t.filter(t.code != "")
+
+
+def with_provider(lines: ir.Table) -> ir.Table:
+    """Adds ``provider`` (gp or nurse): the code's provider, else the practitioner's role
+    (the boolean column ``nurse``)."""
+    prov = _provider_table()
+    j = lines.left_join(prov, lines.code == prov.pc_code)
+    provider = ibis.cases(
+        (j.pc_provider == "gp", "gp"),
+        (j.pc_provider == "nurse", "nurse"),
+        (j.nurse, "nurse"),
+        else_="gp",
+    )
+    return j.mutate(provider=provider).drop("pc_code", "pc_provider")
 
 
 def _equivalents(model: Literal["fee", "grant"]) -> ir.Table:
@@ -315,6 +339,45 @@ def _equivalents(model: Literal["fee", "grant"]) -> ir.Table:
     )
 
 
+def price_codes(
+    lines: ir.Table, inputs: FinancingInputs, *, model: Literal["fee", "grant"]
+) -> ir.Table:
+    """Claim lines mapped to the code(s) *model* prices them as, priced on the claim date.
+
+    Each line is mapped through ``activity_equivalents.csv`` (other codes as themselves; ``sub``
+    is the place among the codes it maps to), joined to the tariff row valid on its ``date``
+    (``priced_ok`` when there is one: ``fee_ore``, ``refund_ore``, ``copay_ore``, ``counts``,
+    ``max_per_year``), and ``comb_rejected`` when an earlier code of the same claim
+    (``contact_id``) may not be combined with it by the tariff file's combination rules.
+    """
+    eq = _equivalents(model)
+    j = lines.left_join(eq, (lines.code == eq.e_code) & (lines.provider == eq.e_provider))
+    j = j.mutate(priced=j.e_priced.fill_null(j.code), sub=j.e_sub.fill_null(0)).drop(
+        "e_code", "e_provider", "e_priced", "e_sub"
+    )
+    tt = inputs.tariff_table()
+    p = j.left_join(tt, (j.priced == tt.t_code) & (j.date == tt.t_day))
+    p = p.mutate(priced_ok=p.t_code.notnull()).drop("t_code", "t_day")
+    pairs = inputs.invalid_pairs()
+    if not pairs:
+        return p.mutate(comb_rejected=ibis.literal(False))
+    pt = ibis.memtable(pa.Table.from_pylist([{"x_code": a, "x_bad": b} for a, b in pairs]))
+    multi = p.filter(p.multi & p.priced_ok).select("contact_id", "pos", "sub", "priced")
+    a = multi.join(pt, multi.priced == pt.x_code)
+    b = multi.select(b_contact="contact_id", b_pos="pos", b_sub="sub", b_priced="priced")
+    bad = a.join(
+        b,
+        (a.contact_id == b.b_contact)
+        & (a.x_bad == b.b_priced)
+        & ((b.b_pos < a.pos) | ((b.b_pos == a.pos) & (b.b_sub < a.sub))),
+    )
+    bad = bad.select(r_contact="contact_id", r_pos="pos", r_sub="sub").distinct()
+    p = p.left_join(
+        bad, (p.contact_id == bad.r_contact) & (p.pos == bad.r_pos) & (p.sub == bad.r_sub)
+    )
+    return p.mutate(comb_rejected=p.r_contact.notnull()).drop("r_contact", "r_pos", "r_sub")
+
+
 def priced_lines(
     lines: ir.Table,
     inputs: FinancingInputs,
@@ -335,32 +398,9 @@ def priced_lines(
     Columns: contact_id, person_id, practice_id, date, provider, target, code, priced (code),
     priced_ok, rejected, refund_ore, copay_patient_ore, copay_ceiling_ore, copay_child_ore.
     """
-    eq = _equivalents(model)
-    j = lines.left_join(eq, (lines.code == eq.e_code) & (lines.provider == eq.e_provider))
-    j = j.mutate(priced=j.e_priced.fill_null(j.code), sub=j.e_sub.fill_null(0)).drop(
-        "e_code", "e_provider", "e_priced", "e_sub"
-    )
-    tt = inputs.tariff_table()
-    p = j.left_join(tt, (j.priced == tt.t_code) & (j.date == tt.t_day))
-    p = p.mutate(priced_ok=p.t_code.notnull()).drop("t_code", "t_day")
-
-    # lines not paid: an earlier code of the same claim forbids them (combination rules), or
-    # the person already had the code's yearly maximum at the practice; both sets are small
+    p = price_codes(lines, inputs, model=model)
     key = ("contact_id", "pos", "sub")
-    parts: list[ir.Table] = []
-    pairs = inputs.invalid_pairs()
-    if pairs:
-        pt = ibis.memtable(pa.Table.from_pylist([{"x_code": a, "x_bad": b} for a, b in pairs]))
-        multi = p.filter(p.multi & p.priced_ok).select("contact_id", "pos", "sub", "priced")
-        a = multi.join(pt, multi.priced == pt.x_code)
-        b = multi.select(b_contact="contact_id", b_pos="pos", b_sub="sub", b_priced="priced")
-        bad = a.join(
-            b,
-            (a.contact_id == b.b_contact)
-            & (a.x_bad == b.b_priced)
-            & ((b.b_pos < a.pos) | ((b.b_pos == a.pos) & (b.b_sub < a.sub))),
-        )
-        parts.append(bad.select(*key))
+    parts: list[ir.Table] = [p.filter(p.comb_rejected).select(*key)]
     if any(t.max_per_year for t in inputs.tariffs):
         capped = p.filter(p.max_per_year.notnull() & p.priced_ok)
         w = ibis.window(
@@ -369,18 +409,15 @@ def priced_lines(
         )
         capped = capped.mutate(rn=ibis.row_number().over(w) + 1)
         parts.append(capped.filter(capped.rn > capped.max_per_year).select(*key))
-    if parts:
-        rejected = ibis.union(*parts, distinct=True) if len(parts) > 1 else parts[0].distinct()
-        rejected = rejected.select(r_contact="contact_id", r_pos="pos", r_sub="sub")
-        p = p.left_join(
-            rejected,
-            (p.contact_id == rejected.r_contact)
-            & (p.pos == rejected.r_pos)
-            & (p.sub == rejected.r_sub),
-        )
-        p = p.mutate(rejected=p.r_contact.notnull()).drop("r_contact", "r_pos", "r_sub")
-    else:
-        p = p.mutate(rejected=ibis.literal(False))
+    rejected = ibis.union(*parts, distinct=True) if len(parts) > 1 else parts[0].distinct()
+    rejected = rejected.select(r_contact="contact_id", r_pos="pos", r_sub="sub")
+    p = p.left_join(
+        rejected,
+        (p.contact_id == rejected.r_contact)
+        & (p.pos == rejected.r_pos)
+        & (p.sub == rejected.r_sub),
+    )
+    p = p.mutate(rejected=p.r_contact.notnull()).drop("r_contact", "r_pos", "r_sub")
 
     paid = p.priced_ok & ~p.rejected
     copay = ibis.ifelse(paid, p.copay_ore, 0)
