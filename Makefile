@@ -11,7 +11,7 @@ VENV := .venv
 PHT := $(VENV)/bin/pht
 PY := $(VENV)/bin/python
 
-.PHONY: setup run test lint format typecheck bench clean codes validate
+.PHONY: setup run test test-postgres lint format typecheck bench clean codes validate
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -28,7 +28,15 @@ run: setup
 
 test: setup
 	bash scripts/install-chromium.sh
+	bash scripts/postgres.sh start >/dev/null
 	$(VENV)/bin/pytest
+	$(PG_LANE)
+
+# The PostgreSQL lane: the web app's tests again, on the throw-away server of scripts/postgres.sh.
+PG_LANE = PHT_REQUIRE_POSTGRES=1 DATABASE_URL="$$(cat $(TOOLS)/postgres.url)" $(VENV)/bin/pytest tests/app
+test-postgres: setup
+	bash scripts/postgres.sh start >/dev/null
+	$(PG_LANE)
 
 lint: setup
 	$(VENV)/bin/ruff check src tests bench
