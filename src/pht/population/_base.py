@@ -71,6 +71,22 @@ def persons_alive(tables: Tables, as_of: dt.date) -> ir.Table:
     return alive.select("person_id", "sex", "birth_date", age=age_at(alive.birth_date, as_of))
 
 
+_WHITESPACE = "\t\n\r\v\f"
+
+
+def _tokens(codes: ir.StringValue, *, upper: bool) -> ir.ArrayValue:
+    """The space-separated codes of *codes*, cleaned: other whitespace counts as a space, dots
+    are dropped and letters upper-cased (lower-cased with ``upper=False``). Empty tokens remain
+    (the caller drops them).
+
+    The cleaning is done on the whole string before it is split, so on DuckDB it runs once per
+    distinct string of the dictionary-compressed column, not once per code.
+    """
+    text = codes.translate(_WHITESPACE, " " * len(_WHITESPACE)).replace(".", "")
+    text = text.upper() if upper else text.lower()
+    return text.split(" ")
+
+
 def _clean(code: ir.StringValue) -> ir.StringValue:
     return code.strip().upper().replace(".", "")
 
@@ -85,16 +101,12 @@ def diagnosis_events(tables: Tables, start: dt.date, as_of: dt.date) -> ir.Table
     c = tables.table("contacts")
     c = c.filter((c.date >= start) & (c.date < as_of) & c.diagnoses.notnull())
     contacts = c.select(
-        "person_id", contact_id=c.contact_id, date=c.date, _raw=c.diagnoses.split(" ").unnest()
-    )
-    contacts = contacts.select(
         "person_id",
-        "contact_id",
-        "date",
-        code=_clean(contacts._raw),
-        code_system=ibis.literal("ICPC-2"),
-        source=ibis.literal("contacts"),
+        contact_id=c.contact_id,
+        date=c.date,
+        code=_tokens(c.diagnoses, upper=True).unnest(),
     )
+    contacts = contacts.mutate(code_system=ibis.literal("ICPC-2"), source=ibis.literal("contacts"))
     a = tables.table("admissions")
     a = a.filter((a.discharged >= start) & (a.discharged < as_of))
     main = a.select(
@@ -104,10 +116,10 @@ def diagnosis_events(tables: Tables, start: dt.date, as_of: dt.date) -> ir.Table
         code=_clean(a.main_diagnosis),
     )
     others = a.filter(a.other_diagnoses.notnull()).select(
-        "person_id", date=a.discharged, _raw=a.other_diagnoses.split(" ").unnest()
-    )
-    others = others.select(
-        "person_id", contact_id=ibis.null("string"), date=others.date, code=_clean(others._raw)
+        "person_id",
+        contact_id=ibis.null("string"),
+        date=a.discharged,
+        code=_tokens(a.other_diagnoses, upper=True).unnest(),
     )
     admissions = main.union(others).mutate(
         code_system=ibis.literal("ICD-10"), source=ibis.literal("admissions")
@@ -127,9 +139,8 @@ def tariff_events(tables: Tables, start: dt.date, as_of: dt.date) -> ir.Table:
         "date",
         "practitioner_id",
         "setting",
-        _raw=c.tariffs.split(" ").unnest(),
+        tariff=_tokens(c.tariffs, upper=False).unnest(),
     )
-    long = long.mutate(tariff=long._raw.strip().lower()).drop("_raw")
     return long.filter(long.tariff != "")
 
 
@@ -147,31 +158,30 @@ def code_matches(
 ) -> ir.Table:
     """Events whose code starts with a value-set code of the same code system.
 
-    Prefix matching is done as one equi-join per code length (no non-equi join), so it scales.
+    Prefix matching is one equi-join on the first characters (as many as the shortest value-set
+    code of the code system has) followed by a prefix test, so the events are read once and there
+    is no non-equi join. One row per event and matching entry (as many as the entries that match).
     Adds the column *key* (the condition or deficit of the matched entry).
     """
-    by_length: dict[int, list[CodeEntry]] = {}
-    for e in entries:
-        by_length.setdefault(len(e.code), []).append(e)
-    parts = []
-    for length, group in sorted(by_length.items()):
-        vs = ibis.memtable(
-            pa.table(
-                {
-                    "_vs_system": [e.code_system for e in group],
-                    "_vs_code": [e.code.upper() for e in group],
-                    key: [e.key for e in group],
-                }
-            )
-        )
-        ev = events.mutate(_prefix=events.code.substr(0, length))
-        joined = ev.join(
-            vs, [ev.code_system == vs._vs_system, ev._prefix == vs._vs_code], how="inner"
-        )
-        parts.append(joined.select(*events.columns, key))
-    if not parts:
+    entries = list(entries)
+    if not entries:
         return events.mutate(**{key: ibis.null("string")}).limit(0)
-    out = parts[0]
-    for p in parts[1:]:
-        out = out.union(p)
-    return out
+    shortest: dict[str, int] = {}
+    for e in entries:
+        shortest[e.code_system] = min(shortest.get(e.code_system, len(e.code)), len(e.code))
+    vs = ibis.memtable(
+        pa.table(
+            {
+                "_vs_system": [e.code_system for e in entries],
+                "_vs_prefix": [e.code.upper()[: shortest[e.code_system]] for e in entries],
+                "_vs_code": [e.code.upper() for e in entries],
+                key: [e.key for e in entries],
+            }
+        )
+    )
+    ev = events.filter(events.code_system.isin(list(shortest)))
+    length = ibis.cases(*[(ev.code_system == s, n) for s, n in shortest.items()], else_=0)
+    ev = ev.mutate(_prefix=ev.code.substr(0, length))
+    joined = ev.join(vs, [ev.code_system == vs._vs_system, ev._prefix == vs._vs_prefix])
+    joined = joined.filter(joined.code.startswith(joined._vs_code))
+    return joined.select(*events.columns, key)
