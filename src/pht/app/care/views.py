@@ -11,7 +11,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -177,13 +177,17 @@ def worklist_queryset(practice: Any, data: dict[str, Any]) -> QuerySet[Patient]:
             "patient_id"
         )
         qs = qs.filter(Q(plan__responsible=member) | Q(pk__in=open_task_ids))
+    # Patients without rank or risk (found by a search) come last on every database (SQLite
+    # and PostgreSQL put NULLs at opposite ends), and the primary key breaks ties, so the
+    # pages of a sorted list never repeat or skip a patient.
     sort = data.get("sort") or "rank"
+    rank = F("rank").asc(nulls_last=True)
     if sort == "risk":
-        qs = qs.order_by("-risk", "rank", "name")
+        qs = qs.order_by(F("risk").desc(nulls_last=True), rank, "name", "pk")
     elif sort == "name":
-        qs = qs.order_by("name", "birth_date")
+        qs = qs.order_by("name", "birth_date", "pk")
     else:
-        qs = qs.order_by("rank", "name")
+        qs = qs.order_by(rank, "name", "pk")
     return qs.select_related("plan").only(
         "uid",
         "name",
