@@ -8,6 +8,8 @@ belong to none. Neither of these three sees patient-level data.
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -50,8 +52,19 @@ class Municipality(models.Model):
         return f"{self.name} ({self.code})"
 
 
+def new_data_version() -> str:
+    """A fresh, never-repeated token for :attr:`Practice.data_version`."""
+    return uuid.uuid4().hex
+
+
 class Practice(models.Model):
-    """A GP practice (fastlegekontor), as the registry knows it."""
+    """A GP practice (fastlegekontor), as the registry knows it.
+
+    ``data_version`` changes (to a fresh random token) whenever something the worklist shows
+    changes: a data load, a patient, a follow-up plan or a task of the practice. Cached worklist
+    tables are keyed by it, so a change makes every cached table of the practice unreachable
+    at once, in the same transaction as the change itself.
+    """
 
     practice_id = models.CharField(_("organisasjonsnummer"), max_length=9, primary_key=True)
     name = models.CharField(_("navn"), max_length=200)
@@ -61,6 +74,7 @@ class Practice(models.Model):
     financing_model = models.CharField(_("finansieringsmodell"), max_length=10, blank=True)
     pht_start = models.DateField(_("start i ordningen"), null=True, blank=True)
     pht_end = models.DateField(_("slutt i ordningen"), null=True, blank=True)
+    data_version = models.CharField(max_length=32, default=new_data_version, editable=False)
 
     class Meta:
         ordering = ["name"]

@@ -10,3 +10,9 @@ class CareConfig(AppConfig):
     name = "pht.app.care"
     label = "care"
     verbose_name = _("Oppfølging")
+
+    def ready(self) -> None:
+        """Keep the worklist cache fresh (see :mod:`pht.app.care.freshness`)."""
+        from pht.app.care import freshness
+
+        freshness.connect()

@@ -26,6 +26,7 @@ from faker import Faker
 from pht.app.accounts.models import Municipality, Practice, Practitioner
 from pht.app.audit.log import record
 from pht.app.audit.models import AuditAction
+from pht.app.care import freshness
 from pht.app.care.actions import do_close_recall
 from pht.app.care.models import (
     OPEN_STATUSES,
@@ -174,6 +175,7 @@ def load_bundle(bundle: AnalyticsBundle) -> LoadSummary:
     bundle.check()
     with transaction.atomic():
         summary = _load(bundle)
+        freshness.bump()  # bulk writes send no signals: every cached worklist is now stale
         LoadRun.objects.create(
             source=bundle.source[:300],
             as_of=bundle.as_of,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from typing import Any
 from urllib.parse import urlencode
@@ -10,17 +11,19 @@ from urllib.parse import urlencode
 from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.cache import caches
 from django.core.paginator import Paginator
 from django.db.models import Count, F, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 from django.views.decorators.http import require_POST
 
 from pht.app.accounts.access import patient_access_required, practice_of, profile_of
@@ -269,33 +272,94 @@ def filter_controls(form: WorklistFilter) -> list[dict[str, Any]]:
     return controls
 
 
+def _worklist_cache() -> Any:
+    """The cache of rendered worklist parts (``CACHES["worklist"]``, else the default)."""
+    return caches["worklist"] if "worklist" in settings.CACHES else caches["default"]
+
+
+def _cache_key(request: HttpRequest, practice: Any, part: str, encoded: str, page: str) -> str:
+    """The cache key of a rendered *part* of the worklist for this request.
+
+    It holds the practice and its ``data_version``, which changes with every change of a
+    patient, plan, task or team member (:mod:`pht.app.care.freshness`), so a cached part is
+    never older than the last change; the filters, page, language and page size are hashed.
+    """
+    raw = "\n".join((encoded, page, get_language(), str(settings.PHT_PAGE_SIZE)))
+    digest = hashlib.sha256(raw.encode()).hexdigest()
+    return f"pht:worklist:{part}:{practice.pk}:{practice.data_version}:{digest}"
+
+
+def worklist_table(request: HttpRequest, practice: Any) -> dict[str, Any]:
+    """The rendered worklist table for the request's filters and page, with what the audit
+    entry records: ``html``, ``action``, ``filters``, ``page`` (number shown), ``shown``.
+
+    Cached per practice and data version (see :func:`_cache_key`).
+    """
+    query = {k: v for k, v in request.GET.items() if k != "page" and v}
+    encoded = urlencode(query)
+    key = _cache_key(request, practice, "table", encoded, request.GET.get("page", ""))
+    cache = _worklist_cache()
+    table: dict[str, Any] | None = cache.get(key)
+    if table is None:
+        form = WorklistFilter(request.GET or None, practice=practice)
+        data: dict[str, Any] = form.cleaned_data if form.is_valid() else {}
+        paginator = Paginator(worklist_queryset(practice, data), settings.PHT_PAGE_SIZE)
+        page = paginator.get_page(request.GET.get("page"))
+        html = render_to_string(
+            "care/_worklist_table.html",
+            {
+                "page": page,
+                "rows": worklist_rows(page.object_list),
+                "query": encoded,
+                "total": paginator.count,
+            },
+        )
+        table = {
+            "html": str(html),
+            "action": str(AuditAction.SEARCH if data.get("q") else AuditAction.VIEW_WORKLIST),
+            "filters": query,
+            "page": page.number,
+            "shown": len(page.object_list),
+        }
+        cache.set(key, table)
+    return {**table, "html": mark_safe(table["html"])}
+
+
+def worklist_filters(request: HttpRequest, practice: Any) -> SafeString:
+    """The rendered filter bar (its choices include the practice's team), cached like the
+    table."""
+    query = {k: v for k, v in request.GET.items() if k != "page" and v}
+    key = _cache_key(request, practice, "filters", urlencode(query), "")
+    cache = _worklist_cache()
+    html: str | None = cache.get(key)
+    if html is None:
+        form = WorklistFilter(request.GET or None, practice=practice)
+        html = str(
+            render_to_string("care/_worklist_filters.html", {"filters": filter_controls(form)})
+        )
+        cache.set(key, html)
+    return mark_safe(html)
+
+
 @patient_access_required
 def worklist(request: HttpRequest) -> HttpResponse:
     """The practice's ranked worklist with filters, search and paging; htmx gets the table."""
     practice = practice_of(request.user)
-    form = WorklistFilter(request.GET or None, practice=practice)
-    data: dict[str, Any] = form.cleaned_data if form.is_valid() else {}
-    paginator = Paginator(worklist_queryset(practice, data), settings.PHT_PAGE_SIZE)
-    page = paginator.get_page(request.GET.get("page"))
-    query = {k: v for k, v in request.GET.items() if k != "page" and v}
-    action = AuditAction.SEARCH if data.get("q") else AuditAction.VIEW_WORKLIST
+    table = worklist_table(request, practice)
     record(
         user=request.user,
-        action=action,
+        action=AuditAction(table["action"]),
         reason=VIEW_REASON,
-        detail={"filters": query, "page": page.number, "shown": len(page.object_list)},
+        detail={"filters": table["filters"], "page": table["page"], "shown": table["shown"]},
         request=request,
     )
-    context = {
-        "page": page,
-        "rows": worklist_rows(page.object_list),
-        "query": urlencode(query),
-        "total": paginator.count,
-        "practice": practice,
-    }
     if request.htmx and request.htmx.target == "worklist-results":
-        return render(request, "care/_worklist_table.html", context)
-    context["filters"] = filter_controls(form)
+        return HttpResponse(table["html"])
+    context = {
+        "table": table["html"],
+        "practice": practice,
+        "filters": worklist_filters(request, practice),
+    }
     return render(request, "care/worklist.html", context)
 
 

@@ -108,6 +108,8 @@ DATABASES = {
     "default": dj_database_url.parse(os.environ.get("DATABASE_URL", _default_db), conn_max_age=60)
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Django's SQLite backend with case-insensitive search that folds æ, ø, å like PostgreSQL.
+    DATABASES["default"]["ENGINE"] = "pht.app.project.sqlite"
     # WAL lets readers work while one writer writes; IMMEDIATE transactions queue writers
     # instead of failing with "database is locked" under concurrent use.
     DATABASES["default"]["OPTIONS"] = {
@@ -211,3 +213,15 @@ LOGGING = {
 
 # The worklist shows this many patients per page.
 PHT_PAGE_SIZE = 25
+
+# Caches: rendered worklist tables per worker process, keyed by the practice's data version
+# (pht.app.care.freshness), so a change is never hidden by a cached table.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "pht"},
+    "worklist": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "pht-worklist",
+        "TIMEOUT": 15 * 60,
+        "OPTIONS": {"MAX_ENTRIES": 2_000},
+    },
+}
