@@ -56,6 +56,20 @@ KINDS: tuple[tuple[str, str, str, str, str], ...] = (
     ("nurse_simple", "message", "pht04", "070", "nurse"),
 )
 K = {k[0]: i for i, k in enumerate(KINDS)}
+# Kinds of contact at which the GP also codes the chronic conditions followed up (beside the main
+# diagnosis). Long consultations are left out: their tariff equals the annual check's.
+FOLLOW_UP_KINDS = tuple(
+    K[k]
+    for k in (
+        "office",
+        "office_sample",
+        "office_evening",
+        "video",
+        "e_consultation",
+        "home_visit",
+        "annual_check",
+    )
+)
 EXTRA_ICPC2 = ("A28",)  # nurse follow-up of a frail person without a listed condition
 
 
@@ -213,10 +227,16 @@ class _Simulator:
             for code in p.condition(name)["icpc2"]:
                 if code not in vocab:
                     vocab.append(code)
+        n_cond_codes = len(vocab)
+        if n_cond_codes > 32:
+            raise ValueError("at most 32 ICPC-2 codes of chronic conditions (a 32-bit mask)")
         for code in list(acute["codes"]) + list(EXTRA_ICPC2):
             if code not in vocab:
                 vocab.append(code)
         self.icpc2_vocab = vocab
+        self.follow_up = np.array(
+            [float(p.section("use")["follow_up"]["per_year"][name]) for name in CONDITIONS]
+        )
         self.cond_codes = []  # per condition: (code indices, cumulative shares)
         for name in CONDITIONS:
             cond = p.condition(name)
@@ -352,6 +372,7 @@ class _Simulator:
                 "any_service": (np.dtype(bool), (), False),
                 "weak": (np.dtype(bool), (), False),
                 "code_draw": (np.dtype(np.float32), (), 0.0),
+                "due": (np.dtype(np.uint16), (), 0),
                 "efi": (np.dtype(np.float32), (), 0.0),
                 "need": (np.dtype(np.float32), (), 0.0),
                 "ever_target": (np.dtype(bool), (), False),
@@ -408,7 +429,15 @@ class _Simulator:
 
         self.memberships = _Chunks("person", "gp", "start", "end")
         self.contacts = _Chunks(
-            "person", "practitioner", "is_nurse", "practice", "date", "combo", "diagnosis", "child"
+            "person",
+            "practitioner",
+            "is_nurse",
+            "practice",
+            "date",
+            "combo",
+            "diagnosis",
+            "extra",
+            "child",
         )
         self.admissions = _Chunks("person", "admitted", "discharged", "main", "other", "acute")
         self.services = _Chunks("person", "service", "start", "end", "hours")
@@ -548,7 +577,12 @@ class _Simulator:
         lam_ac = lam_ac * np.where(weak, use["weak_demander_factor"], 1.0)
         extra_ac = np.where(treated & ac_eligible, self.p.effect("annual_checks"), 0.0)
         lam_home = np.asarray(use["gp_home_visits_by_band"])[fband] / 4.0 * frac
-        lam_ord = np.maximum(lam_gp - lam_ac - extra_ac - lam_home, 0.0)
+        # A condition that starts in the quarter is diagnosed at a GP consultation on its onset
+        # day; that consultation is taken from the person's other consultations.
+        o_row, o_cond = np.nonzero((onset > qs) & (onset <= death_day[:, None]))
+        o_day = onset[o_row, o_cond].astype(np.int64)
+        n_onset = np.bincount(o_row, minlength=n)
+        lam_ord = np.maximum(lam_gp - lam_ac - extra_ac - lam_home - n_onset, 0.0)
         lam_simple = np.asarray(use["simple_contacts"])[ub] * mult / 4.0 * frac
         lam_ooh = np.asarray(use["out_of_hours"])[ub] * np.sqrt(mult) / 4.0 * frac
         lam_agency = np.where(P["any_service"][act], 0.5 / 4.0 * frac, 0.0)
@@ -599,12 +633,15 @@ class _Simulator:
         add(lam_agency, "other_agencies", lam_agency > 0)
         for k in ("nurse_office", "nurse_home", "nurse_phone", "nurse_simple"):
             add(np.full(n, self.p.effect(k)), k, treated)
+        chunks.append((o_row, np.full(o_row.size, K["office"]), np.full(o_row.size, False)))
 
         rows = np.concatenate([c[0] for c in chunks])
         kind = np.concatenate([c[1] for c in chunks])
         chronic_ok = np.concatenate([c[2] for c in chunks])
+        due = self._follow_up_due(q, act, onset, has, ncond, frac)
         self._emit_contacts(
             q,
+            due,
             rows,
             kind,
             chronic_ok,
@@ -619,6 +656,7 @@ class _Simulator:
             qs,
             window,
             year_i,
+            (o_day, o_cond),
         )
 
         # Admissions.
@@ -665,6 +703,33 @@ class _Simulator:
         # Close the quarter: deaths, moves, list changes, GP turnover, births, in-migrants.
         self._close(q, qs, qe, dies, death_day, age, birth, male)
 
+    def _follow_up_due(
+        self,
+        q: int,
+        act: np.ndarray,
+        onset: np.ndarray,
+        has: np.ndarray,
+        ncond: np.ndarray,
+        frac: np.ndarray,
+    ) -> np.ndarray:
+        """Per person, the conditions (bit mask) due to be coded at the next GP consultation.
+
+        Follow-ups of the quarter (Poisson at the condition's yearly rate; at least one in the
+        first quarter a condition is present: its diagnosis) join those still waiting from earlier
+        quarters for a consultation.
+        """
+        plan, rng = self.plan, self.rng
+        qs = int(plan.quarter_start[q])
+        prev = int(plan.quarter_start[q - 1]) if q > 0 else qs - 91
+        sick = np.flatnonzero(ncond > 0)
+        pi, ci = np.nonzero(has[sick])
+        pi = sick[pi]
+        p_event = 1.0 - np.exp(-self.follow_up[ci] / 4.0 * frac[pi])
+        event = (onset[pi, ci] > prev) | (rng.random(pi.size) < p_event)
+        bits = np.left_shift(1, ci[event]).astype(np.float64)
+        new = np.bincount(pi[event], bits, minlength=act.size).astype(np.uint16)
+        return np.asarray(self.persons["due"][act] | new, dtype=np.uint16)
+
     def _pick_condition(
         self, has_rows: np.ndarray, weights: np.ndarray | None = None
     ) -> np.ndarray:
@@ -690,6 +755,7 @@ class _Simulator:
     def _emit_contacts(
         self,
         q: int,
+        due: np.ndarray,
         rows: np.ndarray,
         kind: np.ndarray,
         chronic_ok: np.ndarray,
@@ -704,13 +770,21 @@ class _Simulator:
         qs: int,
         window: np.ndarray,
         year_i: int,
+        diagnosed: tuple[np.ndarray, np.ndarray],
     ) -> None:
+        """Contacts of the quarter; the last rows are the diagnoses of new conditions
+        (*diagnosed*: their days and conditions)."""
         rng = self.rng
         m = rows.size
         if m == 0:
+            self.persons.cols["due"][act] = due
             return
         use = self.p.section("use")
         date = qs + (rng.random(m) * window[rows]).astype(np.int64)
+        o_day, o_cond = diagnosed
+        fixed = np.zeros(m, dtype=bool)
+        fixed[m - o_day.size :] = True
+        date[fixed] = o_day
         # Diagnoses.
         nurse = np.isin(
             kind, [K["nurse_office"], K["nurse_home"], K["nurse_phone"], K["nurse_simple"]]
@@ -718,8 +792,9 @@ class _Simulator:
         annual = kind == K["annual_check"]
         p_chronic = 1.0 - np.exp(-use["chronic_contact_rate"] * ncond[rows])
         chronic = (chronic_ok & (rng.random(m) < p_chronic)) | nurse | annual
-        chronic &= ncond[rows] > 0
+        chronic &= (ncond[rows] > 0) & ~fixed
         diag = np.empty(m, dtype=np.int64)
+        diag[fixed] = self._person_code(act[rows[fixed]], o_cond)
         ch = np.flatnonzero(chronic)
         if ch.size:
             hrows = has[rows[ch]]
@@ -730,7 +805,7 @@ class _Simulator:
                 hrows[a_sel] &= only[None, :]
             cond = self._pick_condition(hrows)
             diag[ch] = self._person_code(act[rows[ch]], cond)
-        ac = np.flatnonzero(~chronic)
+        ac = np.flatnonzero(~chronic & ~fixed)
         if ac.size:
             a = age[rows[ac]]
             grp = np.where(a < 16, 0, np.where(a < 67, 1, 2))
@@ -751,6 +826,7 @@ class _Simulator:
                 np.int64
             )
             practitioner[nurse] = self.nurse_order[pick]
+        extra = self._code_follow_ups(due, rows, kind, act, diag)
         is_grant = grant[rows] & (kind != K["out_of_hours"])
         combo = kind * 2 + is_grant
         child = age[rows] + (date - qs) / YEAR < 16.0
@@ -762,8 +838,42 @@ class _Simulator:
             date=date.astype(np.int32),
             combo=combo.astype(np.int16),
             diagnosis=diag.astype(np.int16),
+            extra=extra,
             child=child,
         )
+
+    def _code_follow_ups(
+        self,
+        due: np.ndarray,
+        rows: np.ndarray,
+        kind: np.ndarray,
+        act: np.ndarray,
+        diag: np.ndarray,
+    ) -> np.ndarray:
+        """Code each due condition at one of the person's GP consultations of the quarter.
+
+        Returns, per contact, a bit mask over the ICPC-2 vocabulary's condition codes (the codes
+        beside the main diagnosis). Persons without a consultation keep their conditions due.
+        """
+        m = rows.size
+        extra = np.zeros(m, dtype=np.uint32)
+        ok = np.flatnonzero(np.isin(kind, FOLLOW_UP_KINDS) & (due[rows] != 0))
+        if ok.size == 0:
+            self.persons.cols["due"][act] = due
+            return extra
+        ok = ok[np.argsort(rows[ok], kind="stable")]
+        who, first, count = np.unique(rows[ok], return_index=True, return_counts=True)
+        bits = (due[who][:, None] >> np.arange(NC, dtype=np.uint16)[None, :]) & 1
+        k, ci = np.nonzero(bits)
+        contact = ok[first[k] + (self.rng.random(k.size) * count[k]).astype(np.int64)]
+        code = self._person_code(act[who[k]], ci)
+        extra = np.bincount(contact, np.left_shift(1, code).astype(np.float64), minlength=m)
+        extra = extra.astype(np.uint32)
+        main = diag < 32
+        extra[main] &= ~np.left_shift(np.uint32(1), diag[main].astype(np.uint32))
+        due[who] = 0
+        self.persons.cols["due"][act] = due
+        return extra
 
     def _emit_admissions(
         self,

@@ -36,24 +36,54 @@ def _take(
     idx: npt.NDArray[np.int64],
     null: npt.NDArray[np.bool_] | None = None,
 ) -> pa.Array:
-    """Strings vocab[idx] as a dictionary-encoded string column (nulls where *null*).
+    """Strings vocab[idx] as a string column (nulls where *null*).
 
-    Dictionary columns write fast to Parquet; files are written without the Arrow schema, so
-    readers see plain strings. CSV writing decodes them first.
+    A small vocabulary (codes, names) gives a dictionary-encoded column: it writes fast to
+    Parquet, and files are written without the Arrow schema, so readers see plain strings (CSV
+    writing decodes them first). An Arrow array as *vocab* (identifiers, one per person) gives a
+    plain column: the Parquet writer would re-encode a dictionary of millions of values for every
+    row group.
     """
     positions = np.asarray(idx, dtype=np.int32)
     if isinstance(vocab, pa.Array):
-        dictionary = vocab
-    else:
-        values = np.asarray(vocab, dtype=object)
-        unique, inverse = np.unique(values.astype(str), return_inverse=True)
-        if unique.size < values.size:
-            # A dictionary must not repeat a value (the Parquet writer would not be deterministic).
-            values = unique.astype(object)
-            positions = inverse.astype(np.int32)[positions]
-        dictionary = pa.array(values, type=pa.string())
+        return vocab.take(pa.array(positions, mask=null))
+    values = np.asarray(vocab, dtype=object)
+    unique, inverse = np.unique(values.astype(str), return_inverse=True)
+    if unique.size < values.size:
+        # A dictionary must not repeat a value (the Parquet writer would not be deterministic).
+        values = unique.astype(object)
+        positions = inverse.astype(np.int32)[positions]
+    dictionary = pa.array(values, type=pa.string())
     indices = pa.array(positions, mask=null)
     return pa.DictionaryArray.from_arrays(indices, dictionary)
+
+
+def _strings(fixed: npt.NDArray[np.bytes_]) -> pa.Array:
+    """A string column from fixed-width ASCII byte strings (no Python objects)."""
+    n = fixed.shape[0]
+    width = fixed.dtype.itemsize
+    offsets = np.arange(0, width * n + 1, width, dtype=np.int32)
+    data = np.ascontiguousarray(fixed).view(np.uint8)
+    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data))
+
+
+def _diagnoses(
+    vocab: list[str], main: npt.NDArray[np.int16], extra: npt.NDArray[np.uint32]
+) -> pa.Array:
+    """The contacts' diagnoses: the main code, then the follow-up codes of *extra* (a bit mask
+    over the vocabulary's first 32 codes), space-separated, as a dictionary column."""
+    index = np.asarray(main, dtype=np.int64)
+    multi = np.flatnonzero(extra)
+    labels: list[str] = []
+    if multi.size:
+        keys = (index[multi] << 32) | extra[multi].astype(np.int64)
+        unique, inverse = np.unique(keys, return_inverse=True)
+        for key in unique.tolist():
+            first, mask = key >> 32, key & 0xFFFFFFFF
+            labels.append(" ".join([vocab[first]] + [vocab[b] for b in range(32) if mask >> b & 1]))
+        index = index.copy()
+        index[multi] = len(vocab) + inverse
+    return _take(np.array(list(vocab) + labels, dtype=object), index)
 
 
 def _ids(prefix: str, count: int) -> pa.Array:
@@ -167,7 +197,7 @@ def build_tables(
     )
     P = sim.persons
     n = P["birth"].size
-    ids = pa.array(person_ids.astype(object), pa.string())
+    ids = _strings(person_ids.astype("S11"))
     out["persons"] = _table(
         "persons",
         {
@@ -220,9 +250,7 @@ def build_tables(
             "practice_id": _take(practice_ids, c["practice"]),
             "date": _dates(c["date"]),
             "setting": _take(settings, sim.kind_of_combo[combo]),
-            "diagnoses": _take(
-                np.array(sim.icpc2_vocab, dtype=object), c["diagnosis"].astype(np.int64)
-            ),
+            "diagnoses": _diagnoses(sim.icpc2_vocab, c["diagnosis"], c["extra"]),
             "tariffs": _take(np.array(sim.tariff_vocab, dtype=object), combo),
             "copay_nok": copay_values.take(slot),
             "refund_nok": refund_values.take(slot),
@@ -282,7 +310,7 @@ def truth_tables(
 ) -> dict[str, pa.Table]:
     """Ground truth that is not in the extract format (truth/…)."""
     P = sim.persons
-    ids = pa.array(person_ids.astype(object), pa.string())
+    ids = _strings(person_ids.astype("S11"))
     onset = P["onset"]
     last = np.where(P["last"] >= 0, P["last"], plan.last_day)
     rows, cols = np.nonzero(onset <= last[:, None])
