@@ -105,6 +105,7 @@ class _Types:
     eligible: ir.Table  # tid, model, pos, sub, provider, copay: lines counting toward the ceiling
     capped: ir.Table | None  # tid, model, pos, sub, priced, provider, comb_rejected, max, ...
     per_claim: ir.Table  # tid, e_fee, e_grant: co-payment counting toward the ceiling per claim
+    bounds: ir.Table  # b_tariffs, b_max: most a claim with this code list can count, any model
 
 
 def _kinds(tables: Tables, inputs: FinancingInputs) -> list[str]:
@@ -136,6 +137,7 @@ def _price_types(inputs: FinancingInputs, kinds: list[str], periods: list[dt.dat
     lines = with_provider(explode_codes(t.mutate(codes=t.tariffs.strip().split(" "))))
     sums: dict[tuple[int, str], dict[str, int]] = defaultdict(lambda: dict.fromkeys(_SUM_COLS, 0))
     per_claim: dict[int, dict[str, int]] = defaultdict(lambda: {"e_fee": 0, "e_grant": 0})
+    most: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(MODELS, 0))
     eligible: list[dict[str, Any]] = []
     capped: list[dict[str, Any]] = []
     for model in MODELS:
@@ -155,6 +157,8 @@ def _price_types(inputs: FinancingInputs, kinds: list[str], periods: list[dt.dat
             refund = int(r["refund_ore"]) if model == "fee" else 0
             copay, counts = int(r["copay_ore"]), bool(r["counts"])
             if r["max_per_year"] is not None:
+                if counts:
+                    most[tid][model] += copay
                 capped.append(
                     {
                         "c_tid": tid,
@@ -177,6 +181,7 @@ def _price_types(inputs: FinancingInputs, kinds: list[str], periods: list[dt.dat
             s[f"{m}_cc" if counts else f"{m}_cf"] += copay
             if counts and copay > 0:
                 per_claim[tid][f"e_{model}"] += copay
+                most[tid][model] += copay
                 eligible.append(
                     {
                         "l_tid": tid,
@@ -218,7 +223,17 @@ def _price_types(inputs: FinancingInputs, kinds: list[str], periods: list[dt.dat
     )
     pc_rows = [{"e_tid": k, **v} for k, v in per_claim.items()]
     pc_schema = pa.schema([("e_tid", pa.int64()), ("e_fee", pa.int64()), ("e_grant", pa.int64())])
+    bound = dict.fromkeys(kinds, 0)
+    for tid, by_model in most.items():
+        kind = kinds[tid // (2 * n)]
+        bound[kind] = max(bound[kind], *by_model.values())
+    bound_schema = pa.schema([("b_tariffs", pa.string()), ("b_max", pa.int64())])
     return _Types(
+        bounds=ibis.memtable(
+            pa.Table.from_pylist(
+                [{"b_tariffs": k, "b_max": v} for k, v in bound.items()], schema=bound_schema
+            )
+        ),
         sums=ibis.memtable(pa.Table.from_pylist(sum_rows, schema=sum_schema)),
         eligible=ibis.memtable(pa.Table.from_pylist(eligible, schema=el_schema)),
         capped=ibis.memtable(pa.Table.from_pylist(capped, schema=cap_schema)) if capped else None,
@@ -235,12 +250,23 @@ def _claims(
     kinds: list[str],
     periods: list[dt.date],
     targets: ir.Table | None,
+    *,
+    heavy: ir.Table | None = None,
 ) -> ir.Table:
-    """The year's claims: contact_id, person_id, practice_id, date, tid, child, target."""
+    """The year's claims: contact_id, person_id, practice_id, date, tid, child, target.
+
+    With *heavy* (a table of persons, h_person, e.g. those above the ceiling), only their
+    claims, with the table's other columns; the persons are picked before anything else is
+    joined.
+    """
     c = tables.table("contacts")
     c = c.filter(
         (c.date >= ibis.date(inputs.start)) & (c.date < ibis.date(inputs.end)) & c.tariffs.notnull()
     )
+    extra: tuple[str, ...] = ()
+    if heavy is not None:
+        c = c.join(heavy, c.person_id == heavy.h_person).drop("h_person")
+        extra = tuple(col for col in heavy.columns if col != "h_person")
     roles = practitioner_roles(tables)
     free_age = ibis.interval(years=inputs.rates.copayment.free_below_age)
     pe = tables.table("persons")
@@ -269,6 +295,7 @@ def _claims(
         "person_id",
         "practice_id",
         "date",
+        *extra,
         tid=(j.k_id * 2 + nurse) * len(periods) + period,
         child=(j.date < j.y_until).fill_null(False),
     )
@@ -290,6 +317,20 @@ def _capped_lines(claims: ir.Table, types: _Types) -> ir.Table | None:
         paid=~k.c_comb & (k.rn <= k.c_max),
         cap_rejected=~k.c_comb & (k.rn > k.c_max),
     ).cache()
+
+
+def _candidates(tables: Tables, inputs: FinancingInputs, types: _Types, ceiling: int) -> ir.Table:
+    """Persons who might pass the ceiling: the most their claims' code lists can count (under
+    either model, as adults, nurse or not, any tariff period) is above it. A cheap first cut:
+    only the raw claims, no joins but the small bounds table."""
+    c = tables.table("contacts")
+    c = c.filter(
+        (c.date >= ibis.date(inputs.start)) & (c.date < ibis.date(inputs.end)) & c.tariffs.notnull()
+    )
+    b = types.bounds.filter(types.bounds.b_max > 0)
+    j = c.join(b, c.tariffs == b.b_tariffs)
+    t = j.group_by(h_person=j.person_id).agg(most=j.b_max.sum())
+    return t.filter(t.most > ceiling).select("h_person").cache()
 
 
 def _above_ceiling(
@@ -354,9 +395,11 @@ def _capped_sums(capped: ir.Table, heavy: ir.Table) -> list[dict[str, Any]]:
 def _ceiling_split(
     claims: ir.Table, types: _Types, capped: ir.Table | None, heavy: ir.Table, ceiling: int
 ) -> list[dict[str, Any]]:
-    """Patient and state shares of the co-payments of persons above the ceiling, in claim order."""
+    """Patient and state shares of the co-payments of persons above the ceiling, in claim order.
+
+    *claims* are the claims of the persons in *heavy* (with h_fee, h_grant).
+    """
     c = claims.filter(~claims.child)
-    c = c.join(heavy, c.person_id == heavy.h_person)
     el = types.eligible
     x = c.join(el, c.tid == el.l_tid)
     x = x.filter(ibis.ifelse(x.l_model == "fee", x.h_fee, x.h_grant))
@@ -420,7 +463,10 @@ def claim_activity(
     claims = _claims(tables, inputs, kinds, periods, targets)
     ceiling = ore(inputs.rates.ceiling)
     capped = _capped_lines(claims, types)
-    heavy = _above_ceiling(claims, types, capped, ceiling)
+    maybe = _candidates(tables, inputs, types, ceiling)
+    heavy = _above_ceiling(
+        _claims(tables, inputs, kinds, periods, None, heavy=maybe), types, capped, ceiling
+    )
 
     def cell(model: str, practice_id: str, provider: str, target: bool) -> dict[str, Any]:
         act = out[model].setdefault(practice_id, PracticeActivity())
@@ -437,7 +483,8 @@ def claim_activity(
             c = cell(r["c_model"], r["practice_id"], r["c_provider"], r["target"])
             for metric in ("rejected", "refund_ore", "copay_child_ore", "copay_patient_ore"):
                 c[metric] += int(r[metric] or 0)
-    for r in _ceiling_split(claims, types, capped, heavy, ceiling):
+    heavy_claims = _claims(tables, inputs, kinds, periods, targets, heavy=heavy)
+    for r in _ceiling_split(heavy_claims, types, capped, heavy, ceiling):
         c = cell(r["model"], r["practice_id"], r["provider"], r["target"])
         for metric in ("copay_patient_ore", "copay_ceiling_ore"):
             c[metric] += int(r[metric] or 0)

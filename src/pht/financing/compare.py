@@ -40,6 +40,7 @@ from pht.financing.grant_model import (
 from pht.financing.inputs import (
     FinancingInputs,
     Tables,
+    list_cells,
     listed_days,
     rows,
     target_persons,
@@ -250,9 +251,10 @@ def model_parts(
         if need_weights is None and need is not None:
             need_weights, need_from = need.cache(), need_src
     targets = target_persons(target_groups)
-    listed = listed_days(tables, inputs, targets=targets).cache()
+    listed = listed_days(tables, inputs, targets=targets)
+    cells = list_cells(listed, inputs, need_weights=need_weights)
     activity = claim_activity(tables, inputs, targets=targets)
-    fee = fee_parts(tables, inputs, activity=activity["fee"], listed=listed)
+    fee = fee_parts(tables, inputs, activity=activity["fee"], cells=cells)
     grant = grant_parts(
         tables,
         inputs,
@@ -260,6 +262,7 @@ def model_parts(
         need_weights=need_weights,
         activity=activity["grant"],
         listed=listed,
+        cells=cells,
     )
     return ModelParts(inputs, fee, grant, tg_from, need_from)
 

@@ -23,9 +23,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-import ibis
 import ibis.expr.types as ir
-import pyarrow as pa
 
 from pht.core.money import Money, total
 from pht.financing.activity import PracticeActivity, claim_activity
@@ -33,7 +31,7 @@ from pht.financing.inputs import (
     WEIGHT_SCALE,
     FinancingInputs,
     Tables,
-    age_sex_weight_table,
+    list_cells,
     listed_days,
     ore,
     rows,
@@ -154,63 +152,45 @@ def practice_facts(tables: Tables) -> dict[str, dict[str, Any]]:
     return {r["practice_id"]: r for r in rows(t)}
 
 
-def _segments(inputs: FinancingInputs) -> ir.Table:
-    out = []
-    for i, seg in enumerate(inputs.rates.basistilskudd):
-        below = seg.rate_below_knekkpunkt if seg.kind == "knekkpunkt" else None
-        out.append(
-            {
-                "s_id": i,
-                "s_start": seg.period.start,
-                "s_end": seg.period.end,
-                "s_kind": seg.kind,
-                "s_rate": ore(seg.rate),
-                "s_supplement": ore(below - seg.rate) if below is not None else 0,
-                "s_knekk": seg.knekkpunkt or 0,
-                "s_days": seg.period.days(),
-            }
-        )
-    return ibis.memtable(pa.Table.from_pylist(out))
+def per_capita_units(
+    cells: list[dict[str, Any]], inputs: FinancingInputs
+) -> dict[tuple[str, bool], Fraction]:
+    """Exact basistilskudd in øre per (practice, target) — before rounding.
 
-
-def per_capita_units(listed: ir.Table, inputs: FinancingInputs) -> dict[tuple[str, bool], Fraction]:
-    """Exact basistilskudd in øre per (practice, target) — before rounding."""
-    seg = _segments(inputs)
-    weights = age_sex_weight_table(inputs.rates.patient_adjusted_weights.bands, name="pw")
-    x = listed.cross_join(seg)
-    x = x.mutate(
-        sd=ibis.least(x.l_end, x.s_end).delta(ibis.greatest(x.l_start, x.s_start), unit="day")
-    )
-    x = x.filter(x.sd > 0)
-    x = x.left_join(weights, (x.age == weights.w_age) & (x.sex == weights.w_sex))
-    w = ibis.ifelse(x.s_kind == "patient_adjusted", x.pw.fill_null(WEIGHT_SCALE), WEIGHT_SCALE)
-    # base part, in øre × days × weight units
-    x = x.mutate(units=(x.s_rate * w * x.sd).cast("int64"))
-    base = x.group_by(["practice_id", "target"]).agg(units=x.units.sum())
+    *cells* are :func:`pht.financing.inputs.list_cells` rows (per GP, practice and target).
+    """
     out: dict[tuple[str, bool], Fraction] = defaultdict(Fraction)
     denominator = inputs.days * WEIGHT_SCALE
-    for r in rows(base):
-        out[(r["practice_id"], bool(r["target"]))] += Fraction(int(r["units"]), denominator)
+    for r in cells:
+        key = (r["practice_id"], bool(r["target"]))
+        units = sum(
+            ore(seg.rate) * int(r[f"u{i}"]) for i, seg in enumerate(inputs.rates.basistilskudd)
+        )
+        out[key] += Fraction(units, denominator)
     # knekkpunkt supplement per GP list and period, shared by person-days
-    k = x.filter(x.s_kind == "knekkpunkt")
-    cells = k.group_by(["gp_id", "s_id", "practice_id", "target"]).agg(
-        pd=k.sd.sum(), supp=k.s_supplement.max(), cap=(k.s_knekk * k.s_days).max()
-    )
-    per_gp: dict[tuple[str, int], int] = defaultdict(int)
-    cell_rows = rows(cells)
-    for r in cell_rows:
-        per_gp[(r["gp_id"], r["s_id"])] += int(r["pd"])
-    for r in cell_rows:
-        gp_pd = per_gp[(r["gp_id"], r["s_id"])]
-        supplement = Fraction(int(r["supp"]) * min(gp_pd, int(r["cap"])), inputs.days)
-        out[(r["practice_id"], bool(r["target"]))] += supplement * Fraction(int(r["pd"]), gp_pd)
+    for i, seg in enumerate(inputs.rates.basistilskudd):
+        if seg.kind != "knekkpunkt" or seg.rate_below_knekkpunkt is None:
+            continue
+        supp = ore(seg.rate_below_knekkpunkt - seg.rate)
+        cap = (seg.knekkpunkt or 0) * seg.period.days()
+        per_gp: dict[str, int] = defaultdict(int)
+        for r in cells:
+            per_gp[r["gp_id"]] += int(r[f"d{i}"])
+        for r in cells:
+            pd, gp_pd = int(r[f"d{i}"]), per_gp[r["gp_id"]]
+            if pd == 0:
+                continue
+            supplement = Fraction(supp * min(gp_pd, cap), inputs.days)
+            out[(r["practice_id"], bool(r["target"]))] += supplement * Fraction(pd, gp_pd)
     return dict(out)
 
 
-def person_days(listed: ir.Table) -> dict[tuple[str, bool], int]:
-    """Listed person-days per (practice, target)."""
-    g = listed.group_by(["practice_id", "target"]).agg(days=listed.days.sum())
-    return {(r["practice_id"], bool(r["target"])): int(r["days"]) for r in rows(g)}
+def person_days(cells: list[dict[str, Any]]) -> dict[tuple[str, bool], int]:
+    """Listed person-days per (practice, target) from :func:`pht.financing.inputs.list_cells`."""
+    out: dict[tuple[str, bool], int] = defaultdict(int)
+    for r in cells:
+        out[(r["practice_id"], bool(r["target"]))] += int(r["days"])
+    return dict(out)
 
 
 @dataclass(frozen=True)
@@ -228,20 +208,22 @@ def fee_parts(
     *,
     target_groups: ir.Table | None = None,
     activity: dict[str, PracticeActivity] | None = None,
-    listed: ir.Table | None = None,
+    cells: list[dict[str, Any]] | None = None,
 ) -> FeeParts:
     """Exact basistilskudd, person-days and priced activity of every practice.
 
-    *activity* (fee-model claim activity per practice) and *listed* may be passed when already
-    built (see :func:`pht.financing.compare.model_parts`).
+    *activity* (fee-model claim activity per practice) and *cells* (listed days summed by
+    :func:`pht.financing.inputs.list_cells`) may be passed when already built (see
+    :func:`pht.financing.compare.model_parts`).
     """
     targets = target_persons(target_groups)
-    listed = listed if listed is not None else listed_days(tables, inputs, targets=targets)
+    if cells is None:
+        cells = list_cells(listed_days(tables, inputs, targets=targets), inputs)
     if activity is None:
         activity = claim_activity(tables, inputs, targets=targets)["fee"]
     return FeeParts(
-        capita=per_capita_units(listed, inputs),
-        days=person_days(listed),
+        capita=per_capita_units(cells, inputs),
+        days=person_days(cells),
         activity=activity,
     )
 
@@ -253,16 +235,16 @@ def fee_model_income(
     target_groups: ir.Table | None = None,
     inputs: FinancingInputs | None = None,
     activity: dict[str, PracticeActivity] | None = None,
-    listed: ir.Table | None = None,
+    cells: list[dict[str, Any]] | None = None,
 ) -> FeeModelResult:
     """Income of every practice under the fee model in *year* (see the module docstring).
 
     *target_groups* is a table with a ``person_id`` column (e.g. from
     :func:`pht.population.target_groups`); without it nobody counts as target group.
-    *activity* and *listed* may be passed when already built (see :mod:`pht.financing.compare`).
+    *activity* and *cells* may be passed when already built (see :mod:`pht.financing.compare`).
     """
     inputs = inputs or FinancingInputs.for_year(year)
-    parts = fee_parts(tables, inputs, target_groups=target_groups, activity=activity, listed=listed)
+    parts = fee_parts(tables, inputs, target_groups=target_groups, activity=activity, cells=cells)
     return assemble_fee(tables, inputs, parts)
 
 

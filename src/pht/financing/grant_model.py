@@ -19,6 +19,8 @@ The total is linear in the base rate, which is what :mod:`pht.financing.calibrat
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -40,7 +42,7 @@ from pht.financing.inputs import (
     WEIGHT_SCALE,
     FinancingInputs,
     Tables,
-    age_sex_weight_table,
+    list_cells,
     listed_days,
     rows,
     target_persons,
@@ -151,30 +153,13 @@ class GrantModelResult:
         raise KeyError(practice_id)
 
 
-def _need_table(need_weights: ir.Table | None) -> ir.Table | None:
-    if need_weights is None:
-        return None
-    return need_weights.select(
-        nw_person="person_id",
-        nw=(need_weights.need_weight.cast("decimal(18, 4)") * WEIGHT_SCALE).round().cast("int64"),
-    )
-
-
-def need_units(
-    listed: ir.Table, inputs: FinancingInputs, *, need_weights: ir.Table | None = None
-) -> dict[tuple[str, bool], int]:
-    """Σ need weight (1/10,000) × listed days per (practice, target)."""
-    gm = inputs.rates.grant_model
-    w = age_sex_weight_table(gm.age_sex_weights, name="aw", factor=gm.target_group_factor)
-    x = listed.left_join(w, (listed.age == w.w_age) & (listed.sex == w.w_sex))
-    x = x.mutate(weight=ibis.ifelse(x.target, x.aw_factor, x.aw).fill_null(WEIGHT_SCALE))
-    nt = _need_table(need_weights)
-    if nt is not None:
-        x = x.left_join(nt, x.person_id == nt.nw_person)
-        x = x.mutate(weight=x.nw.fill_null(x.weight))
-    x = x.mutate(units=(x.weight * x.days).cast("int64"))
-    g = x.group_by(["practice_id", "target"]).agg(units=x.units.sum())
-    return {(r["practice_id"], bool(r["target"])): int(r["units"]) for r in rows(g)}
+def need_units(cells: list[dict[str, Any]]) -> dict[tuple[str, bool], int]:
+    """Σ need weight (1/10,000) × listed days per (practice, target), from
+    :func:`pht.financing.inputs.list_cells` rows."""
+    out: dict[tuple[str, bool], int] = defaultdict(int)
+    for r in cells:
+        out[(r["practice_id"], bool(r["target"]))] += int(r["need"])
+    return dict(out)
 
 
 def _has_any(codes: ir.ArrayValue, wanted: tuple[str, ...]) -> ir.BooleanValue:
@@ -196,36 +181,47 @@ def quality_goals(
     the goal's diagnosis codes on a claim in the year or the year before. An annual check: a
     claim at the practice in the year with a visit code and a long-consultation code among its
     tariffs and a diagnosis code of the condition among its diagnoses.
+
+    Only claims whose diagnoses text contains one of the goals' codes are looked at (a cheap
+    substring test first; the code lists are then compared exactly), and only the list rows of
+    patients with a condition.
     """
     goals = inputs.rates.grant_model.quality_goals
     out: dict[str, list[GoalResult]] = defaultdict(list)
     if not goals:
         return {}
-    at = listed.select(q_person="person_id", q_practice="practice_id").distinct()
     c = tables.table("contacts")
-    diags = c.diagnoses.fill_null("").split(" ")
-    tariffs = c.tariffs.fill_null("").split(" ")
+    wanted = sorted({code for g in goals for code in g.diagnosis_codes})
+    maybe = functools.reduce(operator.or_, [c.diagnoses.contains(code) for code in wanted])
+    c = c.filter(
+        (c.date >= ibis.date(inputs.year - 1, 1, 1)) & (c.date < ibis.date(inputs.end)) & maybe
+    )
+    c = c.select(
+        "person_id",
+        "practice_id",
+        "date",
+        diags=c.diagnoses.fill_null("").split(" "),
+        codes=c.tariffs.fill_null("").split(" "),
+    ).cache()
+    use_tg = target_groups is not None and "condition" in target_groups.columns
+    sick_by_goal: dict[str, ir.Table] = {}
     for goal in goals:
-        has_diag = _has_any(diags, goal.diagnosis_codes)
-        visit = _has_any(tariffs, goal.visit_codes)
-        long = _has_any(tariffs, goal.long_codes)
-        if target_groups is not None and "condition" in target_groups.columns:
-            tg = target_groups
-            sick = tg.filter(tg.condition == goal.condition).select(s_person="person_id").distinct()
+        if use_tg:
+            assert target_groups is not None
+            tg = target_groups.filter(target_groups.condition == goal.condition)
+            sick_by_goal[goal.name] = tg.select(s_person="person_id").distinct()
         else:
-            recent = c.filter(
-                (c.date >= ibis.date(inputs.year - 1, 1, 1))
-                & (c.date < ibis.date(inputs.end))
-                & has_diag
-            )
-            sick = recent.select(s_person="person_id").distinct()
-        checks = c.filter(
-            (c.date >= ibis.date(inputs.start))
-            & (c.date < ibis.date(inputs.end))
-            & has_diag
-            & visit
-            & long
-        )
+            sick = c.filter(_has_any(c.diags, goal.diagnosis_codes))
+            sick_by_goal[goal.name] = sick.select(s_person="person_id").distinct()
+    anyone = ibis.union(*sick_by_goal.values(), distinct=True)
+    at = listed.join(anyone, listed.person_id == anyone.s_person)
+    at = at.select(q_person="person_id", q_practice="practice_id").distinct().cache()
+    for goal in goals:
+        has_diag = _has_any(c.diags, goal.diagnosis_codes)
+        visit = _has_any(c.codes, goal.visit_codes)
+        long = _has_any(c.codes, goal.long_codes)
+        sick = sick_by_goal[goal.name]
+        checks = c.filter((c.date >= ibis.date(inputs.start)) & has_diag & visit & long)
         checks = checks.select(k_person="person_id", k_practice="practice_id").distinct()
         denom = at.join(sick, at.q_person == sick.s_person)
         d = denom.left_join(
@@ -234,13 +230,11 @@ def quality_goals(
         g = d.group_by(practice_id=d.q_practice).agg(
             patients=d.q_person.nunique(), checked=d.k_person.nunique()
         )
-        seen = set()
         for r in rows(g):
             n, k = int(r["patients"]), int(r["checked"])
             share = (Decimal(k) / n).quantize(Decimal("0.001")) if n else None
             reached = n >= goal.min_patients and Fraction(k, n) >= Fraction(goal.target)
             out[r["practice_id"]].append(GoalResult(goal.name, n, k, share, goal.target, reached))
-            seen.add(r["practice_id"])
     return {k: tuple(v) for k, v in out.items()}
 
 
@@ -278,19 +272,23 @@ def grant_parts(
     need_weights: ir.Table | None = None,
     activity: dict[str, PracticeActivity] | None = None,
     listed: ir.Table | None = None,
+    cells: list[dict[str, Any]] | None = None,
 ) -> GrantParts:
     """Need units, person-days, quality goals and co-payments of every practice.
 
-    *activity* (grant-model claim activity per practice) and *listed* may be passed when
-    already built (see :func:`pht.financing.compare.model_parts`).
+    *activity* (grant-model claim activity per practice), *listed* and *cells* (listed days
+    summed by :func:`pht.financing.inputs.list_cells` with the same *need_weights*) may be
+    passed when already built (see :func:`pht.financing.compare.model_parts`).
     """
     targets = target_persons(target_groups)
     listed = listed if listed is not None else listed_days(tables, inputs, targets=targets)
+    if cells is None:
+        cells = list_cells(listed, inputs, need_weights=need_weights)
     if activity is None:
         activity = claim_activity(tables, inputs, targets=targets)["grant"]
     return GrantParts(
-        need=need_units(listed, inputs, need_weights=need_weights),
-        days=person_days(listed),
+        need=need_units(cells),
+        days=person_days(cells),
         goals=quality_goals(tables, listed, inputs, target_groups=target_groups),
         activity=activity,
     )

@@ -497,3 +497,66 @@ def rows(expr: ir.Table) -> list[dict[str, Any]]:
     """Execute *expr* and return plain rows."""
     out: list[dict[str, Any]] = expr.to_pyarrow().to_pylist()
     return out
+
+
+def band_weight(
+    age: ir.IntegerValue,
+    sex: ir.StringValue,
+    bands: Iterable[AgeSexBand],
+    *,
+    factor: Decimal | None = None,
+) -> ir.IntegerValue:
+    """The age/sex band weight (× *factor*) of a row in 1/10,000; WEIGHT_SCALE (1) outside the
+    bands (ages 0–130, sex F or M), as :func:`age_sex_weight_table` joined."""
+    f = factor if factor is not None else Decimal(1)
+    cases = []
+    for band in bands:
+        inside = (age >= band.age_from) & (age <= min(band.age_to, 130))
+        cases.append((inside & (sex == "F"), _weight_units(band.female * f)))
+        cases.append((inside & (sex == "M"), _weight_units(band.male * f)))
+    if not cases:
+        return ibis.literal(WEIGHT_SCALE, "int64")
+    return ibis.cases(*cases, else_=WEIGHT_SCALE).cast("int64")
+
+
+def list_cells(
+    listed: ir.Table, inputs: FinancingInputs, *, need_weights: ir.Table | None = None
+) -> list[dict[str, Any]]:
+    """Listed days summed per (gp_id, practice_id, target) in one pass over the list.
+
+    Columns: ``days`` (person-days); per basistilskudd period *i* of the year ``d<i>``
+    (person-days inside the period) and ``u<i>`` (the same × the patient-adjusted weight in
+    1/10,000, for patient-adjusted periods, else × 1/10,000 scale); ``need`` (person-days × the
+    operating-grant need weight in 1/10,000: the person's ``need_weight`` from *need_weights*
+    when given, else the age/sex weight, × the target-group factor for a target-group person).
+    """
+    rates = inputs.rates
+    gm = rates.grant_model
+    x = listed
+    plain = band_weight(x.age, x.sex, gm.age_sex_weights)
+    factored = band_weight(x.age, x.sex, gm.age_sex_weights, factor=gm.target_group_factor)
+    weight = ibis.ifelse(x.target, factored, plain)
+    if need_weights is not None:
+        nt = need_weights.select(
+            nw_person="person_id",
+            nw=(need_weights.need_weight.cast("decimal(18, 4)") * WEIGHT_SCALE)
+            .round()
+            .cast("int64"),
+        )
+        x = x.left_join(nt, x.person_id == nt.nw_person)
+        weight = x.nw.fill_null(ibis.ifelse(x.target, factored, plain))
+    aggs: dict[str, ir.Value] = {
+        "days": x.days.sum(),
+        "need": (weight * x.days).cast("int64").sum(),
+    }
+    pa_weight = band_weight(x.age, x.sex, rates.patient_adjusted_weights.bands)
+    for i, seg in enumerate(rates.basistilskudd):
+        s_start, s_end = ibis.date(seg.period.start), ibis.date(seg.period.end)
+        sd = ibis.greatest(
+            ibis.least(x.l_end, s_end).delta(ibis.greatest(x.l_start, s_start), unit="day"), 0
+        )
+        w = pa_weight if seg.kind == "patient_adjusted" else ibis.literal(WEIGHT_SCALE, "int64")
+        aggs[f"d{i}"] = sd.cast("int64").sum()
+        aggs[f"u{i}"] = (sd * w).cast("int64").sum()
+    g = x.group_by(["gp_id", "practice_id", "target"]).agg(**aggs)
+    return [{k: (v if v is not None else 0) for k, v in r.items()} for r in rows(g)]
