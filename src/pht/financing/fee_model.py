@@ -25,7 +25,7 @@ from typing import Any
 
 import ibis.expr.types as ir
 
-from pht.core.money import Money, total
+from pht.core.money import Money
 from pht.financing.activity import PracticeActivity, claim_activity
 from pht.financing.inputs import (
     WEIGHT_SCALE,
@@ -37,6 +37,7 @@ from pht.financing.inputs import (
     rows,
     target_persons,
 )
+from pht.financing.results import PracticeIncome, PracticeResults
 
 __all__ = [
     "FeeModelIncome",
@@ -68,14 +69,9 @@ def split_exact(amount: Money, parts: dict[str, Fraction]) -> dict[str, Money]:
 
 
 @dataclass(frozen=True)
-class FeeModelIncome:
+class FeeModelIncome(PracticeIncome):
     """One practice's income under the fee model for a year."""
 
-    practice_id: str
-    name: str
-    municipality_code: str
-    financing_model: str | None
-    listed_person_years: Decimal
     per_capita: Money
     refunds: Money
     copay_patients: Money
@@ -103,11 +99,7 @@ class FeeModelIncome:
     def as_row(self) -> dict[str, Any]:
         """A flat row for reports."""
         return {
-            "practice_id": self.practice_id,
-            "practice": self.name,
-            "municipality_code": self.municipality_code,
-            "financing_model": self.financing_model,
-            "listed_person_years": self.listed_person_years,
+            **self.identity_row(),
             "per_capita": self.per_capita,
             "refunds": self.refunds,
             "copay_patients": self.copay_patients,
@@ -125,23 +117,11 @@ class FeeModelIncome:
 
 
 @dataclass(frozen=True)
-class FeeModelResult:
+class FeeModelResult(PracticeResults[FeeModelIncome]):
     """Fee-model income of every practice for a year."""
 
     year: int
     practices: tuple[FeeModelIncome, ...]
-
-    @property
-    def total(self) -> Money:
-        """Sum over practices."""
-        return total(p.total for p in self.practices)
-
-    def practice(self, practice_id: str) -> FeeModelIncome:
-        """The row of one practice."""
-        for p in self.practices:
-            if p.practice_id == practice_id:
-                return p
-        raise KeyError(practice_id)
 
 
 def practice_facts(tables: Tables) -> dict[str, dict[str, Any]]:

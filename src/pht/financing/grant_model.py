@@ -30,7 +30,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
-from pht.core.money import Money, total
+from pht.core.money import Money
 from pht.financing.activity import PracticeActivity, claim_activity
 from pht.financing.fee_model import (
     money_from_ore,
@@ -47,6 +47,7 @@ from pht.financing.inputs import (
     rows,
     target_persons,
 )
+from pht.financing.results import PracticeIncome, PracticeResults
 
 __all__ = [
     "GoalResult",
@@ -73,14 +74,9 @@ class GoalResult:
 
 
 @dataclass(frozen=True)
-class GrantModelIncome:
+class GrantModelIncome(PracticeIncome):
     """One practice's income under the operating-grant model for a year."""
 
-    practice_id: str
-    name: str
-    municipality_code: str
-    financing_model: str | None
-    listed_person_years: Decimal
     need_weighted_person_years: Decimal
     list_grant: Money
     quality_grant: Money
@@ -114,11 +110,7 @@ class GrantModelIncome:
     def as_row(self) -> dict[str, Any]:
         """A flat row for reports."""
         return {
-            "practice_id": self.practice_id,
-            "practice": self.name,
-            "municipality_code": self.municipality_code,
-            "financing_model": self.financing_model,
-            "listed_person_years": self.listed_person_years,
+            **self.identity_row(),
             "need_index": self.need_index,
             "list_grant": self.list_grant,
             "quality_grant": self.quality_grant,
@@ -133,24 +125,12 @@ class GrantModelIncome:
 
 
 @dataclass(frozen=True)
-class GrantModelResult:
+class GrantModelResult(PracticeResults[GrantModelIncome]):
     """Operating-grant income of every practice for a year."""
 
     year: int
     base_rate: Decimal
     practices: tuple[GrantModelIncome, ...]
-
-    @property
-    def total(self) -> Money:
-        """Sum over practices."""
-        return total(p.total for p in self.practices)
-
-    def practice(self, practice_id: str) -> GrantModelIncome:
-        """The row of one practice."""
-        for p in self.practices:
-            if p.practice_id == practice_id:
-                return p
-        raise KeyError(practice_id)
 
 
 def need_units(cells: list[dict[str, Any]]) -> dict[tuple[str, bool], int]:
