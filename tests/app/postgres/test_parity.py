@@ -63,3 +63,38 @@ def test_pages_of_tied_patients_show_each_patient_once(practice: Practice, sort:
     assert sorted(seen) == sorted(p.pk for p in patients)
     again = [p.pk for n in paginator.page_range for p in paginator.page(n).object_list]
     assert again == seen  # the same order every time the pages are walked
+
+
+@pytest.mark.parametrize(
+    ("name", "typed"),
+    [
+        ("Kari Østby", "østby"),
+        ("Åse Ødegård", "ÅSE ØDEGÅRD"),
+        ("Pål Ærø", "pÅl æRØ"),
+    ],
+)
+def test_search_ignores_case_also_for_norwegian_letters(
+    practice: Practice, name: str, typed: str
+) -> None:
+    patient = Patient.objects.filter(practice=practice, listed=True).order_by("pk").first()
+    assert patient is not None
+    patient.name = name
+    patient.save(update_fields=["name"])
+    found = list(worklist_queryset(practice, {"q": typed}))
+    assert [p.pk for p in found] == [patient.pk]
+
+
+def test_every_case_insensitive_lookup_folds_norwegian_letters(practice: Practice) -> None:
+    patient = Patient.objects.filter(practice=practice, listed=True).order_by("pk").first()
+    assert patient is not None
+    patient.name = "Æsø Ødeløkkå"
+    patient.save(update_fields=["name"])
+    patients = Patient.objects.filter(practice=practice)
+    for lookup, typed in (
+        ("iexact", "æsø ødeløkkå"),
+        ("icontains", "SØ ØDE"),
+        ("istartswith", "æSØ"),
+        ("iendswith", "LØKKÅ"),
+    ):
+        assert [p.pk for p in patients.filter(**{f"name__{lookup}": typed})] == [patient.pk]
+    assert not patients.filter(name__icontains="odelokka").exists()
