@@ -132,8 +132,12 @@ class PopulationView:
 
     @cached_property
     def events(self) -> ir.Table:
-        """Coded diagnoses over the longest look-back any rule needs."""
-        return self._keep(diagnosis_events(self.tables, self.events_start, self.as_of))
+        """Coded diagnoses over the longest look-back any rule needs.
+
+        Not materialised: reading the contacts and splitting their codes is cheaper than writing
+        and re-reading the long table; the value-set matches made from it are kept instead.
+        """
+        return diagnosis_events(self.tables, self.events_start, self.as_of)
 
     @cached_property
     def tariffs(self) -> ir.Table:
@@ -148,24 +152,35 @@ class PopulationView:
     # --- conditions and target groups -----------------------------------------------------------
 
     @cached_property
+    def condition_events(self) -> ir.Table:
+        """Every coded record of a condition in the look-back: the columns of :attr:`events` and
+        condition (one row per record and matching value-set entry)."""
+        ev = self.events.filter(self.events.date >= self.start)
+        return self._keep(code_matches(ev, self.vs.condition_codes, key="condition"))
+
+    @cached_property
     def condition_evidence(self) -> ir.Table:
         """Per person and condition: the latest evidence and the number of records.
 
         Columns: person_id, condition, target_group, code, code_system, evidence_date, source,
         records. Only conditions with at least their ``min_records`` records in the look-back.
         """
-        ev = self.events.filter(self.events.date >= self.start)
-        matched = code_matches(ev, self.vs.condition_codes, key="condition").distinct()
-        w = ibis.window(
-            group_by=[matched.person_id, matched.condition],
-            order_by=[ibis.desc(matched.date), matched.source, matched.code],
+        matched = self.condition_events.distinct()
+        per = matched.group_by(["person_id", "condition"]).aggregate(
+            records=matched.count(), _last=matched.date.max()
         )
-        ranked = matched.mutate(
-            records=matched.count().over(
-                ibis.window(group_by=[matched.person_id, matched.condition])
-            ),
-            _rn=ibis.row_number().over(w),
+        # the latest record: the rows of the last date, then the first by source and code (the
+        # window runs over those few rows only, not over every record)
+        top = matched.join(
+            per,
+            [
+                matched.person_id == per.person_id,
+                matched.condition == per.condition,
+                matched.date == per._last,
+            ],
         )
+        w = ibis.window(group_by=[top.person_id, top.condition], order_by=[top.source, top.code])
+        ranked = top.mutate(_rn=ibis.row_number().over(w))
         latest = ranked.filter(ranked._rn == 0)
         meta = ibis.memtable(
             pa.table(
@@ -313,8 +328,10 @@ class PopulationView:
         rules = self.vs.rules.frailty
         total = len(self.vs.deficits)
         d = self.deficit_records
-        per = d.group_by("person_id").aggregate(
-            deficits=d.deficit.nunique().cast("int64"), last_evidence=d.date.max()
+        # distinct deficits by two plain aggregations (a count-distinct aggregate is much slower)
+        each = d.group_by(["person_id", "deficit"]).aggregate(_last=d.date.max())
+        per = each.group_by("person_id").aggregate(
+            deficits=each.count().cast("int64"), last_evidence=each._last.max()
         )
         j = self.persons.select("person_id").left_join(per, "person_id")
         n = j.deficits.fill_null(0)
@@ -463,7 +480,8 @@ class PopulationView:
             (self.tariffs.date >= self.start) & self.tariffs.setting.isin(list(rules.settings))
         )
         j = t.join(pat, t.tariff == pat._tariff)
-        per = j.group_by(["contact_id", "_pattern"]).aggregate(_n=j._group.nunique())
+        groups = j.select("contact_id", "_pattern", "_group").distinct()
+        per = groups.group_by(["contact_id", "_pattern"]).aggregate(_n=groups.count())
         k = per.join(size, [per._pattern == size._p, per._n == size._groups])
         return k.select("contact_id").distinct()
 
@@ -475,16 +493,12 @@ class PopulationView:
         status (ok / due / overdue).
         """
         rules = self.vs.rules.annual_checks
-        entries = [
-            e
-            for e in self.vs.condition_codes
-            if e.key in rules.conditions and e.code_system == "ICPC-2"
-        ]
-        ev = self.events.filter(
-            (self.events.date >= self.start) & (self.events.source == "contacts")
-        )
-        ev = ev.semi_join(self.annual_check_contacts, "contact_id")
-        checks = code_matches(ev, entries, key="condition")
+        ev = self.condition_events
+        checks = ev.filter(
+            (ev.source == "contacts")
+            & (ev.code_system == "ICPC-2")
+            & ev.condition.isin(list(rules.conditions))
+        ).semi_join(self.annual_check_contacts, "contact_id")
         last = checks.group_by(["person_id", "condition"]).aggregate(last_check=checks.date.max())
         ce = self.condition_evidence.filter(
             self.condition_evidence.condition.isin(list(rules.conditions))
