@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,7 @@ from pht.registry.synth.params import CONDITIONS
 from pht.registry.synth.plan import Plan
 from pht.registry.synth.simulate import KINDS, SERVICES, Simulation
 
-__all__ = ["build_tables", "write_table"]
+__all__ = ["iter_tables", "truth_tables", "write_table"]
 
 INSTRUMENTS = (
     ("eq5d5l", "index"),
@@ -129,102 +130,121 @@ _ARROW = {
 }
 
 
-def build_tables(
+def iter_tables(
     plan: Plan,
     sim: Simulation,
     person_ids: npt.NDArray[np.str_],
     given: npt.NDArray[np.str_],
     family: npt.NDArray[np.str_],
-) -> dict[str, pa.Table]:
-    """Every table of the extract format, plus ``person_names``."""
-    out: dict[str, pa.Table] = {}
+) -> Iterator[tuple[str, pa.Table]]:
+    """Every table of the extract format, plus ``person_names``, one at a time (so that each can
+    be written while the next is built)."""
     muni_codes = np.array(plan.municipality_codes, dtype=object)
-    out["municipalities"] = _table(
+    yield (
         "municipalities",
-        {
-            "municipality_code": pa.array(plan.municipality_codes, pa.string()),
-            "name": pa.array(plan.municipality_names, pa.string()),
-            "population": pa.array(plan.municipality_population, pa.int64()),
-            "centrality": pa.array(plan.municipality_centrality, pa.int64()),
-        },
+        _table(
+            "municipalities",
+            {
+                "municipality_code": pa.array(plan.municipality_codes, pa.string()),
+                "name": pa.array(plan.municipality_names, pa.string()),
+                "population": pa.array(plan.municipality_population, pa.int64()),
+                "centrality": pa.array(plan.municipality_centrality, pa.int64()),
+            },
+        ),
     )
     pr = plan.practices
-    out["practices"] = _table(
+    yield (
         "practices",
-        {
-            "practice_id": pa.array([p.practice_id for p in pr], pa.string()),
-            "name": pa.array([p.name for p in pr], pa.string()),
-            "municipality_code": pa.array(
-                [plan.municipality_codes[p.municipality] for p in pr], pa.string()
-            ),
-            "district": pa.array([p.district for p in pr], pa.string()),
-            "financing_model": pa.array([p.financing_model for p in pr], pa.string()),
-            "pht_start": _dates(
-                np.array([p.pht_start or 0 for p in pr]),
-                np.array([p.pht_start is None for p in pr]),
-            ),
-            "pht_end": _dates(
-                np.array([p.pht_end or 0 for p in pr]), np.array([p.pht_end is None for p in pr])
-            ),
-        },
+        _table(
+            "practices",
+            {
+                "practice_id": pa.array([p.practice_id for p in pr], pa.string()),
+                "name": pa.array([p.name for p in pr], pa.string()),
+                "municipality_code": pa.array(
+                    [plan.municipality_codes[p.municipality] for p in pr], pa.string()
+                ),
+                "district": pa.array([p.district for p in pr], pa.string()),
+                "financing_model": pa.array([p.financing_model for p in pr], pa.string()),
+                "pht_start": _dates(
+                    np.array([p.pht_start or 0 for p in pr]),
+                    np.array([p.pht_start is None for p in pr]),
+                ),
+                "pht_end": _dates(
+                    np.array([p.pht_end or 0 for p in pr]),
+                    np.array([p.pht_end is None for p in pr]),
+                ),
+            },
+        ),
     )
     practice_ids = np.array([p.practice_id for p in pr], dtype=object)
     g = sim.gps
     gp_practice = plan.list_practice[g["list"]]
     pilot = np.array([p.pilot for p in pr])[gp_practice]
     staff = plan.staff
-    out["practitioners"] = _table(
+    yield (
         "practitioners",
-        {
-            "practitioner_id": pa.array(list(g["hpr"]) + [s.hpr for s in staff], pa.string()),
-            "practice_id": pa.array(
-                list(practice_ids[gp_practice]) + [practice_ids[s.practice] for s in staff],
-                pa.string(),
-            ),
-            "role": pa.array(["gp"] * g["hpr"].size + [s.role for s in staff], pa.string()),
-            "fte": pa.array([1.0] * g["hpr"].size + [s.fte for s in staff], pa.float64()),
-            "start": _dates(np.r_[g["start"], [s.start for s in staff]].astype(np.int64)),
-            "end": _dates(
-                np.r_[np.maximum(g["end"], 0), [s.end or 0 for s in staff]].astype(np.int64),
-                np.r_[g["end"] < 0, [s.end is None for s in staff]].astype(bool),
-            ),
-            "team_lead": pa.array(
-                [bool(x) if pl else None for x, pl in zip(g["lead"], pilot, strict=True)]
-                + [None] * len(staff),
-                pa.bool_(),
-            ),
-        },
+        _table(
+            "practitioners",
+            {
+                "practitioner_id": pa.array(list(g["hpr"]) + [s.hpr for s in staff], pa.string()),
+                "practice_id": pa.array(
+                    list(practice_ids[gp_practice]) + [practice_ids[s.practice] for s in staff],
+                    pa.string(),
+                ),
+                "role": pa.array(["gp"] * g["hpr"].size + [s.role for s in staff], pa.string()),
+                "fte": pa.array([1.0] * g["hpr"].size + [s.fte for s in staff], pa.float64()),
+                "start": _dates(np.r_[g["start"], [s.start for s in staff]].astype(np.int64)),
+                "end": _dates(
+                    np.r_[np.maximum(g["end"], 0), [s.end or 0 for s in staff]].astype(np.int64),
+                    np.r_[g["end"] < 0, [s.end is None for s in staff]].astype(bool),
+                ),
+                "team_lead": pa.array(
+                    [bool(x) if pl else None for x, pl in zip(g["lead"], pilot, strict=True)]
+                    + [None] * len(staff),
+                    pa.bool_(),
+                ),
+            },
+        ),
     )
     P = sim.persons
     n = P["birth"].size
     ids = _strings(person_ids.astype("S11"))
-    out["persons"] = _table(
+    yield (
         "persons",
-        {
-            "person_id": ids,
-            "birth_date": _dates(P["birth"]),
-            "sex": pa.array(np.where(P["male"], "M", "F").astype(object), pa.string()),
-            "municipality_code": _take(muni_codes, P["muni"]),
-            "death_date": _dates(np.maximum(P["death"], 0), P["death"] < 0),
-        },
+        _table(
+            "persons",
+            {
+                "person_id": ids,
+                "birth_date": _dates(P["birth"]),
+                "sex": pa.array(np.where(P["male"], "M", "F").astype(object), pa.string()),
+                "municipality_code": _take(muni_codes, P["muni"]),
+                "death_date": _dates(np.maximum(P["death"], 0), P["death"] < 0),
+            },
+        ),
     )
-    out["person_names"] = pa.table(
-        {
-            "person_id": ids,
-            "given_name": pa.array(given.astype(object), pa.string()),
-            "family_name": pa.array(family.astype(object), pa.string()),
-        }
+    yield (
+        "person_names",
+        pa.table(
+            {
+                "person_id": ids,
+                "given_name": pa.array(given, pa.string()),
+                "family_name": pa.array(family, pa.string()),
+            }
+        ),
     )
     m = sim.memberships
     order = np.lexsort((m["start"], m["person"]))
-    out["list_memberships"] = _table(
+    yield (
         "list_memberships",
-        {
-            "person_id": _take(ids, m["person"][order]),
-            "gp_id": _take(g["hpr"].astype(object), m["gp"][order]),
-            "start": _dates(m["start"][order]),
-            "end": _dates(np.maximum(m["end"][order], 0), m["end"][order] < 0),
-        },
+        _table(
+            "list_memberships",
+            {
+                "person_id": _take(ids, m["person"][order]),
+                "gp_id": _take(g["hpr"].astype(object), m["gp"][order]),
+                "start": _dates(m["start"][order]),
+                "end": _dates(np.maximum(m["end"][order], 0), m["end"][order] < 0),
+            },
+        ),
     )
     c = sim.contacts
     practitioner_hpr = np.r_[g["hpr"].astype(object), np.array(sim.nurse_hpr, dtype=object)]
@@ -241,64 +261,75 @@ def build_tables(
     child = c["child"].astype(np.int64)
     slot = pa.array((child * sim.copay_table.shape[0] + year_i) * n_combo + combo)
     settings = np.array([k[1] for k in KINDS], dtype=object)
-    out["contacts"] = _table(
+    yield (
         "contacts",
-        {
-            "contact_id": _ids("K", c["person"].size),
-            "person_id": _take(ids, c["person"]),
-            "practitioner_id": _take(practitioner_hpr, who),
-            "practice_id": _take(practice_ids, c["practice"]),
-            "date": _dates(c["date"]),
-            "setting": _take(settings, sim.kind_of_combo[combo]),
-            "diagnoses": _diagnoses(sim.icpc2_vocab, c["diagnosis"], c["extra"]),
-            "tariffs": _take(np.array(sim.tariff_vocab, dtype=object), combo),
-            "copay_nok": copay_values.take(slot),
-            "refund_nok": refund_values.take(slot),
-        },
+        _table(
+            "contacts",
+            {
+                "contact_id": _ids("K", c["person"].size),
+                "person_id": _take(ids, c["person"]),
+                "practitioner_id": _take(practitioner_hpr, who),
+                "practice_id": _take(practice_ids, c["practice"]),
+                "date": _dates(c["date"]),
+                "setting": _take(settings, sim.kind_of_combo[combo]),
+                "diagnoses": _diagnoses(sim.icpc2_vocab, c["diagnosis"], c["extra"]),
+                "tariffs": _take(np.array(sim.tariff_vocab, dtype=object), combo),
+                "copay_nok": copay_values.take(slot),
+                "refund_nok": refund_values.take(slot),
+            },
+        ),
     )
     a = sim.admissions
     icd = np.array(sim.icd10_vocab, dtype=object)
     other = a["other"].astype(np.int64)
-    out["admissions"] = _table(
+    yield (
         "admissions",
-        {
-            "admission_id": _ids("A", a["person"].size),
-            "person_id": _take(ids, a["person"]),
-            "admitted": _dates(a["admitted"]),
-            "discharged": _dates(a["discharged"]),
-            "main_diagnosis": _take(icd, a["main"].astype(np.int64)),
-            "other_diagnoses": _take(icd, np.maximum(other, 0), other < 0),
-            "acute": pa.array(a["acute"], pa.bool_()),
-        },
+        _table(
+            "admissions",
+            {
+                "admission_id": _ids("A", a["person"].size),
+                "person_id": _take(ids, a["person"]),
+                "admitted": _dates(a["admitted"]),
+                "discharged": _dates(a["discharged"]),
+                "main_diagnosis": _take(icd, a["main"].astype(np.int64)),
+                "other_diagnoses": _take(icd, np.maximum(other, 0), other < 0),
+                "acute": pa.array(a["acute"], pa.bool_()),
+            },
+        ),
     )
     s = sim.services
     hours = np.asarray(s["hours"], dtype=np.float64)
-    out["municipal_services"] = _table(
+    yield (
         "municipal_services",
-        {
-            "person_id": _take(ids, s["person"]),
-            "service": _take(np.array(SERVICES, dtype=object), s["service"].astype(np.int64)),
-            "start": _dates(s["start"]),
-            "end": _dates(np.maximum(s["end"], 0), s["end"] < 0),
-            "hours_per_week": pa.array(hours, pa.float64(), mask=np.isnan(hours)),
-        },
+        _table(
+            "municipal_services",
+            {
+                "person_id": _take(ids, s["person"]),
+                "service": _take(np.array(SERVICES, dtype=object), s["service"].astype(np.int64)),
+                "start": _dates(s["start"]),
+                "end": _dates(np.maximum(s["end"], 0), s["end"] < 0),
+                "hours_per_week": pa.array(hours, pa.float64(), mask=np.isnan(hours)),
+            },
+        ),
     )
     v = sim.surveys
     inst = v["instrument"].astype(np.int64)
-    out["survey_responses"] = _table(
+    yield (
         "survey_responses",
-        {
-            "response_id": _ids("S", v["person"].size),
-            "person_id": _take(ids, v["person"]),
-            "practice_id": _take(practice_ids, v["practice"]),
-            "date": _dates(v["date"]),
-            "instrument": _take(np.array([i[0] for i in INSTRUMENTS], dtype=object), inst),
-            "item": _take(np.array([i[1] for i in INSTRUMENTS], dtype=object), inst),
-            "value": pa.array(v["value"], pa.float64()),
-        },
+        _table(
+            "survey_responses",
+            {
+                "response_id": _ids("S", v["person"].size),
+                "person_id": _take(ids, v["person"]),
+                "practice_id": _take(practice_ids, v["practice"]),
+                "date": _dates(v["date"]),
+                "instrument": _take(np.array([i[0] for i in INSTRUMENTS], dtype=object), inst),
+                "item": _take(np.array([i[1] for i in INSTRUMENTS], dtype=object), inst),
+                "value": pa.array(v["value"], pa.float64()),
+            },
+        ),
     )
     assert n == len(person_ids)
-    return out
 
 
 def truth_tables(
