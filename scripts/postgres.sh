@@ -201,7 +201,9 @@ case "${1:-start}" in
   destroy)
     cmd_stop
     rm -rf "$BASE" "$BASE.lock"
-    rm -f "$URL_FILE"
+    if grep -q "@127.0.0.1:$PORT/" "$URL_FILE" 2>/dev/null; then
+      rm -f "$URL_FILE"
+    fi
     say "deleted $BASE"
     ;;
   *)
