@@ -49,6 +49,23 @@ class AuditAction(models.TextChoices):
     EXPORT_AUDIT = "audit.export", _("eksporterte loggen")
     LOAD = "data.load", _("lastet analyseresultater")
     DENIED = "access.denied", _("nektet tilgang")
+    # The 2017 call for applications (pht.app.call), by the municipality and the directorate.
+    CALL_DRAFT = "call.draft", _("lagret søknadsutkast")
+    CALL_SUBMIT = "call.submit", _("sendte inn søknad")
+    CALL_SUBMIT_REFUSED = "call.submit_refused", _("innsending av søknad avvist")
+    CALL_WITHDRAW = "call.withdraw", _("trakk søknad")
+    CALL_VALIDATE = "call.validate", _("kontrollerte søknad")
+    CALL_ACCEPT_LATE = "call.accept_late", _("tok sen søknad til vurdering")
+    CALL_SCORE = "call.score", _("ga poeng på et kriterium")
+    CALL_CONFLICT = "call.conflict", _("meldte seg inhabil")
+    CALL_MEETING = "call.meeting", _("registrerte intervju eller besøk")
+    CALL_OVERRIDE = "call.override", _("overstyrte utvalget")
+    CALL_SELECT = "call.select", _("foreslo utvalg")
+    CALL_PROPOSE = "call.propose", _("foreslo vedtak")
+    CALL_APPROVE = "call.approve", _("godkjente vedtak")
+    CALL_APPROVE_REFUSED = "call.approve_refused", _("godkjenning av vedtak avvist")
+    CALL_LETTER = "call.letter", _("lagde vedtaksbrev")
+    CALL_PAYMENTS = "call.payments", _("lagde utbetalingsliste")
 
 
 class AuditEntry(models.Model):

@@ -19,6 +19,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from pht.app.audit.log import record as audit
+from pht.app.audit.models import AuditAction
 from pht.app.call.models import CallCaseRecord
 from pht.call.application import Application, ApplicationRejected, ApplicationStatus
 from pht.call.application import submit as submit_application
@@ -37,24 +38,24 @@ CALL_ID = "pht-2017"
 
 
 class CallAudit:
-    """The audit actions of the call (values of ``AuditEntry.action``)."""
+    """The audit actions of the call (members of :class:`AuditAction`, shown by their label)."""
 
-    SAVE_DRAFT = "call.draft"
-    SUBMIT = "call.submit"
-    SUBMIT_REFUSED = "call.submit_refused"
-    WITHDRAW = "call.withdraw"
-    VALIDATE = "call.validate"
-    ACCEPT_LATE = "call.accept_late"
-    SCORE = "call.score"
-    CONFLICT = "call.conflict"
-    MEETING = "call.meeting"
-    OVERRIDE = "call.override"
-    SELECT = "call.select"
-    PROPOSE = "call.propose"
-    APPROVE = "call.approve"
-    APPROVE_REFUSED = "call.approve_refused"
-    LETTER = "call.letter"
-    PAYMENTS = "call.payments"
+    SAVE_DRAFT = AuditAction.CALL_DRAFT
+    SUBMIT = AuditAction.CALL_SUBMIT
+    SUBMIT_REFUSED = AuditAction.CALL_SUBMIT_REFUSED
+    WITHDRAW = AuditAction.CALL_WITHDRAW
+    VALIDATE = AuditAction.CALL_VALIDATE
+    ACCEPT_LATE = AuditAction.CALL_ACCEPT_LATE
+    SCORE = AuditAction.CALL_SCORE
+    CONFLICT = AuditAction.CALL_CONFLICT
+    MEETING = AuditAction.CALL_MEETING
+    OVERRIDE = AuditAction.CALL_OVERRIDE
+    SELECT = AuditAction.CALL_SELECT
+    PROPOSE = AuditAction.CALL_PROPOSE
+    APPROVE = AuditAction.CALL_APPROVE
+    APPROVE_REFUSED = AuditAction.CALL_APPROVE_REFUSED
+    LETTER = AuditAction.CALL_LETTER
+    PAYMENTS = AuditAction.CALL_PAYMENTS
 
 
 def now() -> dt.datetime:
@@ -70,9 +71,9 @@ def now() -> dt.datetime:
 
 
 def _audit(
-    user: Any, action: str, request: HttpRequest | None, *, reason: str = "", **detail: Any
+    user: Any, action: AuditAction, request: HttpRequest | None, *, reason: str = "", **detail: Any
 ) -> None:
-    audit(user=user, action=action, reason=reason, detail=detail, request=request)  # type: ignore[arg-type]
+    audit(user=user, action=action, reason=reason, detail=detail, request=request)
 
 
 def case_record(call_id: str = CALL_ID, *, lock: bool = False) -> CallCaseRecord:

@@ -55,11 +55,11 @@ def connect() -> None:
     """Connect the signals (called once from the app config)."""
     for name, signal in (("save", post_save), ("delete", post_delete)):
         signal.connect(_patient_changed, sender=Patient, dispatch_uid=f"pht-fresh-patient-{name}")
-        for model in (FollowUpPlan, Task):
+        for record in (FollowUpPlan, Task):
             signal.connect(
-                _record_changed, sender=model, dispatch_uid=f"pht-fresh-{model.__name__}-{name}"
+                _record_changed, sender=record, dispatch_uid=f"pht-fresh-{record.__name__}-{name}"
             )
-        for model in (get_user_model(), Profile):
+        for team in (get_user_model(), Profile):
             signal.connect(
-                _team_changed, sender=model, dispatch_uid=f"pht-fresh-{model.__name__}-{name}"
+                _team_changed, sender=team, dispatch_uid=f"pht-fresh-{team.__name__}-{name}"
             )
