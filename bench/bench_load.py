@@ -65,6 +65,7 @@ def _extract(n_contacts: int) -> dict[str, pa.Table]:
     dates = (np.datetime64("2019-01-01") + days.astype("timedelta64[D]")).astype(str)
     diag_pool = np.array(["T90", "K86", "R95 T90", "P76", "A97", "K77 K78", "L03", "R74"])
     tariff_pool = np.array(["2ad", "2ad 2cd", "2ae", "1ad", "pht01", "11ad"])
+    tariffs = tariff_pool[rng.integers(0, len(tariff_pool), n_contacts)]
     practitioner_ids = np.array(gps + nurses, dtype=object)[prac_idx]
     practice_ids = np.array([orgs[i % len(orgs)] for i in range(80)], dtype=object)[prac_idx]
     contacts = pa.table(
@@ -78,7 +79,14 @@ def _extract(n_contacts: int) -> dict[str, pa.Table]:
                 np.array(["office", "phone", "home"])[rng.integers(0, 3, n_contacts)]
             ),
             "diagnoses": pa.array(diag_pool[rng.integers(0, len(diag_pool), n_contacts)]),
-            "tariffs": pa.array(tariff_pool[rng.integers(0, len(tariff_pool), n_contacts)]),
+            # pht01 (a nurse code) is valid only until 2023-03-31: 074a (grant model) after
+            "tariffs": pa.array(
+                np.where(
+                    (tariffs == "pht01") & (dates > "2023-03-31"),
+                    "074a",
+                    tariffs,
+                )
+            ),
             "copay_nok": pa.array(np.round(rng.uniform(0, 300, n_contacts), 2)),
             "refund_nok": pa.array(np.round(rng.uniform(0, 300, n_contacts), 2)),
         }

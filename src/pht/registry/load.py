@@ -38,9 +38,16 @@ from typing import Any
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from pht.core.errors import PhtError
-from pht.core.identifiers import person_id_problems, validate_hpr, validate_orgnr
+from pht.core.identifiers import (
+    person_id_problems,
+    person_id_valid_sql,
+    validate_hpr,
+    validate_orgnr,
+)
+from pht.core.periods import Period
 from pht.reference.codes import ICPC2_FORM, icd10_known, icpc2_codes
 from pht.reference.tariffs import tariff_codes
 from pht.registry.schema import TABLES, ColumnSpec, TableSpec
@@ -70,6 +77,28 @@ PSEUDONYM_FORM = re.compile(r"^[A-Za-z0-9_:\-]{16,}$")
 MAX_PROBLEMS = 10_000
 
 _NUMBER_TYPES = ("BIGINT", "INTEGER", "SMALLINT", "TINYINT", "HUGEINT", "UBIGINT", "UINTEGER")
+
+# A Parquet file with fewer row groups than this, and no larger than ARROW_MAX_BYTES
+# uncompressed, is read into memory and cut into batches of ARROW_BATCH_ROWS rows so that every
+# step runs on all cores (DuckDB splits a Parquet scan by row group only).
+ARROW_MAX_ROW_GROUPS = 8
+ARROW_MAX_BYTES = 2 << 30
+ARROW_BATCH_ROWS = 122_880  # one DuckDB row group
+
+# Up to this many rows, duplicate keys are looked for by sorting 64-bit hashes of the key in
+# numpy (a few times cheaper than a GROUP BY on the key); above it, by DuckDB's GROUP BY.
+HASH_SORT_MAX_ROWS = 20_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class _RowRule:
+    """A rule checked row by row: SQL *condition* true on a problem row, *reason* and *value*
+    as SQL expressions."""
+
+    column: str
+    condition: str
+    reason: str
+    value: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,11 +262,14 @@ class _Stage:
         self.blocking = False  # a problem with a whole file: nothing can be loaded
         self.pending: list[str] = []
         self.scratch: list[str] = []  # temp tables to drop at the end
+        self.arrow: dict[str, pa.Table] = {}  # table -> file read into memory (kept alive)
+        self.flagged: set[str] = set()  # tables with a problem query queued or found
 
     # -- helpers --
 
     def file_problem(self, table: str, line: int, column: str, value: str | None, why: str) -> None:
         self.report.file_problems = True
+        self.flagged.add(table)
         if line <= 1:
             self.blocking = True
         self.con.execute(
@@ -246,6 +278,7 @@ class _Stage:
 
     def add(self, table: str, select_sql: str) -> None:
         """Queue problems from *select_sql* (columns line, col, value, reason)."""
+        self.flagged.add(table)
         self.pending.append(
             f"SELECT {_lit(table)} AS tbl, line, col, value, reason FROM ({select_sql})"
         )
@@ -395,26 +428,70 @@ class _Stage:
         if not self._check_header(table, spec, header):
             return False
         try:
-            # no copy: every rule reads only the columns it needs straight from the file
-            self.con.execute(
-                f"CREATE OR REPLACE TEMP VIEW {self.data(table)} AS SELECT * FROM {src}"
-            )
-            self.con.execute(
-                f"CREATE OR REPLACE TEMP VIEW {self.raw(table)} AS SELECT * EXCLUDE "
-                f"(file_row_number), file_row_number + 2 AS _line FROM read_parquet("
-                f"{_lit(str(path))}, file_row_number = true)"
-            )
-        except duckdb.Error as err:
+            if self._arrow_worth_it(path):
+                self._stage_arrow(table, path, header)
+            else:
+                # no copy: every rule reads only the columns it needs straight from the file
+                # (DuckDB reads the row groups in parallel)
+                self.con.execute(
+                    f"CREATE OR REPLACE TEMP VIEW {self.data(table)} AS SELECT * FROM {src}"
+                )
+                self.con.execute(
+                    f"CREATE OR REPLACE TEMP VIEW {self.raw(table)} AS SELECT * EXCLUDE "
+                    f"(file_row_number), file_row_number + 2 AS _line FROM read_parquet("
+                    f"{_lit(str(path))}, file_row_number = true)"
+                )
+                self.types_source[table] = "parquet"
+                n = self.con.execute(f"SELECT count(*) FROM {self.data(table)}").fetchone()
+                self.report.rows[table] = int(n[0]) if n else 0
+        except (duckdb.Error, pa.ArrowException, OSError) as err:
             self.file_problem(
                 table, 0, "", None, f"cannot read the Parquet data: {_first_line(err)}"
             )
             return False
         self.types[table] = {str(r[0]): str(r[1]) for r in described}
-        self.types_source[table] = "parquet"
-        n = self.con.execute(f"SELECT count(*) FROM {self.raw(table)}").fetchone()
-        self.report.rows[table] = int(n[0]) if n else 0
         self.staged.append(table)
         return True
+
+    def _arrow_worth_it(self, path: Path) -> bool:
+        """Read the file into memory first when DuckDB could not split the work otherwise.
+
+        DuckDB reads a Parquet file in parallel by row group; a file of one or a few large row
+        groups (pyarrow writes up to 1,048,576 rows per group) would be read, checked and
+        written on one core. Read into Arrow and cut into batches, every step uses all cores.
+        Large files with many row groups are read straight from the file (memory stays flat).
+        """
+        try:
+            meta = pq.ParquetFile(path).metadata
+        except (pa.ArrowException, OSError):
+            return False
+        groups = meta.num_row_groups
+        size = sum(meta.row_group(i).total_byte_size for i in range(groups))
+        return groups < ARROW_MAX_ROW_GROUPS and size <= ARROW_MAX_BYTES
+
+    def _stage_arrow(self, table: str, path: Path, header: list[str]) -> None:
+        spec = TABLES[table]
+        schema = pq.read_schema(path)
+        # columns that repeat few values are read as dictionaries (fewer strings to build)
+        dictionary = [
+            c.name
+            for c in spec.columns
+            if c.storage == "dictionary"
+            and c.name in schema.names
+            and pa.types.is_string(schema.field(c.name).type)
+        ]
+        data = pq.read_table(path, columns=header, read_dictionary=dictionary)
+        n = data.num_rows
+        data = data.append_column("_line", pa.array(np.arange(2, n + 2, dtype=np.int64)))
+        data = pa.Table.from_batches(data.to_batches(max_chunksize=ARROW_BATCH_ROWS), data.schema)
+        name = f"_pht_data_{table}"
+        self.con.register(name, data)
+        self.arrow[table] = data
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP VIEW {self.raw(table)} AS SELECT * FROM {self.data(table)}"
+        )
+        self.types_source[table] = "arrow"
+        self.report.rows[table] = n
 
     def _check_header(self, table: str, spec: TableSpec, header: list[str]) -> bool:
         ok = True
@@ -437,28 +514,84 @@ class _Stage:
         return ok
 
     # -- rules --
+    #
+    # Every rule first runs as a cheap probe over the whole table (one aggregate for all the
+    # per-row rules, one anti-join per foreign key, one DISTINCT per code column, hashes sorted
+    # for the key); only a rule that finds something queues the query that lists the rows.
 
     def check_table(self, table: str) -> None:
         spec = TABLES[table]
-        raw = self.raw(table)
         present = [c for c in spec.columns if c.name in self.types[table]]
+        rules: list[_RowRule] = []
         for c in present:
-            self._check_column(table, spec, c)
+            rules.extend(self._row_rules(table, c))
         for earlier, later in spec.date_order:
             if earlier in self.types[table] and later in self.types[table]:
                 a, b = self._as_date(table, earlier), self._as_date(table, later)
                 why = _lit(f"{later} is before {earlier} ")
+                rules.append(
+                    _RowRule(
+                        later,
+                        f"{a} > {b}",
+                        f"{why} || CAST({a} AS VARCHAR)",
+                        self.txt(table, later),
+                    )
+                )
+        self._probe(table, rules)
+        self._check_duplicates(table, spec)
+        for c in present:
+            checker = _VALUE_CHECKS.get(c.kind)
+            if c.references:
+                self._check_reference(table, c, checker)
+            elif checker is not None:
+                self._check_distinct(table, c.name, checker)
+            list_checker = _LIST_CHECKS.get(c.kind)
+            if list_checker is not None:
+                self._check_tokens(table, c, *list_checker)
+
+    def _probe(self, table: str, rules: list[_RowRule]) -> None:
+        """Count every per-row rule in one pass; list the rows only of rules that fire."""
+        if not rules:
+            return
+        counts = self.con.execute(
+            "SELECT "
+            + ", ".join(f"count_if({r.condition})" for r in rules)
+            + f" FROM {self.data(table)}"
+        ).fetchone()
+        for rule, n in zip(rules, counts or (), strict=True):
+            if n:
                 self.add(
                     table,
-                    f"SELECT _line AS line, {_lit(later)} AS col, "
-                    f"{self.txt(table, later)} AS value, {why} || CAST({a} AS VARCHAR) AS reason "
-                    f"FROM {raw} WHERE {a} > {b}",
+                    f"SELECT _line AS line, {_lit(rule.column)} AS col, {rule.value} AS value, "
+                    f"{rule.reason} AS reason FROM {self.raw(table)} WHERE {rule.condition}",
                 )
+
+    def _check_duplicates(self, table: str, spec: TableSpec) -> None:
+        if not all(k in self.types[table] for k in spec.key):
+            return
         keys = ", ".join(_q(k) for k in spec.key)
-        dup = self.con.execute(
-            f"SELECT 1 FROM {self.data(table)} GROUP BY {keys} HAVING count(*) > 1 LIMIT 1"
-        ).fetchone()
-        if dup is None:
+        rows = self.report.rows.get(table, 0)
+        if rows < 2:
+            return
+        if rows <= HASH_SORT_MAX_ROWS:
+            # 64-bit hashes of the key, sorted: no repeat means no duplicate (a repeat may be
+            # a hash collision; the exact query below then decides)
+            hashes = np.sort(
+                np.asarray(
+                    self.con.execute(
+                        f"SELECT hash({keys}) AS h FROM {self.data(table)}"
+                    ).fetchnumpy()["h"]
+                )
+            )
+            suspect = bool(np.any(hashes[1:] == hashes[:-1]))
+        else:
+            suspect = (
+                self.con.execute(
+                    f"SELECT 1 FROM {self.data(table)} GROUP BY {keys} HAVING count(*) > 1 LIMIT 1"
+                ).fetchone()
+                is not None
+            )
+        if not suspect:
             return
         key_text = " || '/' || ".join(f"coalesce({self.txt(table, k)}, '')" for k in spec.key)
         self.add(
@@ -466,7 +599,8 @@ class _Stage:
             f"SELECT line, col, value, 'duplicate key (' || {_lit(', '.join(spec.key))} || "
             f"'), first on line ' || CAST(first AS VARCHAR) AS reason FROM ("
             f"SELECT _line AS line, {_lit(spec.key[0])} AS col, {key_text} AS value, "
-            f"min(_line) OVER (PARTITION BY {keys}) AS first FROM {raw}) WHERE line > first",
+            f"min(_line) OVER (PARTITION BY {keys}) AS first FROM {self.raw(table)}) "
+            f"WHERE line > first",
         )
 
     def _as_date(self, table: str, column: str) -> str:
@@ -475,8 +609,8 @@ class _Stage:
             return _q(column)
         return f"TRY_CAST({self.txt(table, column)} AS DATE)"
 
-    def _check_column(self, table: str, spec: TableSpec, c: ColumnSpec) -> None:
-        raw = self.raw(table)
+    def _row_rules(self, table: str, c: ColumnSpec) -> list[_RowRule]:
+        """The per-row rules of one column: SQL conditions true on a problem row."""
         col = _q(c.name)
         txt = self.txt(table, c.name)
         src_type = self.types[table][c.name]
@@ -534,42 +668,20 @@ class _Stage:
             reasons.append((f"{txt} NOT IN ({allowed})", "not one of: " + ", ".join(c.values)))
         elif c.kind == "municipality_code":
             reasons.append((f"NOT regexp_full_match({txt}, '[0-9]{{4}}')", "must be 4 digits"))
+        rules: list[_RowRule] = []
         if c.required:
-            self.add(
-                table,
-                f"SELECT _line AS line, {_lit(c.name)} AS col, {txt} AS value, "
-                f"'required value missing' AS reason FROM {raw} WHERE {empty}",
-            )
-        for cond, why in reasons:
-            self.add(
-                table,
-                f"SELECT _line AS line, {_lit(c.name)} AS col, {txt} AS value, "
-                f"{_lit(why)} AS reason FROM {raw} WHERE NOT {empty} AND ({cond})",
-            )
-        checker = _VALUE_CHECKS.get(c.kind)
-        if checker is not None:
-            self._check_distinct(table, c.name, checker)
-        list_checker = _LIST_CHECKS.get(c.kind)
-        if list_checker is not None:
-            self._check_tokens(table, c.name, *list_checker)
-        if c.references:
-            self._check_reference(table, c)
+            rules.append(_RowRule(c.name, empty, "'required value missing'", txt))
+        rules.extend(
+            _RowRule(c.name, f"NOT {empty} AND ({cond})", _lit(why), txt) for cond, why in reasons
+        )
+        return rules
 
-    def _check_distinct(
-        self, table: str, column: str, checker: Callable[[list[str]], list[str | None]]
+    def _mark_values(
+        self, table: str, column: str, bad: list[tuple[str, str]], name_hint: str = ""
     ) -> None:
-        """Check each distinct value once in Python, then mark the rows holding bad ones."""
+        """Queue a problem for every row whose *column* holds one of *bad* (value, reason)."""
         txt = self.txt(table, column)
-        values = self.con.execute(
-            f"SELECT DISTINCT {txt} AS v FROM {self.raw(table)} "
-            f"WHERE NOT {self.empty(table, column)}"
-        ).fetchnumpy()["v"]
-        vals = [str(v) for v in values]
-        reasons = checker(vals)
-        bad = [(v, r) for v, r in zip(vals, reasons, strict=True) if r is not None]
-        if not bad:
-            return
-        name = f"_pht_bad_{table}_{column}"
+        name = f"_pht_bad_{table}_{column}{name_hint}"
         self.con.register(
             "_pht_bad", pa.table({"v": [b[0] for b in bad], "r": [b[1] for b in bad]})
         )
@@ -584,36 +696,129 @@ class _Stage:
             f"FROM {self.raw(table)} JOIN {_q(name)} b ON {txt} = b.v",
         )
 
-    def _check_tokens(
-        self, table: str, column: str, system: str, known: Callable[[str], bool], single: bool
+    def _check_distinct(
+        self, table: str, column: str, checker: Callable[[list[str]], list[str | None]]
     ) -> None:
-        """Check the codes of a code column (a space-separated list unless *single*)."""
+        """Check each distinct value once in Python, then mark the rows holding bad ones."""
         txt = self.txt(table, column)
-        raw = self.raw(table)
-        split = f"[{txt}]" if single else f"string_split(trim({txt}), ' ')"
-        codes = self.con.execute(
-            f"SELECT DISTINCT unnest({split}) AS v FROM {raw} WHERE NOT {self.empty(table, column)}"
+        kind = TABLES[table].column(column).kind
+        accept = _SQL_ACCEPT.get(kind)
+        # values SQL already accepts (all of them, in a valid file) never reach Python
+        known_good = f" AND NOT {accept(txt)}" if accept is not None else ""
+        values = self.con.execute(
+            f"SELECT DISTINCT {txt} AS v FROM {self.data(table)} "
+            f"WHERE NOT {self.empty(table, column)}{known_good}"
         ).fetchnumpy()["v"]
-        bad = [str(v) for v in codes if not known(str(v))]
-        if not bad:
-            return
-        bad_list = "[" + ", ".join(_lit(b) for b in bad) + "]"
-        self.add(
-            table,
-            f"SELECT _line AS line, {_lit(column)} AS col, {txt} AS value, "
-            f"'unknown {system} code: ' || array_to_string(list_filter({split}, "
-            f"x -> list_contains({bad_list}, x)), ' ') AS reason FROM {raw} "
-            f"WHERE NOT {self.empty(table, column)} AND list_has_any({split}, {bad_list})",
-        )
+        vals = [str(v) for v in values]
+        reasons = checker(vals)
+        bad = [(v, r) for v, r in zip(vals, reasons, strict=True) if r is not None]
+        if bad:
+            self._mark_values(table, column, bad)
+
+    def _check_tokens(
+        self,
+        table: str,
+        c: ColumnSpec,
+        system: str,
+        known: Callable[[str], bool],
+        single: bool,
+    ) -> None:
+        """Check the codes of a code column (a space-separated list unless *single*).
+
+        Codes are split from the *distinct* values only. Tariff codes must also be valid on the
+        date of the row (the table's event date): a code whose validity covers the first and
+        the last date it appears on is valid on every date between.
+        """
+        column = c.name
+        txt = self.txt(table, column)
+        raw, data = self.raw(table), self.data(table)
+        empty = self.empty(table, column)
+
+        def split(v: str) -> str:
+            return f"[{v}]" if single else f"string_split(trim({v}), ' ')"
+
+        date_col = EVENT_PERIOD_COLUMNS.get(table)
+        dated = c.kind == "tariff_list" and date_col in self.types[table]
+        suspect: dict[str, Period] = {}
+        if dated:
+            assert date_col is not None
+            day = self._as_date(table, date_col)
+            found = self.con.execute(
+                f"SELECT DISTINCT unnest({split('v')}) AS code, lo, hi FROM ("
+                f"SELECT {txt} AS v, min({day}) AS lo, max({day}) AS hi FROM {data} "
+                f"WHERE NOT {empty} GROUP BY {txt})"
+            ).fetchall()
+            codes = {str(code) for code, _, _ in found}
+            for code, lo, hi in found:
+                info = tariff_codes().get(str(code))
+                if info is None or lo is None:
+                    continue
+                if lo not in info.valid or hi not in info.valid:
+                    suspect[str(code)] = info.valid
+        else:
+            codes = {
+                str(r[0])
+                for r in self.con.execute(
+                    f"SELECT DISTINCT unnest({split('v')}) FROM ("
+                    f"SELECT DISTINCT {txt} AS v FROM {data} WHERE NOT {empty})"
+                ).fetchall()
+            }
+        bad = sorted(code for code in codes if not known(code))
+        if bad:
+            bad_list = "[" + ", ".join(_lit(b) for b in bad) + "]"
+            self.add(
+                table,
+                f"SELECT _line AS line, {_lit(column)} AS col, {txt} AS value, "
+                f"'unknown {system} code: ' || array_to_string(list_filter({split(txt)}, "
+                f"x -> list_contains({bad_list}, x)), ' ') AS reason FROM {raw} "
+                f"WHERE NOT {empty} AND list_has_any({split(txt)}, {bad_list})",
+            )
+        if suspect:
+            assert date_col is not None
+            day = self._as_date(table, date_col)
+            name = f"_pht_validity_{table}_{column}"
+            self.con.register(
+                "_pht_validity",
+                pa.table(
+                    {
+                        "code": pa.array(list(suspect), pa.string()),
+                        "first": pa.array([p.start for p in suspect.values()], pa.date32()),
+                        "last": pa.array([p.last_day for p in suspect.values()], pa.date32()),
+                    }
+                ),
+            )
+            try:
+                self.con.execute(
+                    f"CREATE OR REPLACE TEMP TABLE {_q(name)} AS SELECT * FROM _pht_validity"
+                )
+            finally:
+                self.con.unregister("_pht_validity")
+            self.scratch.append(name)
+            codes_list = "[" + ", ".join(_lit(s) for s in suspect) + "]"
+            self.add(
+                table,
+                f"SELECT r.line, {_lit(column)} AS col, r.value, 'tariff code ' || r.code || "
+                f"' not valid on ' || CAST(r.day AS VARCHAR) || ' (valid ' || "
+                f"CAST(v.first AS VARCHAR) || '–' || coalesce(CAST(v.last AS VARCHAR), '') || "
+                f"')' AS reason FROM (SELECT _line AS line, {txt} AS value, {day} AS day, "
+                f"unnest({split(txt)}) AS code FROM {raw} WHERE NOT {empty} "
+                f"AND list_has_any({split(txt)}, {codes_list})) r JOIN {_q(name)} v "
+                f"ON r.code = v.code WHERE r.day < v.first OR r.day > v.last",
+            )
 
     def _reference_set(self, ref_table: str, ref_column: str, where: str = "TRUE") -> str:
         """SQL for the values a foreign key may take: valid extract rows + the warehouse."""
         parts = []
         if ref_table in self.staged:
+            valid = ""
+            if ref_table in self.flagged:
+                valid = (
+                    f" AND _line NOT IN (SELECT line FROM _pht_problems "
+                    f"WHERE tbl = {_lit(ref_table)} AND line IS NOT NULL)"
+                )
             parts.append(
                 f"SELECT {self.txt(ref_table, ref_column)} AS v FROM {self.raw(ref_table)} "
-                f"WHERE {where} AND _line NOT IN (SELECT line FROM _pht_problems "
-                f"WHERE tbl = {_lit(ref_table)} AND line IS NOT NULL)"
+                f"WHERE {where}{valid}"
             )
         if ref_table in self.warehouse_tables:
             parts.append(
@@ -623,29 +828,56 @@ class _Stage:
             return "SELECT NULL::VARCHAR AS v WHERE FALSE"
         return f"SELECT v FROM ({' UNION '.join(parts)}) WHERE v IS NOT NULL"
 
-    def _check_reference(self, table: str, c: ColumnSpec) -> None:
+    def _check_reference(
+        self,
+        table: str,
+        c: ColumnSpec,
+        checker: Callable[[list[str]], list[str | None]] | None,
+    ) -> None:
+        """Foreign key (and identifier rule) of one column.
+
+        Values found among the valid rows of the referenced table passed the same identifier
+        rule there, so only the values *not* found are checked, and they are few.
+        """
         assert c.references is not None
         ref_table, ref_column = c.references.split(".")
         txt = self.txt(table, c.name)
         raw = self.raw(table)
+        empty = self.empty(table, c.name)
         refs = self._reference_set(ref_table, ref_column)
-        source = f"{ref_table}.{ref_column}"
-        self.add(
-            table,
-            f"SELECT _line AS line, {_lit(c.name)} AS col, {txt} AS value, "
-            f"{_lit(f'not in {source} (valid rows of the extract) nor in the warehouse')} "
-            f"AS reason FROM {raw} "
-            f"WHERE NOT {self.empty(table, c.name)} AND {txt} NOT IN ({refs})",
-        )
-        if table == "list_memberships" and c.name == "gp_id":
-            gps = self._reference_set(ref_table, ref_column, where="role = 'gp'")
+        missing = [
+            str(v)
+            for v in self.con.execute(
+                f"SELECT DISTINCT {txt} AS v FROM {self.data(table)} "
+                f"WHERE NOT {empty} AND {txt} NOT IN ({refs})"
+            ).fetchnumpy()["v"]
+        ]
+        if missing:
+            if checker is not None:
+                reasons = checker(missing)
+                bad = [(v, r) for v, r in zip(missing, reasons, strict=True) if r is not None]
+                if bad:
+                    self._mark_values(table, c.name, bad)
+            source = f"{ref_table}.{ref_column}"
             self.add(
                 table,
-                f"SELECT _line AS line, 'gp_id' AS col, {txt} AS value, "
-                f"'practitioner is not a GP (role gp)' AS reason FROM {raw} "
-                f"WHERE NOT {self.empty(table, c.name)} AND {txt} IN ({refs}) "
-                f"AND {txt} NOT IN ({gps})",
+                f"SELECT _line AS line, {_lit(c.name)} AS col, {txt} AS value, "
+                f"{_lit(f'not in {source} (valid rows of the extract) nor in the warehouse')} "
+                f"AS reason FROM {raw} WHERE NOT {empty} AND {txt} NOT IN ({refs})",
             )
+        if table == "list_memberships" and c.name == "gp_id":
+            gps = self._reference_set(ref_table, ref_column, where="role = 'gp'")
+            not_gp = self.con.execute(
+                f"SELECT 1 FROM {self.data(table)} WHERE NOT {empty} AND {txt} IN ({refs}) "
+                f"AND {txt} NOT IN ({gps}) LIMIT 1"
+            ).fetchone()
+            if not_gp is not None:
+                self.add(
+                    table,
+                    f"SELECT _line AS line, 'gp_id' AS col, {txt} AS value, "
+                    f"'practitioner is not a GP (role gp)' AS reason FROM {raw} "
+                    f"WHERE NOT {empty} AND {txt} IN ({refs}) AND {txt} NOT IN ({gps})",
+                )
 
     def check_overlaps(self) -> None:
         """List periods of one person must not overlap (in the extract or with the warehouse)."""
@@ -721,6 +953,19 @@ def _person_checks(values: list[str]) -> list[str | None]:
             p = f"not a valid fødselsnummer/D-number ({p}) nor a pseudonym"
         out.append(p)
     return out
+
+
+def _person_accept_sql(column: str) -> str:
+    """SQL true for the person identifiers :func:`_person_checks` accepts (a subset is enough:
+    what it leaves, Python checks)."""
+    pseudonym = (
+        f"coalesce(regexp_full_match({column}, '[A-Za-z0-9_:\\-]{{16,}}') "
+        f"AND NOT regexp_full_match({column}, '[0-9]+'), false)"
+    )
+    return f"({person_id_valid_sql(column)} OR {pseudonym})"
+
+
+_SQL_ACCEPT: dict[str, Callable[[str], str]] = {"person_id": _person_accept_sql}
 
 
 def _scalar(
@@ -819,8 +1064,13 @@ def _summarise(stage: _Stage) -> None:
 def _cleanup(stage: _Stage) -> None:
     for t in stage.staged:
         stage.con.execute(f"DROP VIEW IF EXISTS {stage.raw(t)}")
-        kind = "VIEW" if stage.types_source.get(t) == "parquet" else "TABLE"
-        stage.con.execute(f"DROP {kind} IF EXISTS {stage.data(t)}")
+        source = stage.types_source.get(t)
+        if source == "arrow":
+            stage.con.unregister(f"_pht_data_{t}")
+        else:
+            kind = "VIEW" if source == "parquet" else "TABLE"
+            stage.con.execute(f"DROP {kind} IF EXISTS {stage.data(t)}")
+    stage.arrow.clear()
     for name in stage.scratch:
         stage.con.execute(f"DROP TABLE IF EXISTS {_q(name)}")
     stage.con.execute("DROP TABLE IF EXISTS _pht_problems")
@@ -904,6 +1154,8 @@ def _write_table(
     replaced: tuple[str, str] | None = None
     date_col = EVENT_PERIOD_COLUMNS.get(table)
     has_rows = con.execute(f"SELECT 1 FROM {_q(table)} LIMIT 1").fetchone() is not None
+    if not has_rows:
+        _use_storage_layout(con, table)
     if date_col is not None:
         if period is None:
             first_last = con.execute(
@@ -931,6 +1183,28 @@ def _write_table(
         con.execute("SET preserve_insertion_order = true")
         con.execute(f"DROP VIEW {clean}")
     return (int(n[0]) if n else 0), replaced
+
+
+def _use_storage_layout(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """Re-create the empty warehouse table *table* with the schema's storage methods.
+
+    Same columns and types (:meth:`TableSpec.create_sql`), so nothing a reader sees changes;
+    the bulk insert that follows skips DuckDB's trial of every compression method. A table that
+    differs from the schema (columns added by other code) is left as it is.
+    """
+    spec = TABLES[table]
+    if not any(c.storage for c in spec.columns):
+        return
+    cols = con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE table_name = ? "
+        "AND database_name = current_database() AND schema_name = current_schema() "
+        "ORDER BY column_index",
+        [table],
+    ).fetchall()
+    if [c[0] for c in cols] != [c.name for c in spec.columns]:
+        return
+    con.execute(f"DROP TABLE {_q(table)}")
+    con.execute(spec.create_sql())
 
 
 def _write_rejects(stage: _Stage, target: Path) -> None:

@@ -34,6 +34,11 @@ class ColumnSpec:
     kind: str = "text"
     values: tuple[str, ...] = ()  # allowed values for kind == "enum"
     references: str | None = None  # "table.column" this column must exist in
+    # How the warehouse stores the column: "fsst" (many distinct strings: ids), "dictionary"
+    # (few distinct values: codes, practitioners, settings) or "" (let DuckDB choose). Chosen
+    # once here instead of DuckDB trying every method on every row group of every write, which
+    # costs a third of a bulk insert; the files come out the same size.
+    storage: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +60,17 @@ class TableSpec:
     def required(self) -> tuple[str, ...]:
         """Names of the required columns."""
         return tuple(c.name for c in self.columns if c.required)
+
+    def create_sql(self, name: str | None = None) -> str:
+        """``CREATE TABLE`` for this table in DuckDB with each column's storage method."""
+        from ibis.backends.sql.datatypes import DuckDBType
+
+        cols = []
+        for c in self.columns:
+            sql_type = DuckDBType.to_string(c.dtype)
+            using = f" USING COMPRESSION {c.storage}" if c.storage else ""
+            cols.append(f'"{c.name}" {sql_type}{using}')
+        return f'CREATE TABLE "{name or self.name}" ({", ".join(cols)})'
 
     def column(self, name: str) -> ColumnSpec:
         """The column called *name*."""
@@ -167,10 +183,17 @@ TABLES: dict[str, TableSpec] = {
             "Persons: fødselsnummer/D-number in identified data, a pseudonym in analytic data.",
             (
                 ColumnSpec(
-                    "person_id", _S, True, "fødselsnummer, D-number or pseudonym", kind="person_id"
+                    "person_id",
+                    _S,
+                    True,
+                    "fødselsnummer, D-number or pseudonym",
+                    kind="person_id",
+                    storage="fsst",
                 ),
                 ColumnSpec("birth_date", _D, True, "date of birth", kind="date"),
-                ColumnSpec("sex", _S, True, "F or M", kind="enum", values=("F", "M")),
+                ColumnSpec(
+                    "sex", _S, True, "F or M", kind="enum", values=("F", "M"), storage="dictionary"
+                ),
                 ColumnSpec(
                     "municipality_code",
                     _S,
@@ -178,6 +201,7 @@ TABLES: dict[str, TableSpec] = {
                     "municipality of residence",
                     kind="municipality_code",
                     references="municipalities.municipality_code",
+                    storage="dictionary",
                 ),
                 ColumnSpec("death_date", _D, False, "date of death", kind="date"),
             ),
@@ -195,6 +219,7 @@ TABLES: dict[str, TableSpec] = {
                     "person",
                     kind="person_id",
                     references="persons.person_id",
+                    storage="fsst",
                 ),
                 ColumnSpec(
                     "gp_id",
@@ -203,6 +228,7 @@ TABLES: dict[str, TableSpec] = {
                     "HPR number of a GP",
                     kind="hpr",
                     references="practitioners.practitioner_id",
+                    storage="dictionary",
                 ),
                 ColumnSpec("start", _D, True, "first day on the list", kind="date"),
                 ColumnSpec("end", _D, False, "last day on the list", kind="date"),
@@ -214,7 +240,7 @@ TABLES: dict[str, TableSpec] = {
             "contacts",
             "One row per claim (KUHR): GP and nurse contacts with diagnoses and tariffs.",
             (
-                ColumnSpec("contact_id", _S, True, "claim id"),
+                ColumnSpec("contact_id", _S, True, "claim id", storage="fsst"),
                 ColumnSpec(
                     "person_id",
                     _S,
@@ -222,6 +248,7 @@ TABLES: dict[str, TableSpec] = {
                     "patient",
                     kind="person_id",
                     references="persons.person_id",
+                    storage="fsst",
                 ),
                 ColumnSpec(
                     "practitioner_id",
@@ -230,6 +257,7 @@ TABLES: dict[str, TableSpec] = {
                     "HPR number",
                     kind="hpr",
                     references="practitioners.practitioner_id",
+                    storage="dictionary",
                 ),
                 ColumnSpec(
                     "practice_id",
@@ -238,6 +266,7 @@ TABLES: dict[str, TableSpec] = {
                     "organisasjonsnummer",
                     kind="orgnr",
                     references="practices.practice_id",
+                    storage="dictionary",
                 ),
                 ColumnSpec("date", _D, True, "date of the contact", kind="date"),
                 ColumnSpec(
@@ -247,9 +276,15 @@ TABLES: dict[str, TableSpec] = {
                     "office, home, video, phone, message, out_of_hours",
                     kind="enum",
                     values=SETTINGS,
+                    storage="dictionary",
                 ),
                 ColumnSpec(
-                    "diagnoses", _S, False, "ICPC-2 codes, space-separated", kind="icpc2_list"
+                    "diagnoses",
+                    _S,
+                    False,
+                    "ICPC-2 codes, space-separated",
+                    kind="icpc2_list",
+                    storage="dictionary",
                 ),
                 ColumnSpec(
                     "tariffs",
@@ -257,6 +292,7 @@ TABLES: dict[str, TableSpec] = {
                     False,
                     "normaltariff and nurse codes, space-separated",
                     kind="tariff_list",
+                    storage="dictionary",
                 ),
                 ColumnSpec("copay_nok", _M, False, "patient co-payment, NOK", kind="decimal"),
                 ColumnSpec("refund_nok", _M, False, "refund from the state, NOK", kind="decimal"),
@@ -267,7 +303,7 @@ TABLES: dict[str, TableSpec] = {
             "admissions",
             "Hospital stays (NPR) with ICD-10 diagnoses.",
             (
-                ColumnSpec("admission_id", _S, True, "stay id"),
+                ColumnSpec("admission_id", _S, True, "stay id", storage="fsst"),
                 ColumnSpec(
                     "person_id",
                     _S,
@@ -275,12 +311,25 @@ TABLES: dict[str, TableSpec] = {
                     "patient",
                     kind="person_id",
                     references="persons.person_id",
+                    storage="fsst",
                 ),
                 ColumnSpec("admitted", _D, True, "date of admission", kind="date"),
                 ColumnSpec("discharged", _D, True, "date of discharge", kind="date"),
-                ColumnSpec("main_diagnosis", _S, True, "ICD-10 code (no dot)", kind="icd10"),
                 ColumnSpec(
-                    "other_diagnoses", _S, False, "ICD-10 codes, space-separated", kind="icd10_list"
+                    "main_diagnosis",
+                    _S,
+                    True,
+                    "ICD-10 code (no dot)",
+                    kind="icd10",
+                    storage="dictionary",
+                ),
+                ColumnSpec(
+                    "other_diagnoses",
+                    _S,
+                    False,
+                    "ICD-10 codes, space-separated",
+                    kind="icd10_list",
+                    storage="dictionary",
                 ),
                 ColumnSpec("acute", _B, True, "true for an emergency admission", kind="bool"),
             ),
@@ -298,8 +347,17 @@ TABLES: dict[str, TableSpec] = {
                     "recipient",
                     kind="person_id",
                     references="persons.person_id",
+                    storage="fsst",
                 ),
-                ColumnSpec("service", _S, True, "kind of service", kind="enum", values=SERVICES),
+                ColumnSpec(
+                    "service",
+                    _S,
+                    True,
+                    "kind of service",
+                    kind="enum",
+                    values=SERVICES,
+                    storage="dictionary",
+                ),
                 ColumnSpec("start", _D, True, "first day", kind="date"),
                 ColumnSpec("end", _D, False, "last day", kind="date"),
                 ColumnSpec("hours_per_week", _F, False, "hours per week", kind="decimal"),
@@ -311,7 +369,7 @@ TABLES: dict[str, TableSpec] = {
             "survey_responses",
             "Answers to patient surveys (EQ-5D-5L, activation, satisfaction, coordination).",
             (
-                ColumnSpec("response_id", _S, True, "answer id"),
+                ColumnSpec("response_id", _S, True, "answer id", storage="fsst"),
                 ColumnSpec(
                     "person_id",
                     _S,
@@ -319,6 +377,7 @@ TABLES: dict[str, TableSpec] = {
                     "respondent",
                     kind="person_id",
                     references="persons.person_id",
+                    storage="fsst",
                 ),
                 ColumnSpec(
                     "practice_id",
@@ -327,10 +386,17 @@ TABLES: dict[str, TableSpec] = {
                     "practice asked about",
                     kind="orgnr",
                     references="practices.practice_id",
+                    storage="dictionary",
                 ),
                 ColumnSpec("date", _D, True, "date answered", kind="date"),
-                ColumnSpec("instrument", _S, True, "instrument, e.g. eq5d5l, pam, prem"),
-                ColumnSpec("item", _S, True, "item within the instrument"),
+                ColumnSpec(
+                    "instrument",
+                    _S,
+                    True,
+                    "instrument, e.g. eq5d5l, pam, prem",
+                    storage="dictionary",
+                ),
+                ColumnSpec("item", _S, True, "item within the instrument", storage="dictionary"),
                 ColumnSpec("value", _F, True, "the answer as a number", kind="decimal"),
             ),
             key=("response_id",),
