@@ -20,6 +20,7 @@ from pht.registry.synth.plan import Plan
 __all__ = ["Progress", "Simulation", "simulate"]
 
 NEVER = np.int32(2**31 - 1)
+BLOCK = 1 << 18  # persons per block where a step works on blocks
 YEAR = 365.25
 NC = len(CONDITIONS)
 C = {name: i for i, name in enumerate(CONDITIONS)}
@@ -220,6 +221,7 @@ class _Simulator:
             for sex, key in ((0, "female"), (1, "male")):
                 self.curves[sex, ci] = _curve(morb["age_band_lower"], cond[key], self.grid)
         self.loading = float(morb["latent_loading"])
+        self.both_curves = [np.r_[self.curves[0, ci], self.curves[1, ci] + 2.0] for ci in range(NC)]
         # ICPC-2 vocabulary: condition codes, acute codes, extra codes.
         acute = p.section("use")["acute_icpc2"]
         vocab: list[str] = []
@@ -305,20 +307,25 @@ class _Simulator:
     ) -> np.ndarray:
         rng, n = self.rng, birth.size
         z = rng.standard_normal(n)
-        eps = rng.standard_normal((n, NC))
+        onset = np.empty((n, NC), dtype=np.int32)
         a = np.sqrt(self.loading)
-        u = ndtr(a * z[:, None] + np.sqrt(1.0 - a * a) * eps)
-        onset = np.full((n, NC), NEVER, dtype=np.int32)
-        sex = male.astype(np.int64)
+        b = np.sqrt(1.0 - a * a)
         g = self.grid.size
-        for ci in range(NC):
-            # Both sexes' curves in one sorted array (the male curve offset by 2): one search.
-            both = np.r_[self.curves[0, ci], self.curves[1, ci] + 2.0]
-            pos = np.searchsorted(both, u[:, ci] + 2.0 * sex, side="right") - sex * g
-            ok = pos < g
-            age = self.grid[np.minimum(pos, g - 1)] + rng.random(n) * 0.1
-            d = birth + np.round(age * YEAR).astype(np.int64)
-            onset[:, ci] = np.where(ok, np.minimum(d, NEVER - 1), NEVER)
+        # In blocks of persons, so that the temporaries stay small (reused, in cache).
+        for lo in range(0, n, BLOCK):
+            hi = min(n, lo + BLOCK)
+            az = a * z[lo:hi]
+            sex = male[lo:hi].astype(np.int64)
+            offset = 2.0 * sex
+            born = birth[lo:hi]
+            for ci in range(NC):
+                # Both sexes' curves in one sorted array (the male curve offset by 2): one search.
+                u = ndtr(az + b * rng.standard_normal(hi - lo))
+                pos = np.searchsorted(self.both_curves[ci], u + offset, side="right") - sex * g
+                ok = pos < g
+                age = self.grid[np.minimum(pos, g - 1)] + rng.random(hi - lo) * 0.1
+                d = born + np.round(age * YEAR).astype(np.int64)
+                onset[lo:hi, ci] = np.where(ok, np.minimum(d, NEVER - 1), NEVER)
         weak = rng.random(n) < self.p.value("target", "weak_demander_share")
         return self.persons.add(
             birth=birth,
@@ -526,7 +533,10 @@ class _Simulator:
         # Morbidity and frailty at the start of the quarter.
         onset = P["onset"][act]
         has = onset <= qs
-        ncond = has.sum(axis=1)
+        # (person row, condition) of every condition present: counts, rates and follow-ups
+        # come from these pairs instead of whole person-by-condition matrices.
+        pair_row, pair_cond = np.nonzero(has)
+        ncond = np.bincount(pair_row, minlength=n)
         fr = p.section("frailty")
         efi = (
             fr["intercept"]
@@ -579,8 +589,10 @@ class _Simulator:
         lam_home = np.asarray(use["gp_home_visits_by_band"])[fband] / 4.0 * frac
         # A condition that starts in the quarter is diagnosed at a GP consultation on its onset
         # day; that consultation is taken from the person's other consultations.
-        o_row, o_cond = np.nonzero((onset > qs) & (onset <= death_day[:, None]))
+        o_row, o_cond = np.nonzero((onset <= qe) ^ has)
         o_day = onset[o_row, o_cond].astype(np.int64)
+        alive = o_day <= death_day[o_row]
+        o_row, o_cond, o_day = o_row[alive], o_cond[alive], o_day[alive]
         n_onset = np.bincount(o_row, minlength=n)
         lam_ord = np.maximum(lam_gp - lam_ac - extra_ac - lam_home - n_onset, 0.0)
         lam_simple = np.asarray(use["simple_contacts"])[ub] * mult / 4.0 * frac
@@ -638,7 +650,7 @@ class _Simulator:
         rows = np.concatenate([c[0] for c in chunks])
         kind = np.concatenate([c[1] for c in chunks])
         chronic_ok = np.concatenate([c[2] for c in chunks])
-        due = self._follow_up_due(q, act, onset, has, ncond, frac)
+        due = self._follow_up_due(q, act, onset, pair_row, pair_cond, frac)
         self._emit_contacts(
             q,
             due,
@@ -669,7 +681,7 @@ class _Simulator:
         madm = madm / np.where(c2 > 0, s2 / np.maximum(c2, 1), 1.0)[g2]
         lam_acute = np.asarray(adm["acute_per_year"])[ab] * madm / 4.0 * frac
         lam_el = np.asarray(adm["elective_per_year"])[ab] / 4.0 * frac
-        lam_acsc = (has @ (self.acsc_rate / 4.0)) * frac
+        lam_acsc = np.bincount(pair_row, self.acsc_rate[pair_cond] / 4.0, minlength=n) * frac
         effect = self.p.effect("acsc_admissions")
         if effect and treated.any():
             mean = lam_acsc[treated].mean()
@@ -708,8 +720,8 @@ class _Simulator:
         q: int,
         act: np.ndarray,
         onset: np.ndarray,
-        has: np.ndarray,
-        ncond: np.ndarray,
+        pi: np.ndarray,
+        ci: np.ndarray,
         frac: np.ndarray,
     ) -> np.ndarray:
         """Per person, the conditions (bit mask) due to be coded at the next GP consultation.
@@ -721,9 +733,6 @@ class _Simulator:
         plan, rng = self.plan, self.rng
         qs = int(plan.quarter_start[q])
         prev = int(plan.quarter_start[q - 1]) if q > 0 else qs - 91
-        sick = np.flatnonzero(ncond > 0)
-        pi, ci = np.nonzero(has[sick])
-        pi = sick[pi]
         p_event = 1.0 - np.exp(-self.follow_up[ci] / 4.0 * frac[pi])
         event = (onset[pi, ci] > prev) | (rng.random(pi.size) < p_event)
         bits = np.left_shift(1, ci[event]).astype(np.float64)
