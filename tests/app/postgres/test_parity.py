@@ -98,3 +98,18 @@ def test_every_case_insensitive_lookup_folds_norwegian_letters(practice: Practic
     ):
         assert [p.pk for p in patients.filter(**{f"name__{lookup}": typed})] == [patient.pk]
     assert not patients.filter(name__icontains="odelokka").exists()
+
+
+def test_loading_in_several_batches_twice_keeps_every_patient(db: Any, monkeypatch: Any) -> None:
+    from pht.app.care import loading
+    from tests.app.bundle import make_bundle
+
+    monkeypatch.setattr(loading, "BATCH", 16)  # 80 patients: several batches of every insert
+    bundle = make_bundle()
+    first = loading.load_bundle(bundle)
+    uids = dict(Patient.objects.values_list("person_id", "uid"))
+    assert first.patients == len(uids) > 4 * 16
+    second = loading.load_bundle(bundle)
+    assert second.patients == first.patients and second.unlisted == 0
+    assert dict(Patient.objects.values_list("person_id", "uid")) == uids
+    assert Patient.objects.filter(listed=True, flagged=True).count() == first.flagged
