@@ -45,7 +45,6 @@ __all__ = [
     "make_person_id",
     "parse_person_id",
     "person_id_problems",
-    "person_id_valid_sql",
     "validate_bank_account",
     "validate_hpr",
     "validate_orgnr",
@@ -320,46 +319,6 @@ def person_id_problems(
         reason[pending] = sub_reason
     out[idx] = reason
     return out
-
-
-def person_id_valid_sql(column: str, *, today: dt.date | None = None) -> str:
-    """A DuckDB SQL condition on the text column *column*: true exactly for the values
-    :func:`person_id_problems` accepts, false (never NULL) for every other value.
-
-    For checking millions of numbers where they are, without moving them into Python; a caller
-    asks :func:`person_id_problems` for the reason of the (few) values it rejects.
-    """
-
-    def d(i: int) -> str:  # the i-th digit (1-based); nonsense for non-digits, caught below
-        return f"(ascii(substr({column}, {i}, 1)) - 48)"
-
-    sum1 = " + ".join(f"{w} * {d(i)}" for i, w in enumerate(_W1.tolist(), start=1))
-    sum2 = " + ".join(f"{w} * {d(i)}" for i, w in enumerate(_W2.tolist(), start=1))
-    day = f"({d(1)} * 10 + {d(2)})"
-    month = f"({d(3)} * 10 + {d(4)})"
-    yy = f"({d(5)} * 10 + {d(6)})"
-    individual = f"({d(7)} * 100 + {d(8)} * 10 + {d(9)})"
-    real_day = f"(CASE WHEN {day} > 40 THEN {day} - 40 ELSE {day} END)"
-    real_month = (
-        f"(CASE WHEN {month} > 80 THEN {month} - 80 WHEN {month} > 40 THEN {month} - 40 "
-        f"ELSE {month} END)"
-    )
-    century = (
-        f"(CASE WHEN {individual} < 500 THEN 1900 "
-        f"WHEN {individual} < 750 AND {yy} >= 54 THEN 1800 "
-        f"WHEN {yy} < 40 THEN 2000 WHEN {individual} >= 900 THEN 1900 END)"
-    )
-    birth = (
-        f"TRY_CAST(printf('%04d-%02d-%02d', {century} + {yy}, {real_month}, {real_day}) AS DATE)"
-    )
-    limit = (today or dt.date.today()).isoformat()
-    return (
-        f"coalesce(regexp_full_match({column}, '[0-9]{{11}}') "
-        f"AND (11 - ({sum1}) % 11) % 11 = {d(10)} "
-        f"AND (11 - ({sum2}) % 11) % 11 = {d(11)} "
-        f"AND NOT ({day} > 40 AND {month} > 40 AND {month} <= 80) "
-        f"AND {real_month} BETWEEN 1 AND 12 AND {birth} <= DATE '{limit}', false)"
-    )
 
 
 def _dates_or_nat(

@@ -41,12 +41,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pht.core.errors import PhtError
-from pht.core.identifiers import (
-    person_id_problems,
-    person_id_valid_sql,
-    validate_hpr,
-    validate_orgnr,
-)
+from pht.core.identifiers import person_id_problems, validate_hpr, validate_orgnr
 from pht.core.periods import Period
 from pht.reference.codes import ICPC2_FORM, icd10_known, icpc2_codes
 from pht.reference.tariffs import tariff_codes
@@ -701,13 +696,9 @@ class _Stage:
     ) -> None:
         """Check each distinct value once in Python, then mark the rows holding bad ones."""
         txt = self.txt(table, column)
-        kind = TABLES[table].column(column).kind
-        accept = _SQL_ACCEPT.get(kind)
-        # values SQL already accepts (all of them, in a valid file) never reach Python
-        known_good = f" AND NOT {accept(txt)}" if accept is not None else ""
         values = self.con.execute(
             f"SELECT DISTINCT {txt} AS v FROM {self.data(table)} "
-            f"WHERE NOT {self.empty(table, column)}{known_good}"
+            f"WHERE NOT {self.empty(table, column)}"
         ).fetchnumpy()["v"]
         vals = [str(v) for v in values]
         reasons = checker(vals)
@@ -953,19 +944,6 @@ def _person_checks(values: list[str]) -> list[str | None]:
             p = f"not a valid fødselsnummer/D-number ({p}) nor a pseudonym"
         out.append(p)
     return out
-
-
-def _person_accept_sql(column: str) -> str:
-    """SQL true for the person identifiers :func:`_person_checks` accepts (a subset is enough:
-    what it leaves, Python checks)."""
-    pseudonym = (
-        f"coalesce(regexp_full_match({column}, '[A-Za-z0-9_:\\-]{{16,}}') "
-        f"AND NOT regexp_full_match({column}, '[0-9]+'), false)"
-    )
-    return f"({person_id_valid_sql(column)} OR {pseudonym})"
-
-
-_SQL_ACCEPT: dict[str, Callable[[str], str]] = {"person_id": _person_accept_sql}
 
 
 def _scalar(
