@@ -237,15 +237,31 @@ def worklist_table(
     )
     over_l = over_l.mutate(annual_check_overdue=over_l.annual_check_overdue.sort())
 
+    # The priority and the rank on a narrow table: a window over the wide rows (lists and
+    # texts) would carry all of them through its sort.
+    inc = base.semi_join(included, "person_id")
+    pr = (
+        inc.select("person_id", "practice_id")
+        .left_join(agg.select("person_id", "_points"), "person_id")
+        .drop("person_id_right")
+        .left_join(view.risk, "person_id")
+        .drop("person_id_right")
+    )
+    pr = pr.mutate(
+        priority=(pr._points.fill_null(0.0) + pr.risk * 100 * wl.points.risk_per_percent).round(1)
+    )
+    rank = ibis.row_number().over(
+        ibis.window(group_by=pr.practice_id, order_by=[ibis.desc(pr.priority), pr.person_id])
+    )
+    pr = pr.select("person_id", "priority", "risk", "risk_band", rank=(rank + 1).cast("int64"))
+
     j = (
-        base.semi_join(included, "person_id")
-        .left_join(agg, "person_id")
+        inc.join(pr, "person_id")
+        .left_join(agg.select("person_id", "reasons"), "person_id")
         .drop("person_id_right")
         .left_join(tg_lists, "person_id")
         .drop("person_id_right")
         .left_join(view.frailty.select("person_id", "efi", "band"), "person_id")
-        .drop("person_id_right")
-        .left_join(view.risk, "person_id")
         .drop("person_id_right")
         .left_join(view.need.select("person_id", "need_weight"), "person_id")
         .drop("person_id_right")
@@ -260,17 +276,12 @@ def worklist_table(
         .left_join(view.last_gp_contact, "person_id")
         .drop("person_id_right")
     )
-    priority = (j._points.fill_null(0.0) + j.risk * 100 * wl.points.risk_per_percent).round(1)
-    j = j.mutate(priority=priority)
-    rank = ibis.row_number().over(
-        ibis.window(group_by=j.practice_id, order_by=[ibis.desc(j.priority), j.person_id])
-    )
     return j.select(
         "person_id",
         "practice_id",
         "gp_id",
         priority=j.priority,
-        rank=(rank + 1).cast("int64"),
+        rank=j.rank,
         reasons=j.reasons.fill_null(""),
         target_groups=j.target_groups.fill_null(_EMPTY),
         frailty_band=j.band,
