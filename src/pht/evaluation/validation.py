@@ -141,9 +141,10 @@ def summarise(runs: pd.DataFrame) -> pd.DataFrame:
         bias = float((g["estimate"] - truth).mean())
         reject = float((g["p_value"] < 0.05).mean())
         planted = truth != 0
-        rel = abs(bias) / abs(truth) if planted else float("nan")
+        # signed: below zero when the estimates fall short of the effect's size
+        rel = bias / truth if planted else float("nan")
         ok = (
-            COVERAGE_RANGE[0] <= covered <= COVERAGE_RANGE[1] and rel < MAX_REL_BIAS
+            COVERAGE_RANGE[0] <= covered <= COVERAGE_RANGE[1] and abs(rel) < MAX_REL_BIAS
             if planted
             else reject <= MAX_NULL_REJECTION
         )
@@ -163,6 +164,9 @@ def summarise(runs: pd.DataFrame) -> pd.DataFrame:
                 if len(g) > 1
                 else float("nan"),
                 "rel_bias": rel,
+                "rel_bias_mc_se": float(g["estimate"].std(ddof=1) / np.sqrt(len(g)) / abs(truth))
+                if planted and len(g) > 1
+                else float("nan"),
                 "rejection_rate": reject,
                 "pretrend_rejection": float((g["pretrend_p"].astype(float) < 0.05).mean()),
                 "passes": bool(ok),
