@@ -14,7 +14,9 @@ annual check on or after the day the recall was created.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
+import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -26,7 +28,7 @@ from faker import Faker
 from pht.app.accounts.models import Municipality, Practice, Practitioner
 from pht.app.audit.log import record
 from pht.app.audit.models import AuditAction
-from pht.app.care import freshness
+from pht.app.care import bulk, freshness
 from pht.app.care.actions import do_close_recall
 from pht.app.care.models import (
     OPEN_STATUSES,
@@ -121,13 +123,19 @@ class LoadSummary:
     recalls_closed: int
 
 
+@functools.cache
+def _faker() -> Faker:
+    """The Norwegian Faker that :func:`display_name` re-seeds for every name."""
+    return Faker("no_NO")
+
+
 def display_name(key: str, sex: str | None = None) -> str:
     """A synthetic but stable Norwegian name for an identifier (the registry holds no names).
 
     A real deployment takes names from the population register; the synthetic pilot has none,
     so the app derives one from the identifier, the same on every load.
     """
-    fake = Faker("no_NO")
+    fake = _faker()  # one instance, re-seeded: a new Faker per name cost ~1 ms of CPU each
     fake.seed_instance(int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big"))
     if sex == "F":
         return f"{fake.first_name_female()} {fake.last_name()}"
@@ -213,154 +221,209 @@ def _load(bundle: AnalyticsBundle) -> LoadSummary:
                 "pht_end": _date(getattr(row, "pht_end", None)),
             },
         )
-    practitioners = 0
     Practitioner.objects.filter(practice_id__in=bundle.practices["practice_id"]).update(
         active=False
     )
-    for row in bundle.practitioners.itertuples(index=False):
-        name = bundle.names.get(row.practitioner_id) or display_name(row.practitioner_id)
-        Practitioner.objects.update_or_create(
-            practitioner_id=row.practitioner_id,
-            practice_id=row.practice_id,
-            defaults={
-                "role": row.role,
-                "name": name,
-                "fte": Decimal(str(round(float(_none(row.fte) or 0), 2))),
-                "team_lead": bool(_none(row.team_lead)),
-                "active": True,
-            },
-        )
-        practitioners += 1
+    practitioners = _load_practitioners(bundle)
     gp_pk = {
-        (p.practitioner_id, p.practice_id): p.pk
-        for p in Practitioner.objects.filter(role="gp", active=True)
+        (p_id, practice): pk
+        for p_id, practice, pk in Practitioner.objects.filter(role="gp", active=True).values_list(
+            "practitioner_id", "practice_id", "pk"
+        )
     }
 
-    work = bundle.worklist.set_index("person_id")
+    # Patients: one row per listed person, the worklist's fields where the person is on it.
     patients_df = bundle.patients.drop_duplicates("person_id")
-    existing = {p.person_id: p for p in Patient.objects.all()}
-    to_create: list[Patient] = []
-    to_update: list[Patient] = []
-    seen: set[str] = set()
-    flagged = 0
+    work = bundle.worklist.drop_duplicates("person_id").set_index("person_id")
+    w = work.reindex(patients_df["person_id"])
+    on_list = w.index.isin(work.index)
     checks = _annual_checks_by_person(bundle.annual_checks)
-    for row in patients_df.itertuples(index=False):
-        pid = row.person_id
-        seen.add(pid)
-        w = work.loc[pid] if pid in work.index else None
-        fields: dict[str, Any] = {
-            "practice_id": row.practice_id,
-            "gp_id": gp_pk.get((_none(row.gp_id), row.practice_id)),
-            "birth_date": _date(row.birth_date),
-            "sex": row.sex,
-            "death_date": _date(row.death_date),
-            "listed": True,
-            "flagged": w is not None,
-            "priority": 0.0 if w is None else float(_none(w["priority"]) or 0),
-            "rank": None if w is None else int(w["rank"]),
-            "reasons": "" if w is None else str(_none(w["reasons"]) or "")[:500],
-            "target_groups": "" if w is None else _pipe(w["target_groups"]),
-            "conditions": "" if w is None else _pipe(w["conditions"]),
-            "frailty_band": "" if w is None else str(_none(w["frailty_band"]) or ""),
-            "efi": None if w is None else _none(w["efi"]),
-            "risk": None if w is None else _none(w["risk"]),
-            "risk_band": "" if w is None else str(_none(w["risk_band"]) or ""),
-            "annual_check_overdue": False if w is None else bool(_none(w["annual_check_overdue"])),
-            "annual_checks": checks.get(pid, {}),
-            "as_of": bundle.as_of,
-        }
-        flagged += w is not None
-        patient = existing.get(pid)
-        if patient is None:
-            fields["name"] = bundle.names.get(pid) or display_name(pid, row.sex)
-            to_create.append(Patient(person_id=pid, **fields))
-        else:
-            for key, value in fields.items():
-                setattr(patient, key, value)
-            to_update.append(patient)
-    Patient.objects.bulk_create(to_create, batch_size=BATCH)
-    if to_update:
-        Patient.objects.bulk_update(to_update, [k for k in fields if k != "name"], batch_size=BATCH)
-    unlisted = Patient.objects.exclude(person_id__in=seen).filter(listed=True)
-    unlisted_count = unlisted.count()
-    unlisted.update(listed=False, flagged=False)
+    pids = patients_df["person_id"].tolist()
+    practice_ids = patients_df["practice_id"].tolist()
+    sexes = patients_df["sex"].tolist()
+    ranks = w["rank"].tolist()
+    columns: dict[str, list[Any]] = {
+        "practice_id": practice_ids,
+        "gp_id": [
+            gp_pk.get((_none(g), p))
+            for g, p in zip(patients_df["gp_id"].tolist(), practice_ids, strict=True)
+        ],
+        "birth_date": _dates(patients_df["birth_date"]),
+        "sex": sexes,
+        "death_date": _dates(patients_df["death_date"]),
+        "listed": [True] * len(pids),
+        "flagged": on_list.tolist(),
+        "priority": [
+            float(_none(v) or 0) if f else 0.0
+            for v, f in zip(w["priority"].tolist(), on_list, strict=True)
+        ],
+        "rank": [int(v) if f else None for v, f in zip(ranks, on_list, strict=True)],
+        "reasons": [
+            str(_none(v) or "")[:500] if f else ""
+            for v, f in zip(w["reasons"].tolist(), on_list, strict=True)
+        ],
+        "target_groups": [
+            _pipe(v) if f else "" for v, f in zip(w["target_groups"].tolist(), on_list, strict=True)
+        ],
+        "conditions": [
+            _pipe(v) if f else "" for v, f in zip(w["conditions"].tolist(), on_list, strict=True)
+        ],
+        "frailty_band": [
+            str(_none(v) or "") if f else ""
+            for v, f in zip(w["frailty_band"].tolist(), on_list, strict=True)
+        ],
+        "efi": [_none(v) if f else None for v, f in zip(w["efi"].tolist(), on_list, strict=True)],
+        "risk": [_none(v) if f else None for v, f in zip(w["risk"].tolist(), on_list, strict=True)],
+        "risk_band": [
+            str(_none(v) or "") if f else ""
+            for v, f in zip(w["risk_band"].tolist(), on_list, strict=True)
+        ],
+        "annual_check_overdue": [
+            bool(_none(v)) if f else False
+            for v, f in zip(w["annual_check_overdue"].tolist(), on_list, strict=True)
+        ],
+        "annual_checks": [checks.get(pid, {}) for pid in pids],
+        "as_of": [bundle.as_of] * len(pids),
+    }
+    existing = dict(Patient.objects.values_list("person_id", "pk"))
+    listed_before = set(Patient.objects.filter(listed=True).values_list("pk", flat=True))
+    old = [i for i, pid in enumerate(pids) if pid in existing]
+    new = [i for i, pid in enumerate(pids) if pid not in existing]
+    # a patient keeps its uid and name; the analytics' fields are replaced
+    bulk.update(
+        Patient,
+        [existing[pids[i]] for i in old],
+        {k: [v[i] for i in old] for k, v in columns.items()},
+    )
+    bulk.insert(
+        Patient,
+        {
+            "uid": [uuid.uuid4() for _ in new],
+            "person_id": [pids[i] for i in new],
+            "name": [bundle.names.get(pids[i]) or display_name(pids[i], sexes[i]) for i in new],
+            **{k: [v[i] for i in new] for k, v in columns.items()},
+        },
+    )
+    unlisted_pks = sorted(listed_before - {existing[pids[i]] for i in old})
+    for start in range(0, len(unlisted_pks), BATCH):
+        Patient.objects.filter(pk__in=unlisted_pks[start : start + BATCH]).update(
+            listed=False, flagged=False
+        )
 
+    # What the patient page shows, replaced for every listed patient.
     pk_of = dict(Patient.objects.filter(listed=True).values_list("person_id", "pk"))
-    loaded_pks = list(pk_of.values())
-    Evidence.objects.filter(patient_id__in=loaded_pks).delete()
-    TimelineEvent.objects.filter(patient_id__in=loaded_pks).delete()
-    SurveyAnswer.objects.filter(patient_id__in=loaded_pks).delete()
-    Evidence.objects.bulk_create(
-        (
-            Evidence(
-                patient_id=pk_of[r.person_id],
-                target_group=r.target_group,
-                condition=_none(r.condition) or "",
-                code=_none(r.code) or "",
-                code_system=_none(r.code_system) or "",
-                evidence_date=_date(r.evidence_date),
-                source=_none(r.source) or "",
-            )
-            for r in bundle.evidence.itertuples(index=False)
-            if r.person_id in pk_of
-        ),
-        batch_size=BATCH,
+    for model in (Evidence, TimelineEvent, SurveyAnswer):
+        model.objects.filter(patient__listed=True).delete()
+    ev = bundle.evidence[bundle.evidence["person_id"].isin(pk_of.keys())]
+    bulk.insert(
+        Evidence,
+        {
+            "patient_id": [pk_of[p] for p in ev["person_id"]],
+            "target_group": ev["target_group"].tolist(),
+            "condition": [_none(v) or "" for v in ev["condition"]],
+            "code": [_none(v) or "" for v in ev["code"]],
+            "code_system": [_none(v) or "" for v in ev["code_system"]],
+            "evidence_date": _dates(ev["evidence_date"]),
+            "source": [_none(v) or "" for v in ev["source"]],
+        },
     )
-    timeline = TimelineEvent.objects.bulk_create(
-        (
-            TimelineEvent(
-                patient_id=pk_of[r.person_id],
-                kind=r.kind,
-                start=_date(r.start),
-                end=_date(r.end),
-                title=str(r.title)[:200],
-                detail=str(_none(r.detail) or "")[:300],
-            )
-            for r in bundle.timeline.itertuples(index=False)
-            if r.person_id in pk_of
-        ),
-        batch_size=BATCH,
+    tl = bundle.timeline[bundle.timeline["person_id"].isin(pk_of.keys())]
+    bulk.insert(
+        TimelineEvent,
+        {
+            "patient_id": [pk_of[p] for p in tl["person_id"]],
+            "kind": tl["kind"].tolist(),
+            "start": _dates(tl["start"]),
+            "end": _dates(tl["end"]),
+            "title": [str(v)[:200] for v in tl["title"]],
+            "detail": [str(_none(v) or "")[:300] for v in tl["detail"]],
+        },
     )
-    SurveyAnswer.objects.bulk_create(
-        (
-            SurveyAnswer(
-                patient_id=pk_of[r.person_id],
-                date=_date(r.date),
-                instrument=r.instrument,
-                item=r.item,
-                value=float(r.value),
-            )
-            for r in bundle.surveys.itertuples(index=False)
-            if r.person_id in pk_of
-        ),
-        batch_size=BATCH,
+    sv = bundle.surveys[bundle.surveys["person_id"].isin(pk_of.keys())]
+    bulk.insert(
+        SurveyAnswer,
+        {
+            "patient_id": [pk_of[p] for p in sv["person_id"]],
+            "date": _dates(sv["date"]),
+            "instrument": sv["instrument"].tolist(),
+            "item": sv["item"].tolist(),
+            "value": [float(v) for v in sv["value"]],
+        },
     )
     PracticeIndicator.objects.filter(
         practice_id__in=bundle.indicators["practice_id"].unique().tolist()
     ).delete()
-    PracticeIndicator.objects.bulk_create(
-        (
-            PracticeIndicator(
-                practice_id=r.practice_id,
-                indicator=r.indicator,
-                quarter=str(r.quarter),
-                numerator=int(r.numerator),
-                denominator=int(r.denominator),
-            )
-            for r in bundle.indicators.itertuples(index=False)
-        ),
-        batch_size=BATCH,
+    ind = bundle.indicators
+    bulk.insert(
+        PracticeIndicator,
+        {
+            "practice_id": ind["practice_id"].tolist(),
+            "indicator": ind["indicator"].tolist(),
+            "quarter": [str(v) for v in ind["quarter"]],
+            "numerator": [int(v) for v in ind["numerator"]],
+            "denominator": [int(v) for v in ind["denominator"]],
+        },
     )
     closed = close_met_recalls(checks)
     return LoadSummary(
         practices=int((bundle.practices["financing_model"].fillna("").astype(str) != "").sum()),
         practitioners=practitioners,
-        patients=len(seen),
-        flagged=flagged,
-        unlisted=unlisted_count,
-        timeline=len(timeline),
+        patients=len(pids),
+        flagged=int(on_list.sum()),
+        unlisted=len(unlisted_pks),
+        timeline=len(tl),
         recalls_closed=closed,
     )
+
+
+def _load_practitioners(bundle: AnalyticsBundle) -> int:
+    """Insert or update the bundle's practitioners (active); how many."""
+    df = bundle.practitioners
+    ids = df["practitioner_id"].tolist()
+    practices = df["practice_id"].tolist()
+    existing = {
+        (p_id, practice): pk
+        for p_id, practice, pk in Practitioner.objects.values_list(
+            "practitioner_id", "practice_id", "pk"
+        )
+    }
+    columns: dict[str, list[Any]] = {
+        "role": df["role"].tolist(),
+        "name": [bundle.names.get(p) or display_name(p) for p in ids],
+        "fte": [Decimal(str(round(float(_none(v) or 0), 2))) for v in df["fte"]],
+        "team_lead": [bool(_none(v)) for v in df["team_lead"]],
+        "active": [True] * len(ids),
+    }
+    keys = list(zip(ids, practices, strict=True))
+    seen: dict[tuple[str, str], int] = {}  # the last row of a practitioner wins
+    for i, key in enumerate(keys):
+        seen[key] = i
+    rows = sorted(seen.values())
+    old = [i for i in rows if keys[i] in existing]
+    new = [i for i in rows if keys[i] not in existing]
+    bulk.update(
+        Practitioner,
+        [existing[keys[i]] for i in old],
+        {k: [v[i] for i in old] for k, v in columns.items()},
+    )
+    bulk.insert(
+        Practitioner,
+        {
+            "practitioner_id": [ids[i] for i in new],
+            "practice_id": [practices[i] for i in new],
+            **{k: [v[i] for i in new] for k, v in columns.items()},
+        },
+    )
+    return len(ids)
+
+
+def _dates(values: pd.Series) -> list[dt.date | None]:
+    """A column of dates (date, datetime, Timestamp, text; missing as None) as dates."""
+    try:
+        stamps = pd.to_datetime(values)
+    except (TypeError, ValueError):
+        return [_date(v) for v in values]
+    return [None if pd.isna(v) else v.date() for v in stamps]
 
 
 def _annual_checks_by_person(frame: pd.DataFrame) -> dict[str, dict[str, dict[str, Any]]]:
