@@ -33,7 +33,7 @@ def _dates(days: npt.NDArray[np.int64], null: npt.NDArray[np.bool_] | None = Non
 
 
 def _take(
-    vocab: npt.ArrayLike | pa.Array,
+    vocab: npt.ArrayLike,
     idx: npt.NDArray[np.int64],
     null: npt.NDArray[np.bool_] | None = None,
 ) -> pa.Array:
@@ -41,13 +41,15 @@ def _take(
 
     A small vocabulary (codes, names) gives a dictionary-encoded column: it writes fast to
     Parquet, and files are written without the Arrow schema, so readers see plain strings (CSV
-    writing decodes them first). An Arrow array as *vocab* (identifiers, one per person) gives a
-    plain column: the Parquet writer would re-encode a dictionary of millions of values for every
-    row group.
+    writing decodes them first). Fixed-width byte strings as *vocab* (identifiers, one per person)
+    give a plain column, gathered by numpy: the Parquet writer would re-encode a dictionary of
+    millions of values for every row group.
     """
     positions = np.asarray(idx, dtype=np.int32)
-    if isinstance(vocab, pa.Array):
-        return vocab.take(pa.array(positions, mask=null))
+    if isinstance(vocab, np.ndarray) and vocab.dtype.kind == "S":
+        if null is not None:
+            raise ValueError("identifier columns have no nulls")
+        return _strings(vocab[positions])
     values = np.asarray(vocab, dtype=object)
     unique, inverse = np.unique(values.astype(str), return_inverse=True)
     if unique.size < values.size:
@@ -208,7 +210,8 @@ def iter_tables(
     )
     P = sim.persons
     n = P["birth"].size
-    ids = _strings(person_ids.astype("S11"))
+    fixed = person_ids.astype("S11")
+    ids = _strings(fixed)
     yield (
         "persons",
         _table(
@@ -239,7 +242,7 @@ def iter_tables(
         _table(
             "list_memberships",
             {
-                "person_id": _take(ids, m["person"][order]),
+                "person_id": _take(fixed, m["person"][order]),
                 "gp_id": _take(g["hpr"].astype(object), m["gp"][order]),
                 "start": _dates(m["start"][order]),
                 "end": _dates(np.maximum(m["end"][order], 0), m["end"][order] < 0),
@@ -267,7 +270,7 @@ def iter_tables(
             "contacts",
             {
                 "contact_id": _ids("K", c["person"].size),
-                "person_id": _take(ids, c["person"]),
+                "person_id": _take(fixed, c["person"]),
                 "practitioner_id": _take(practitioner_hpr, who),
                 "practice_id": _take(practice_ids, c["practice"]),
                 "date": _dates(c["date"]),
@@ -288,7 +291,7 @@ def iter_tables(
             "admissions",
             {
                 "admission_id": _ids("A", a["person"].size),
-                "person_id": _take(ids, a["person"]),
+                "person_id": _take(fixed, a["person"]),
                 "admitted": _dates(a["admitted"]),
                 "discharged": _dates(a["discharged"]),
                 "main_diagnosis": _take(icd, a["main"].astype(np.int64)),
@@ -304,7 +307,7 @@ def iter_tables(
         _table(
             "municipal_services",
             {
-                "person_id": _take(ids, s["person"]),
+                "person_id": _take(fixed, s["person"]),
                 "service": _take(np.array(SERVICES, dtype=object), s["service"].astype(np.int64)),
                 "start": _dates(s["start"]),
                 "end": _dates(np.maximum(s["end"], 0), s["end"] < 0),
@@ -320,7 +323,7 @@ def iter_tables(
             "survey_responses",
             {
                 "response_id": _ids("S", v["person"].size),
-                "person_id": _take(ids, v["person"]),
+                "person_id": _take(fixed, v["person"]),
                 "practice_id": _take(practice_ids, v["practice"]),
                 "date": _dates(v["date"]),
                 "instrument": _take(np.array([i[0] for i in INSTRUMENTS], dtype=object), inst),
@@ -341,13 +344,14 @@ def truth_tables(
 ) -> dict[str, pa.Table]:
     """Ground truth that is not in the extract format (truth/…)."""
     P = sim.persons
-    ids = _strings(person_ids.astype("S11"))
+    fixed = person_ids.astype("S11")
+    ids = _strings(fixed)
     onset = P["onset"]
     last = np.where(P["last"] >= 0, P["last"], plan.last_day)
     rows, cols = np.nonzero(onset <= last[:, None])
     conditions = pa.table(
         {
-            "person_id": _take(ids, rows),
+            "person_id": _take(fixed, rows),
             "condition": _take(np.array(CONDITIONS, dtype=object), cols),
             "onset_date": _dates(onset[rows, cols]),
         }
@@ -374,7 +378,7 @@ def truth_tables(
         qstart = plan.quarter_start[pq_["quarter"].astype(np.int64)]
         out["person_quarters"] = pa.table(
             {
-                "person_id": _take(ids, pq_["person"]),
+                "person_id": _take(fixed, pq_["person"]),
                 "quarter_start": _dates(qstart),
                 "practice_id": _take(practice_ids, pq_["practice"]),
                 "target": pa.array(pq_["target"]),
