@@ -20,6 +20,7 @@ from pht.registry.synth.plan import Plan
 __all__ = ["Progress", "Simulation", "simulate"]
 
 NEVER = np.int32(2**31 - 1)
+MAX_AGE = 130
 BLOCK = 1 << 18  # persons per block where a step works on blocks
 YEAR = 365.25
 NC = len(CONDITIONS)
@@ -221,6 +222,16 @@ class _Simulator:
             for sex, key in ((0, "female"), (1, "male")):
                 self.curves[sex, ci] = _curve(morb["age_band_lower"], cond[key], self.grid)
         self.loading = float(morb["latent_loading"])
+        # Age bands by whole year of age (the bands' lower bounds are whole years): a look-up
+        # instead of a search per person.
+        years = np.arange(MAX_AGE + 1)
+
+        def bands(lower: list[float]) -> np.ndarray:
+            return np.searchsorted(np.asarray(lower), years, side="right") - 1
+
+        self.use_band = bands(p.section("use")["age_band_lower"])
+        self.adm_band = bands(p.section("admissions")["age_band_lower"])
+        self.move_band = bands(p.section("demography")["move_age_lower"])
         self.both_curves = [np.r_[self.curves[0, ci], self.curves[1, ci] + 2.0] for ci in range(NC)]
         # ICPC-2 vocabulary: condition codes, acute codes, extra codes.
         acute = p.section("use")["acute_icpc2"]
@@ -253,6 +264,7 @@ class _Simulator:
             np.cumsum(np.asarray(acute[g], float) / np.sum(acute[g]))
             for g in ("children", "adults", "old")
         ]
+        self.acute_cum_all = np.concatenate([c + g for g, c in enumerate(self.acute_cum)])
         # ICD-10 vocabulary.
         adm = p.section("admissions")
         icd: list[str] = []
@@ -568,7 +580,8 @@ class _Simulator:
 
         # GP use.
         use = p.section("use")
-        ub = np.searchsorted(np.asarray(use["age_band_lower"]), age, side="right") - 1
+        iage = np.clip(age, 0, MAX_AGE).astype(np.intp)
+        ub = self.use_band[iage]
         base = np.where(
             male,
             np.asarray(use["gp_consultations_male"])[ub],
@@ -673,7 +686,7 @@ class _Simulator:
 
         # Admissions.
         adm = p.section("admissions")
-        ab = np.searchsorted(np.asarray(adm["age_band_lower"]), age, side="right") - 1
+        ab = self.adm_band[iage]
         madm = np.exp(adm["per_condition"] * ncond + adm["per_frailty_tenth"] * efi * 10.0)
         g2 = ab
         s2 = np.bincount(g2, madm, minlength=len(adm["age_band_lower"]))
@@ -819,10 +832,9 @@ class _Simulator:
             a = age[rows[ac]]
             grp = np.where(a < 16, 0, np.where(a < 67, 1, 2))
             u = rng.random(ac.size)
-            pick = np.empty(ac.size, dtype=np.int64)
-            for g in (0, 1, 2):
-                sel = grp == g
-                pick[sel] = np.searchsorted(self.acute_cum[g], u[sel], side="right")
+            # The three groups' cumulative weights in one sorted array (group g offset by g).
+            k = self.acute_cum[0].size
+            pick = np.searchsorted(self.acute_cum_all, u + grp, side="right") - grp * k
             diag[ac] = self.acute_idx[np.minimum(pick, self.acute_idx.size - 1)]
             frail_nurse = nurse[ac]
             diag[ac[frail_nurse]] = self.icpc2_vocab.index("A28")
@@ -871,7 +883,10 @@ class _Simulator:
             self.persons.cols["due"][act] = due
             return extra
         ok = ok[np.argsort(rows[ok], kind="stable")]
-        who, first, count = np.unique(rows[ok], return_index=True, return_counts=True)
+        r = rows[ok]
+        first = np.flatnonzero(np.r_[True, r[1:] != r[:-1]])
+        who = r[first]
+        count = np.diff(np.r_[first, r.size])
         bits = (due[who][:, None] >> np.arange(NC, dtype=np.uint16)[None, :]) & 1
         k, ci = np.nonzero(bits)
         contact = ok[first[k] + (self.rng.random(k.size) * count[k]).astype(np.int64)]
@@ -1101,7 +1116,7 @@ class _Simulator:
             new_list = lst[mom]
         # Moves and list changes at the end of the quarter.
         rate = np.asarray(demo["move_rate"])[
-            np.searchsorted(np.asarray(demo["move_age_lower"]), age, side="right") - 1
+            self.move_band[np.clip(age, 0, MAX_AGE).astype(np.intp)]
         ]
         moves = alive & (rng.random(n) < 1.0 - np.exp(-rate / 4.0))
         total_pop = float(sum(m.population for m in p.municipalities))
