@@ -466,7 +466,8 @@ class _Stage:
 
     def _stage_arrow(self, table: str, path: Path, header: list[str]) -> None:
         spec = TABLES[table]
-        schema = pq.read_schema(path)
+        # ParquetFile, not pq.read_table: the latter imports pyarrow.dataset and pandas (1 s)
+        schema = pq.ParquetFile(path).schema_arrow
         # columns that repeat few values are read as dictionaries (fewer strings to build)
         dictionary = [
             c.name
@@ -475,7 +476,7 @@ class _Stage:
             and c.name in schema.names
             and pa.types.is_string(schema.field(c.name).type)
         ]
-        data = pq.read_table(path, columns=header, read_dictionary=dictionary)
+        data = pq.ParquetFile(path, read_dictionary=dictionary).read(columns=header)
         n = data.num_rows
         data = data.append_column("_line", pa.array(np.arange(2, n + 2, dtype=np.int64)))
         data = pa.Table.from_batches(data.to_batches(max_chunksize=ARROW_BATCH_ROWS), data.schema)
@@ -1156,7 +1157,8 @@ def _write_table(
     # row order inside the warehouse does not matter; not keeping it makes the write 2x faster
     con.execute("SET preserve_insertion_order = false")
     try:
-        n = con.execute(f"INSERT INTO {_q(table)} SELECT * FROM {clean}").fetchone()
+        names = ", ".join(_q(c.name) for c in spec.columns)  # columns others added stay NULL
+        n = con.execute(f"INSERT INTO {_q(table)} ({names}) SELECT * FROM {clean}").fetchone()
     finally:
         con.execute("SET preserve_insertion_order = true")
         con.execute(f"DROP VIEW {clean}")

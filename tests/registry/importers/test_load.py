@@ -141,6 +141,13 @@ def _three_decimals(data: Data, i: int) -> tuple[str, int, str]:
     return _set(data, "contacts", i, "copay_nok", "160.005")
 
 
+def _tariff_not_valid_on_the_date(data: Data, i: int) -> tuple[str, int, str]:
+    """pht01 (a nurse code of the fee model) is valid 2018-04-01 to 2023-03-31 only."""
+    i %= len(data["contacts"])
+    data["contacts"][i]["date"] = "2024-01-10"
+    return _set(data, "contacts", i, "tariffs", "2ad pht01")
+
+
 def _not_finite(data: Data, i: int) -> tuple[str, int, str]:
     return _set(data, "municipal_services", 0, "hours_per_week", "nan")
 
@@ -161,6 +168,10 @@ BREAKAGES: dict[str, tuple[Callable[[Data, int], tuple[str, int, str]], str]] = 
     "missing foreign key": (_missing_fk, "not in practitioners.practitioner_id"),
     "money with 3 decimals": (_three_decimals, "at most 2 decimals"),
     "not a finite number": (_not_finite, "not a finite number"),
+    "tariff not valid on the date": (
+        _tariff_not_valid_on_the_date,
+        "tariff code pht01 not valid on 2024-01-10 (valid 2018-04-01–2023-03-31)",
+    ),
 }
 
 
@@ -450,3 +461,60 @@ def test_cli_validate_writes_nothing(tmp_path: Path) -> None:
     assert res.exit_code == 1
     assert "admissions.csv:2:main_diagnosis" in res.stdout
     assert not target.exists()
+
+
+def test_tariff_codes_valid_on_their_dates_load(tmp_path: Path, wh: Warehouse) -> None:
+    """A code inside its validity loads; the same code a day after it ends does not."""
+    data = tables()
+    data["contacts"][0].update(date="2023-03-31", tariffs="pht01")
+    assert load_extract(wh, write_csv(tmp_path / "ok", data)).imported
+    data["contacts"][0].update(date="2023-04-01")
+    report = validate_extract(write_parquet(tmp_path / "late", data))
+    assert [(p.line, p.column, p.value, p.reason) for p in report.problems] == [
+        (
+            2,
+            "tariffs",
+            "pht01",
+            "tariff code pht01 not valid on 2023-04-01 (valid 2018-04-01–2023-03-31)",
+        )
+    ]
+
+
+def test_parquet_read_in_place_finds_the_same_problems(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Large Parquet files are read where they lie, small ones through Arrow: same report."""
+    reports = []
+    for i, limit in enumerate((load_module.ARROW_MAX_ROW_GROUPS, 0)):
+        monkeypatch.setattr(load_module, "ARROW_MAX_ROW_GROUPS", limit)
+        data = tables()
+        for k, (breaker, _) in enumerate(sorted(BREAKAGES.values(), key=lambda b: b[1])):
+            if breaker not in (_overlap, _duplicate_key):  # the rest each touch one cell
+                breaker(data, k)
+        reports.append(validate_extract(write_parquet(tmp_path / f"r{i}", data)))
+    arrow, in_place = ([str(p) for p in r.problems] for r in reports)
+    assert arrow == in_place and len(arrow) > 5
+
+
+def test_a_file_warehouse_stores_each_column_with_its_method(tmp_path: Path) -> None:
+    """The first load gives the tables the schema's storage methods; values are unchanged."""
+    target = tmp_path / "w.duckdb"
+    data = tables()
+    with Warehouse.open(target) as w:
+        w.init()
+        w.con.con.execute('ALTER TABLE "admissions" ADD COLUMN note VARCHAR')  # not ours
+        assert load_extract(w, write_parquet(tmp_path / "x", data)).imported
+        w.con.con.execute("CHECKPOINT")
+        methods = dict(
+            w.sql(
+                "SELECT column_name, any_value(compression) FROM pragma_storage_info('contacts') "
+                "WHERE segment_type = 'VARCHAR' GROUP BY 1"
+            )
+        )
+        assert methods["contact_id"] == "FSST" and methods["tariffs"] == "Dictionary"
+        # a table that differs from the schema is left as it is
+        assert "note" in {r[0] for r in w.sql("DESCRIBE admissions")}
+        assert w.sql("SELECT contact_id, tariffs FROM contacts ORDER BY contact_id")[0] == (
+            "c0",
+            "2ad 2cd",
+        )
