@@ -244,16 +244,51 @@ def _price_types(inputs: FinancingInputs, kinds: list[str], periods: list[dt.dat
 _SUM_COLS = tuple(f"{m[0]}_{s}" for m in MODELS for s in _TYPE_SUMS)
 
 
+@dataclass(frozen=True)
+class _Lookups:
+    """Small tables joined to every claim, materialised once so that the warehouse knows their
+    sizes and builds its hash tables on them (not on the claims)."""
+
+    kinds: ir.Table  # k_tariffs, k_id
+    roles: ir.Table  # r_id, r_nurse
+    young: ir.Table  # y_id, y_until: persons who are children on some day of the year
+    targets: ir.Table | None  # tg_person
+
+
+def _lookups(
+    tables: Tables, inputs: FinancingInputs, kinds: list[str], targets: ir.Table | None
+) -> _Lookups:
+    free_age = ibis.interval(years=inputs.rates.copayment.free_below_age)
+    pe = tables.table("persons")
+    # only persons who are children on some day of the year can have a co-payment-free claim
+    young = pe.filter(pe.birth_date + free_age > ibis.date(inputs.start)).select(
+        y_id="person_id", y_until=pe.birth_date + free_age
+    )
+    kt = ibis.memtable(
+        pa.Table.from_pylist(
+            [{"k_tariffs": k, "k_id": i} for i, k in enumerate(kinds)],
+            schema=pa.schema([("k_tariffs", pa.string()), ("k_id", pa.int64())]),
+        )
+    )
+    return _Lookups(
+        kinds=kt,
+        roles=practitioner_roles(tables).cache(),
+        young=young.cache(),
+        targets=targets,
+    )
+
+
 def _claims(
     tables: Tables,
     inputs: FinancingInputs,
-    kinds: list[str],
+    look: _Lookups,
     periods: list[dt.date],
-    targets: ir.Table | None,
     *,
+    targets: bool = True,
     heavy: ir.Table | None = None,
 ) -> ir.Table:
-    """The year's claims: contact_id, person_id, practice_id, date, tid, child, target.
+    """The year's claims: contact_id, person_id, practice_id, date, tid, child, target
+    (always false unless *targets*).
 
     With *heavy* (a table of persons, h_person, e.g. those above the ceiling), only their
     claims, with the table's other columns; the persons are picked before anything else is
@@ -267,23 +302,13 @@ def _claims(
     if heavy is not None:
         c = c.join(heavy, c.person_id == heavy.h_person).drop("h_person")
         extra = tuple(col for col in heavy.columns if col != "h_person")
-    roles = practitioner_roles(tables)
-    free_age = ibis.interval(years=inputs.rates.copayment.free_below_age)
-    pe = tables.table("persons")
-    # only persons who are children on some day of the year can have a co-payment-free claim
-    young = pe.filter(pe.birth_date + free_age > ibis.date(inputs.start)).select(
-        y_id="person_id", y_until=pe.birth_date + free_age
-    )
-    kt = ibis.memtable(
-        pa.Table.from_pylist(
-            [{"k_tariffs": k, "k_id": i} for i, k in enumerate(kinds)],
-            schema=pa.schema([("k_tariffs", pa.string()), ("k_id", pa.int64())]),
-        )
-    )
+    kt, roles, young = look.kinds, look.roles, look.young
+    # the persons first: joined to the raw claims, the warehouse sees the claims are many and
+    # builds its hash table on the (fewer) young persons
     j = (
-        c.join(kt, c.tariffs == kt.k_tariffs)
+        c.left_join(young, c.person_id == young.y_id)
         .left_join(roles, c.practitioner_id == roles.r_id)
-        .left_join(young, c.person_id == young.y_id)
+        .join(kt, c.tariffs == kt.k_tariffs)
     )
     nurse = (j.r_nurse == 1).fill_null(False).cast("int64")
     period = sum(
@@ -299,7 +324,7 @@ def _claims(
         tid=(j.k_id * 2 + nurse) * len(periods) + period,
         child=(j.date < j.y_until).fill_null(False),
     )
-    return with_target(out, targets)
+    return with_target(out, look.targets if targets else None)
 
 
 def _capped_lines(claims: ir.Table, types: _Types) -> ir.Table | None:
@@ -358,8 +383,19 @@ def _above_ceiling(
 def _counted(claims: ir.Table, types: _Types, heavy: ir.Table) -> list[dict[str, Any]]:
     """Claims counted per (practice, type, child, target, above the ceiling) × type amounts."""
     j = claims.left_join(heavy, claims.person_id == heavy.h_person)
-    j = j.mutate(h_fee=j.h_fee.fill_null(False), h_grant=j.h_grant.fill_null(False))
-    g = j.group_by(["practice_id", "tid", "child", "target", "h_fee", "h_grant"]).agg(n=j.count())
+    # the flags and the type packed into one integer: fewer, cheaper group keys
+    flag = [j.child, j.target, j.h_fee.fill_null(False), j.h_grant.fill_null(False)]
+    key = j.tid * 16 + sum((f.cast("int64") * (1 << i) for i, f in enumerate(flag)), 0)
+    g = j.group_by(["practice_id", key.name("key")]).agg(n=j.count())
+    g = g.select(
+        "practice_id",
+        "n",
+        tid=g.key // 16,
+        child=(g.key % 2) == 1,
+        target=(g.key // 2 % 2) == 1,
+        h_fee=(g.key // 4 % 2) == 1,
+        h_grant=(g.key // 8 % 2) == 1,
+    )
     s = types.sums
     x = g.join(s, g.tid == s.s_tid)
     aggs: dict[str, ir.Value] = {}
@@ -460,12 +496,13 @@ def claim_activity(
         return out
     periods = tariff_periods(inputs)
     types = _price_types(inputs, kinds, periods)
-    claims = _claims(tables, inputs, kinds, periods, targets)
+    look = _lookups(tables, inputs, kinds, targets)
+    claims = _claims(tables, inputs, look, periods)
     ceiling = ore(inputs.rates.ceiling)
     capped = _capped_lines(claims, types)
     maybe = _candidates(tables, inputs, types, ceiling)
     heavy = _above_ceiling(
-        _claims(tables, inputs, kinds, periods, None, heavy=maybe), types, capped, ceiling
+        _claims(tables, inputs, look, periods, targets=False, heavy=maybe), types, capped, ceiling
     )
 
     def cell(model: str, practice_id: str, provider: str, target: bool) -> dict[str, Any]:
@@ -483,7 +520,7 @@ def claim_activity(
             c = cell(r["c_model"], r["practice_id"], r["c_provider"], r["target"])
             for metric in ("rejected", "refund_ore", "copay_child_ore", "copay_patient_ore"):
                 c[metric] += int(r[metric] or 0)
-    heavy_claims = _claims(tables, inputs, kinds, periods, targets, heavy=heavy)
+    heavy_claims = _claims(tables, inputs, look, periods, heavy=heavy)
     for r in _ceiling_split(heavy_claims, types, capped, heavy, ceiling):
         c = cell(r["model"], r["practice_id"], r["provider"], r["target"])
         for metric in ("copay_patient_ore", "copay_ceiling_ore"):

@@ -8,6 +8,8 @@ practice.
 
 from __future__ import annotations
 
+import datetime as dt
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -16,7 +18,7 @@ from fractions import Fraction
 from pht.core.money import Money, total
 from pht.core.periods import Period, calendar_year, month_starts
 from pht.reference.pilot import Pilot, PilotPractice
-from pht.reference.scheme import SchemeRules
+from pht.reference.scheme import ProjectFundsRate, SchemeRules
 
 __all__ = [
     "GpMonthFunds",
@@ -153,18 +155,23 @@ def gp_month_funds(rules: SchemeRules, periods: Iterable[Period], year: int) -> 
     that month. Used by the call's payments (pro rata for GPs who join or leave). The sums are
     exact and rounded to the øre once.
     """
-    to_practice = Fraction(0)
-    to_municipality = Fraction(0)
-    gp_months = 0
+    # months counted per rate, then each rate's twelfths summed once (the same exact sum)
+    months: Counter[dt.date] = Counter()
     for period in periods:
         inside = period.intersection(calendar_year(year))
-        if inside is None:
-            continue
-        for first in month_starts(inside):
-            rate = rules.project_funds_rate(first)
-            to_practice += Fraction(rate.to_practice_per_gp) / 12
-            to_municipality += Fraction(rate.to_municipality_per_gp) / 12
-            gp_months += 1
+        if inside is not None:
+            months.update(month_starts(inside))
+    per_rate: dict[int, tuple[ProjectFundsRate, int]] = {}
+    for first, count in months.items():
+        rate = rules.project_funds_rate(first)
+        per_rate[id(rate)] = (rate, per_rate.get(id(rate), (rate, 0))[1] + count)
+    to_practice = sum(
+        (Fraction(r.to_practice_per_gp) * n / 12 for r, n in per_rate.values()), Fraction(0)
+    )
+    to_municipality = sum(
+        (Fraction(r.to_municipality_per_gp) * n / 12 for r, n in per_rate.values()), Fraction(0)
+    )
+    gp_months = sum(months.values())
     return GpMonthFunds(
         year=year,
         gp_months=gp_months,
