@@ -893,8 +893,10 @@ class _Simulator:
         code = self._person_code(act[who[k]], ci)
         extra = np.bincount(contact, np.left_shift(1, code).astype(np.float64), minlength=m)
         extra = extra.astype(np.uint32)
-        main = diag < 32
-        extra[main] &= ~np.left_shift(np.uint32(1), diag[main].astype(np.uint32))
+        coded = np.flatnonzero(extra)
+        main = diag[coded]
+        coded, main = coded[main < 32], main[main < 32]
+        extra[coded] &= ~np.left_shift(np.uint32(1), main.astype(np.uint32))
         due[who] = 0
         self.persons.cols["due"][act] = due
         return extra
