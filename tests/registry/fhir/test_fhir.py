@@ -233,3 +233,111 @@ def test_a_crash_while_writing_fhir_leaves_the_warehouse_as_before(
     with pytest.raises(KeyboardInterrupt):
         load_fhir(wh, path)
     assert all(_rows(wh, t) == [] for t in ("municipalities", "practices", "persons"))
+
+
+def _entry(resource: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "fullUrl": f"http://example.no/fhir/{resource['resourceType']}/{resource['id']}",
+        "resource": resource,
+    }
+
+
+def _answer(rid: str, code: str, **fields: Any) -> dict[str, Any]:
+    return {
+        "resourceType": "Observation",
+        "id": rid,
+        "status": "final",
+        "category": [
+            {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                        "code": "survey",
+                    }
+                ]
+            }
+        ],
+        "code": {"coding": [{"system": "urn:pht:survey-item", "code": code}]},
+        "subject": {"reference": "Patient/kari"},
+        **fields,
+    }
+
+
+def test_survey_observations_become_survey_responses_and_claims_are_known_skips(
+    tmp_path: Path, wh: Warehouse
+) -> None:
+    bundle = norway_bundle()
+    bundle["entry"] += [
+        _entry(
+            _answer(
+                "prem-1",
+                "prem.coordination",
+                effectiveDateTime="2021-05-03T10:00:00+02:00",
+                valueInteger=4,
+                performer=[{"reference": "Organization/legesenter"}],
+            )
+        ),
+        _entry(  # the practice from the encounter the answer was given in
+            _answer(
+                "eq5d-1",
+                "eq5d5l.index",
+                effectiveDateTime="2021-03-02",
+                valueQuantity={"value": 0.812},
+                encounter={"reference": "Encounter/konsultasjon-1"},
+            )
+        ),
+        _entry(_answer("no-number", "pam.score", effectiveDateTime="2021-03-02")),
+        _entry(_answer("no-item", "pam", effectiveDateTime="2021-03-02", valueInteger=50)),
+        _entry(  # a vital sign: an Observation pht does not use
+            {
+                "resourceType": "Observation",
+                "id": "bp-1",
+                "status": "final",
+                "code": {"coding": [{"system": "http://loinc.org", "code": "85354-9"}]},
+                "subject": {"reference": "Patient/kari"},
+            }
+        ),
+        _entry(
+            {
+                "resourceType": "Claim",
+                "id": "claim-1",
+                "status": "active",
+                "use": "claim",
+                "type": {"coding": [{"code": "professional"}]},
+                "patient": {"reference": "Patient/kari"},
+                "created": "2021-03-02",
+                "provider": {"reference": "Organization/legesenter"},
+                "priority": {"coding": [{"code": "normal"}]},
+                "insurance": [
+                    {"sequence": 1, "focal": True, "coverage": {"display": "Folketrygden"}}
+                ],
+            }
+        ),
+    ]
+    path = tmp_path / "bundle.json"
+    path.write_text(json.dumps(bundle), encoding="utf-8")
+    report = load_fhir(wh, path)
+    answers = {r[0]: r for r in _rows(wh, "survey_responses")}
+    assert answers == {
+        "fhir:prem-1": (
+            "fhir:prem-1",
+            FNR,
+            ORGNR,
+            dt.date(2021, 5, 3),
+            "prem",
+            "coordination",
+            4.0,
+        ),
+        "fhir:eq5d-1": ("fhir:eq5d-1", FNR, ORGNR, dt.date(2021, 3, 2), "eq5d5l", "index", 0.812),
+    }
+    assert report.used["Observation"] == 4
+    assert report.skipped["Observation"] == 1 and report.skipped["Claim"] == 1
+    assert report.skipped_known == {"Observation": 1, "Claim": 1}
+    assert report.as_dict()["skipped_known"]["Claim"]["count"] == 1
+    reasons = {p.resource: p.reason for p in report.problems}
+    assert "without a number" in reasons["Observation/no-number"]
+    assert "<instrument>.<item>" in reasons["Observation/no-item"]
+    # loading again changes nothing
+    again = load_fhir(wh, path)
+    assert again.written["survey_responses"] == 2
+    assert len(_rows(wh, "survey_responses")) == 2

@@ -15,6 +15,12 @@ Encounter           ambulatory/home/virtual → ``contacts``; inpatient/acute/em
                     ``admissions`` (needs an ICD-10 main diagnosis, SNOMED CT mapped)
 Condition           its codes go to its encounter's diagnoses; a Condition without an encounter
                     (problem list) goes to the side table ``fhir_conditions``
+Observation         a survey answer coded ``urn:pht:survey-item|<instrument>.<item>`` (e.g.
+                    ``prem.coordination``, ``eq5d5l.index``) with a number → ``survey_responses``
+                    (practice: the performer Organization/PractitionerRole, else the encounter's
+                    serviceProvider); any other Observation is counted as known and skipped
+Claim, ExplanationOfBenefit, ChargeItem
+                    known, counted and skipped: tariffs come from registry extracts (KUHR)
 everything else     counted and skipped
 ==================  ==========================================================================
 
@@ -63,6 +69,7 @@ __all__ = [
     "SYSTEM_FNR",
     "SYSTEM_HPR",
     "SYSTEM_ORGNR",
+    "SYSTEM_SURVEY_ITEM",
     "FhirLoadReport",
     "FhirProblem",
     "load_fhir",
@@ -72,6 +79,7 @@ SYSTEM_FNR = "urn:oid:2.16.578.1.12.4.1.4.1"
 SYSTEM_DNR = "urn:oid:2.16.578.1.12.4.1.4.2"
 SYSTEM_HPR = "urn:oid:2.16.578.1.12.4.1.4.4"
 SYSTEM_ORGNR = "urn:oid:2.16.578.1.12.4.1.4.101"
+SYSTEM_SURVEY_ITEM = "urn:pht:survey-item"  # pht's own code system: "<instrument>.<item>"
 SYSTEM_MUNICIPALITY = "urn:oid:2.16.578.1.12.4.1.1.3402"
 SYSTEM_HCP_CATEGORY = "urn:oid:2.16.578.1.12.4.1.1.9060"  # helsepersonellkategori: LE, SP, PS
 ICD10_SYSTEMS = (
@@ -93,7 +101,15 @@ USED = (
     "Encounter",
     "Condition",
     "EpisodeOfCare",
+    "Observation",
 )
+# Resource types pht knows and does not import, and why (counted in the report, never fatal).
+KNOWN_NOT_USED = {
+    "Claim": "claims are not read: tariffs come from registry extracts (KUHR contacts)",
+    "ExplanationOfBenefit": "claims are not read: tariffs come from registry extracts (KUHR)",
+    "ChargeItem": "charges are not read: tariffs come from registry extracts (KUHR)",
+    "Observation": f"only survey answers coded {SYSTEM_SURVEY_ITEM} are used",
+}
 ADMISSION_CLASSES = {"IMP", "ACUTE", "NONAC", "SS", "EMER"}
 ACUTE_CLASSES = {"ACUTE", "EMER"}
 SETTING_BY_CLASS = {"AMB": "office", "HH": "home", "VR": "video", "FLD": "home", "OBSENC": "office"}
@@ -120,6 +136,7 @@ class FhirLoadReport:
     resources: int = 0
     used: Counter[str] = field(default_factory=Counter)
     skipped: Counter[str] = field(default_factory=Counter)
+    skipped_known: Counter[str] = field(default_factory=Counter)  # of skipped: KNOWN_NOT_USED
     problems: list[FhirProblem] = field(default_factory=list)
     unknown_codes: Counter[tuple[str, str]] = field(default_factory=Counter)
     pseudonymised_patients: int = 0
@@ -131,6 +148,9 @@ class FhirLoadReport:
             "resources": self.resources,
             "used": dict(self.used),
             "skipped": dict(self.skipped),
+            "skipped_known": {
+                k: {"count": n, "why": KNOWN_NOT_USED[k]} for k, n in self.skipped_known.items()
+            },
             "problems": [
                 {"source": p.source, "resource": p.resource, "reason": p.reason}
                 for p in self.problems
@@ -225,6 +245,16 @@ def _date(value: Any) -> dt.date | None:
         return None
 
 
+def _is_survey_answer(obj: dict[str, Any]) -> bool:
+    """True for a raw Observation coded in pht's survey-item system (checked before parsing:
+    bulk exports hold millions of other Observations)."""
+    code = obj.get("code")
+    codings = code.get("coding") if isinstance(code, dict) else None
+    return isinstance(codings, list) and any(
+        isinstance(c, dict) and c.get("system") == SYSTEM_SURVEY_ITEM for c in codings
+    )
+
+
 def _codings(concepts: Any) -> list[tuple[str, str]]:
     """(system, code) of every coding in a CodeableConcept or a list of them."""
     if concepts is None:
@@ -259,8 +289,10 @@ class _Importer:
         for source, full_url, obj in _iter_raw(path):
             self.report.resources += 1
             kind = str(obj.get("resourceType"))
-            if kind not in USED:
+            if kind not in USED or (kind == "Observation" and not _is_survey_answer(obj)):
                 self.report.skipped[kind] += 1
+                if kind in KNOWN_NOT_USED:
+                    self.report.skipped_known[kind] += 1
                 continue
             try:
                 model = get_fhir_model_class(kind).model_validate(obj)
@@ -538,6 +570,7 @@ class _Importer:
                 first_contact[pid] = min(first_contact.get(pid, data["date"]), data["date"])
         practitioners = self.practitioners(seen_by_practitioner)
         memberships = self._memberships(first_contact, practitioners)
+        surveys = [row for o in self.res["Observation"] if (row := self._survey(o)) is not None]
         return {
             "practices": practices,
             "practitioners": practitioners,
@@ -545,6 +578,7 @@ class _Importer:
             "list_memberships": memberships,
             "contacts": contacts,
             "admissions": admissions,
+            "survey_responses": surveys,
             FHIR_CONDITIONS_TABLE: self._free_conditions(free_conditions),
         }
 
@@ -607,6 +641,65 @@ class _Importer:
             "tariffs": None,
             "copay_nok": None,
             "refund_nok": None,
+        }
+
+    def _survey(self, o: _Res) -> dict[str, Any] | None:
+        """A survey answer (Observation) as a ``survey_responses`` row, or None (reported)."""
+        d = o.data
+        if d.status in ("entered-in-error", "cancelled"):
+            self.problem(o, f"observation with status {d.status}: skipped")
+            return None
+        code = next(c for s, c in _codings(d.code) if s == SYSTEM_SURVEY_ITEM)
+        instrument, _, item = code.partition(".")
+        if not instrument or not item:
+            self.problem(o, f"survey item code {code!r} is not <instrument>.<item>: skipped")
+            return None
+        patient = self.resolve(d.subject)
+        person = self.person_of.get(id(patient)) if patient else None
+        if person is None:
+            self.problem(o, "subject is not a known patient: skipped")
+            return None
+        when = _date(d.effectiveDateTime) or _date(
+            d.effectivePeriod.start if d.effectivePeriod else None
+        )
+        when = when or _date(d.issued)
+        if when is None:
+            self.problem(o, "survey answer without effective date: skipped")
+            return None
+        if d.valueQuantity is not None and d.valueQuantity.value is not None:
+            value = float(d.valueQuantity.value)
+        elif d.valueInteger is not None:
+            value = float(d.valueInteger)
+        else:
+            self.problem(o, "survey answer without a number (valueQuantity/valueInteger): skipped")
+            return None
+        practice = None
+        for ref in d.performer or []:
+            target = self.resolve(ref)
+            if target is not None and target.kind == "Organization":
+                practice = self.practice_of.get(id(target))
+            elif target is not None and target.kind == "PractitionerRole":
+                practice = self._who(ref)[1]
+            if practice:
+                break
+        encounter = self.resolve(d.encounter)
+        if practice is None and encounter is not None and encounter.kind == "Encounter":
+            provider = self.resolve(encounter.data.serviceProvider)
+            if provider is not None and provider.kind == "Organization":
+                practice = self.practice_of.get(id(provider))
+        if practice is None:
+            self.problem(
+                o, "survey answer without a practice (performer or encounter's provider): skipped"
+            )
+            return None
+        return {
+            "response_id": f"fhir:{o.id}",
+            "person_id": person,
+            "practice_id": practice,
+            "date": when,
+            "instrument": instrument,
+            "item": item,
+            "value": value,
         }
 
     def _memberships(
