@@ -79,6 +79,12 @@ def _union_all(parts: list[ir.Table]) -> ir.Table:
     return out
 
 
+def _coefficient(model: Model, factor: str) -> float:
+    """The model's coefficient of *factor*; 0 for a factor it does not use (not null: Spark
+    turns a null in a float column of an in-memory table into NaN)."""
+    return float(model.coefficients.get(factor, 0.0))
+
+
 class PopulationView:
     """The population as of one date: every derived table of the population room.
 
@@ -141,13 +147,37 @@ class PopulationView:
 
     @cached_property
     def tariffs(self) -> ir.Table:
-        """Tariff codes of the contacts over the look-back."""
-        return self._keep(tariff_events(self.tables, self.events_start, self.as_of))
+        """Tariff codes of the contacts over the look-back.
+
+        Not materialised: its two consumers read few of its rows, and splitting the dictionary-
+        compressed tariff column again is cheaper than writing every contact's tariffs.
+        """
+        return tariff_events(self.tables, self.events_start, self.as_of)
 
     @cached_property
     def gp_contacts(self) -> ir.Table:
-        """GP contacts (not out-of-hours) over the look-back."""
-        return self._keep(gp_contacts(self.tables, self.events_start, self.as_of))
+        """GP contacts (not out-of-hours) over the look-back: person_id, date, contact_id."""
+        return gp_contacts(self.tables, self.events_start, self.as_of)
+
+    @cached_property
+    def gp_contact_counts(self) -> ir.Table:
+        """Per person with a GP contact over the look-back: the counts and last dates every rule
+        needs, in one pass over the contacts.
+
+        Columns: person_id, n_weak (contacts in the weak-demander window), last_weak, n_year
+        (contacts in the last 12 months), last_gp_contact (over the look-back, null if none).
+        """
+        since = add_months(self.as_of, -self.vs.rules.weak_demanders.window_months)
+        g = self.gp_contacts
+        weak, year, look = g.date >= since, g.date >= self.year_ago, g.date >= self.start
+        return self._keep(
+            g.group_by("person_id").aggregate(
+                n_weak=g.count(where=weak),
+                last_weak=g.date.max(where=weak),
+                n_year=g.count(where=year),
+                last_gp_contact=g.date.max(where=look),
+            )
+        )
 
     # --- conditions and target groups -----------------------------------------------------------
 
@@ -229,9 +259,8 @@ class PopulationView:
     def weak_demanders(self) -> ir.Table:
         """Weak demanders with their need weight and last GP contact as evidence."""
         rule = self.vs.rules.weak_demanders
-        since = add_months(self.as_of, -rule.window_months)
-        g = self.gp_contacts.filter(self.gp_contacts.date >= since)
-        counts = g.group_by("person_id").aggregate(n=g.count(), last=g.date.max())
+        g = self.gp_contact_counts
+        counts = g.select("person_id", n=g.n_weak, last=g.last_weak)
         need = self.need.filter(self.need.need_weight >= rule.min_need_weight)
         j = need.left_join(counts, "person_id")
         n = j.n.fill_null(0)
@@ -385,8 +414,7 @@ class PopulationView:
                 factor=ibis.ifelse(em.emergency_admissions >= 2, "emergency_2_plus", "emergency_1"),
             )
         )
-        g = self.gp_contacts.filter(self.gp_contacts.date >= self.year_ago)
-        gc = g.group_by("person_id").aggregate(n=g.count())
+        gc = self.gp_contact_counts.select("person_id", n=self.gp_contact_counts.n_year)
         gpj = p.select("person_id").left_join(gc, "person_id")
         n = gpj.n.fill_null(0)
         gfac = ibis.cases(
@@ -425,17 +453,37 @@ class PopulationView:
         j = f.join(coef, f.factor == coef._factor)
         return j.select("person_id", "factor", "coefficient")
 
-    def _linear_predictor(self, model: Model) -> ir.Table:
-        c = self.contributions(model)
-        sums = c.group_by("person_id").aggregate(_sum=c.coefficient.sum())
-        j = self.persons.select("person_id").left_join(sums, "person_id")
-        return j.select("person_id", lp=j._sum.fill_null(0.0) + model.intercept)
+    @cached_property
+    def _linear_predictors(self) -> ir.Table:
+        """person_id, lp_risk, lp_need: both models' linear predictors in one pass over the
+        features (the intercept plus the sum of the coefficients of the person's factors)."""
+        factors = sorted(set(self.risk_model.coefficients) | set(self.need_model.coefficients))
+        coef = ibis.memtable(
+            pa.table(
+                {
+                    "_factor": factors,
+                    "_risk": [_coefficient(self.risk_model, f) for f in factors],
+                    "_need": [_coefficient(self.need_model, f) for f in factors],
+                }
+            )
+        )
+        f = self.features
+        j = f.join(coef, f.factor == coef._factor)
+        sums = j.group_by("person_id").aggregate(_risk=j._risk.sum(), _need=j._need.sum())
+        p = self.persons.select("person_id").left_join(sums, "person_id")
+        return self._keep(
+            p.select(
+                "person_id",
+                lp_risk=p._risk.fill_null(0.0) + self.risk_model.intercept,
+                lp_need=p._need.fill_null(0.0) + self.need_model.intercept,
+            )
+        )
 
     @cached_property
     def risk(self) -> ir.Table:
         """person_id, risk (probability of an unplanned admission in 12 months), risk_band."""
-        lp = self._linear_predictor(self.risk_model)
-        risk = 1.0 / (1.0 + (-lp.lp).exp())
+        lp = self._linear_predictors
+        risk = 1.0 / (1.0 + (-lp.lp_risk).exp())
         b = self.vs.worklist.risk_bands
         band = ibis.cases(
             (risk >= b.very_high, "very_high"),
@@ -448,8 +496,8 @@ class PopulationView:
     @cached_property
     def need(self) -> ir.Table:
         """person_id, expected_contacts (GP contacts in 12 months), need_weight (1.0 = average)."""
-        lp = self._linear_predictor(self.need_model)
-        mu = lp.lp.exp()
+        lp = self._linear_predictors
+        mu = lp.lp_need.exp()
         return self._keep(
             lp.select(
                 "person_id",
@@ -541,5 +589,5 @@ class PopulationView:
     @cached_property
     def last_gp_contact(self) -> ir.Table:
         """person_id, last_gp_contact over the look-back."""
-        g = self.gp_contacts.filter(self.gp_contacts.date >= self.start)
-        return self._keep(g.group_by("person_id").aggregate(last_gp_contact=g.date.max()))
+        g = self.gp_contact_counts
+        return g.filter(g.last_gp_contact.notnull()).select("person_id", "last_gp_contact")
