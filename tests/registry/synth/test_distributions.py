@@ -121,6 +121,21 @@ def test_gp_consultations_per_person_and_year_match_ssb(db: duckdb.DuckDBPyConne
     assert women > 1.2 * men
 
 
+def test_gp_consultations_peak_in_winter_and_dip_in_summer(
+    db: duckdb.DuckDBPyConnection,
+) -> None:
+    """The seasonal factors of use.season_factor: the third quarter (summer holidays) has the
+    fewest GP consultations, the first (winter) the most; GP by role, not out of hours."""
+    rows = db.execute(
+        "select quarter(c.date) q, count(*) from contacts c join roles r using (practitioner_id) "
+        "where r.role = 'gp' and c.setting <> 'out_of_hours' "
+        "and year(c.date) between 2016 and 2019 group by 1"
+    ).fetchall()
+    per_day = {q: n / (90.25 if q == 1 else 91.0 if q == 2 else 92.0) for q, n in rows}
+    assert per_day[3] < 0.93 * per_day[2]
+    assert per_day[1] > per_day[2] and per_day[4] > per_day[2]
+
+
 def test_admission_rate_follows_the_reference_figures(db: duckdb.DuckDBPyConnection) -> None:
     """Acute and elective stays per person-year within 15 % of the rates by age band."""
     adm = load_params().section("admissions")

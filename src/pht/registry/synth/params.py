@@ -121,6 +121,14 @@ def _check(params: SynthParams) -> None:
             raise ReferenceDataError(f"{name}: icpc2 shares must add up to 1", where=PARAMS_FILE)
         if c.get("status") not in ("C", "D", "U", "A") or not c.get("sources"):
             raise ReferenceDataError(f"{name}: status and sources required", where=PARAMS_FILE)
+    season = params.section("use").get("season_factor", [])
+    if len(season) != 4 or abs(sum(season) / 4 - 1.0) > 1e-6:
+        raise ReferenceDataError("use.season_factor: four quarters with mean 1", where=PARAMS_FILE)
+    follow_up = params.section("use").get("follow_up", {}).get("per_year", {})
+    if sorted(follow_up) != sorted(CONDITIONS) or min(follow_up.values()) < 0:
+        raise ReferenceDataError(
+            "use.follow_up.per_year: a rate (>= 0) for every condition", where=PARAMS_FILE
+        )
     codes = [m.code for m in params.municipalities]
     if len(set(codes)) != len(codes):
         raise ReferenceDataError("municipality numbers repeat", where=MUNICIPALITIES_FILE)

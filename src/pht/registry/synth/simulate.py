@@ -594,7 +594,8 @@ class _Simulator:
         cnts = np.bincount(group, minlength=sums.size)
         mult = mult / np.where(cnts > 0, sums / np.maximum(cnts, 1), 1.0)[group]
         P.cols["need"][act] = base * mult
-        lam_gp = base * mult / 4.0 * frac
+        season = float(use["season_factor"][q % 4])
+        lam_gp = base * mult / 4.0 * frac * season
         ac_eligible = has[:, C["diabetes"]] | has[:, C["copd"]]
         lam_ac = np.where(ac_eligible, use["annual_checks_per_year"] / 4.0 * frac, 0.0)
         lam_ac = lam_ac * np.where(weak, use["weak_demander_factor"], 1.0)
@@ -608,7 +609,7 @@ class _Simulator:
         o_row, o_cond, o_day = o_row[alive], o_cond[alive], o_day[alive]
         n_onset = np.bincount(o_row, minlength=n)
         lam_ord = np.maximum(lam_gp - lam_ac - extra_ac - lam_home - n_onset, 0.0)
-        lam_simple = np.asarray(use["simple_contacts"])[ub] * mult / 4.0 * frac
+        lam_simple = np.asarray(use["simple_contacts"])[ub] * mult / 4.0 * frac * season
         lam_ooh = np.asarray(use["out_of_hours"])[ub] * np.sqrt(mult) / 4.0 * frac
         lam_agency = np.where(P["any_service"][act], 0.5 / 4.0 * frac, 0.0)
 
