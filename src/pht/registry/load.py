@@ -1149,6 +1149,8 @@ def _write_table(
                     [period[0], period[1]],
                 )
             replaced = (period[0].isoformat(), period[1].isoformat())
+            if has_rows:  # rows left outside the period (none when reloading the same period)
+                has_rows = con.execute(f"SELECT 1 FROM {_q(table)} LIMIT 1").fetchone() is not None
     if has_rows:
         match = " AND ".join(f"t.{_q(k)} = c.{_q(k)}" for k in spec.key)
         con.execute(
