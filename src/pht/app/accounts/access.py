@@ -23,6 +23,12 @@ def profile_of(user: Any) -> Profile | None:
     """The user's profile, or None (a user without one has no role and sees nothing)."""
     if not user.is_authenticated:
         return None
+    cache = user._state.fields_cache
+    if "profile" not in cache:
+        # one query for the profile with its practice and municipality (every page shows them)
+        cache["profile"] = (
+            Profile.objects.select_related("practice", "municipality").filter(user=user).first()
+        )
     try:
         return user.profile  # type: ignore[no-any-return]
     except Profile.DoesNotExist:
