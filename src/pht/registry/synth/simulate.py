@@ -96,13 +96,17 @@ class NoProgress:
 
 
 class _Grow:
-    """Column arrays that grow as persons are added."""
+    """Column arrays that grow as persons are added.
+
+    Capacity is reserved without being touched: rows get their values (or the column's fill
+    value) when they are added, so memory is only paged in for persons that exist.
+    """
 
     def __init__(self, spec: dict[str, tuple[np.dtype, tuple[int, ...], object]], cap: int):
         self.spec = spec
         self.n = 0
         self.cols: dict[str, np.ndarray] = {
-            k: np.full((cap, *shape), fill, dtype=dt) for k, (dt, shape, fill) in spec.items()
+            k: np.empty((cap, *shape), dtype=dt) for k, (dt, shape, fill) in spec.items()
         }
 
     def add(self, **values: np.ndarray) -> npt.NDArray[np.int64]:
@@ -111,12 +115,12 @@ class _Grow:
         cap = next(iter(self.cols.values())).shape[0]
         if need > cap:
             new_cap = max(need, int(cap * 1.5))
-            for k, (dt, shape, fill) in self.spec.items():
-                grown = np.full((new_cap, *shape), fill, dtype=dt)
+            for k, (dt, shape, _) in self.spec.items():
+                grown = np.empty((new_cap, *shape), dtype=dt)
                 grown[: self.n] = self.cols[k][: self.n]
                 self.cols[k] = grown
-        for k, v in values.items():
-            self.cols[k][self.n : need] = v
+        for k, (_, _, fill) in self.spec.items():
+            self.cols[k][self.n : need] = values.get(k, fill)
         ids = np.arange(self.n, need, dtype=np.int64)
         self.n = need
         return ids
