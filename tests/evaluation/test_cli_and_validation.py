@@ -99,3 +99,23 @@ def test_a_small_validation_run_recovers_the_planted_effects() -> None:
     assert summary.loc["nurse_consultations", "runs"] == 2
     for name, row in summary.iterrows():
         assert abs(row["mean_bias"]) < 4 * row["mean_se"], name
+    assert {"rel_bias_mc_se", "pretrend_rejection", "bias_mc_se"} <= set(summary.columns)
+
+
+def test_a_validation_run_on_the_registry_generator_reads_the_manifest() -> None:
+    # one seed of make validate's source: the registry's generator at a few thousand persons;
+    # the true effects come from its manifest.json, the estimates are near them
+    rows = run_once(
+        3,
+        source="synth",
+        sim_options={"scenario": "pilot", "years": (2016, 2021), "persons": 3000},
+        indicators=["nurse_consultations", "out_of_hours"],
+    )
+    got = {r["indicator"]: r for r in rows}
+    assert set(got) == {"nurse_consultations", "out_of_hours"}
+    assert got["nurse_consultations"]["true_effect"] > 0
+    assert got["out_of_hours"]["true_effect"] == 0
+    for r in rows:
+        assert abs(r["estimate"] - r["true_effect"]) < 4 * r["se"], r["indicator"]
+    # nurses have no contacts before the start, so only out-of-hours has a pre-trend test
+    assert got["out_of_hours"]["pretrend_p"] is not None
