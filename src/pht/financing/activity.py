@@ -106,6 +106,7 @@ class _Types:
     capped: ir.Table | None  # tid, model, pos, sub, priced, provider, comb_rejected, max, ...
     per_claim: ir.Table  # tid, e_fee, e_grant: co-payment counting toward the ceiling per claim
     bounds: ir.Table  # b_tariffs, b_max: most a claim with this code list can count, any model
+    capped_kinds: tuple[str, ...]  # code lists holding a code with a yearly maximum
 
 
 def _kinds(tables: Tables, inputs: FinancingInputs) -> list[str]:
@@ -228,7 +229,9 @@ def _price_types(inputs: FinancingInputs, kinds: list[str], periods: list[dt.dat
         kind = kinds[tid // (2 * n)]
         bound[kind] = max(bound[kind], *by_model.values())
     bound_schema = pa.schema([("b_tariffs", pa.string()), ("b_max", pa.int64())])
+    capped_kinds = tuple(sorted({kinds[c["c_tid"] // (2 * n)] for c in capped}))
     return _Types(
+        capped_kinds=capped_kinds,
         bounds=ibis.memtable(
             pa.Table.from_pylist(
                 [{"b_tariffs": k, "b_max": v} for k, v in bound.items()], schema=bound_schema
@@ -286,9 +289,10 @@ def _claims(
     *,
     targets: bool = True,
     heavy: ir.Table | None = None,
+    only: tuple[str, ...] | None = None,
 ) -> ir.Table:
     """The year's claims: contact_id, person_id, practice_id, date, tid, child, target
-    (always false unless *targets*).
+    (always false unless *targets*); with *only*, just the claims with one of these code lists.
 
     With *heavy* (a table of persons, h_person, e.g. those above the ceiling), only their
     claims, with the table's other columns; the persons are picked before anything else is
@@ -298,6 +302,8 @@ def _claims(
     c = c.filter(
         (c.date >= ibis.date(inputs.start)) & (c.date < ibis.date(inputs.end)) & c.tariffs.notnull()
     )
+    if only is not None:
+        c = c.filter(c.tariffs.isin(only))
     extra: tuple[str, ...] = ()
     if heavy is not None:
         c = c.join(heavy, c.person_id == heavy.h_person).drop("h_person")
@@ -499,7 +505,7 @@ def claim_activity(
     look = _lookups(tables, inputs, kinds, targets)
     claims = _claims(tables, inputs, look, periods)
     ceiling = ore(inputs.rates.ceiling)
-    capped = _capped_lines(claims, types)
+    capped = _capped_lines(_claims(tables, inputs, look, periods, only=types.capped_kinds), types)
     maybe = _candidates(tables, inputs, types, ceiling)
     heavy = _above_ceiling(
         _claims(tables, inputs, look, periods, targets=False, heavy=maybe), types, capped, ceiling
