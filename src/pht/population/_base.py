@@ -27,6 +27,7 @@ __all__ = [
     "gp_contacts",
     "months_since",
     "persons_alive",
+    "split_codes",
     "tariff_events",
 ]
 
@@ -74,7 +75,7 @@ def persons_alive(tables: Tables, as_of: dt.date) -> ir.Table:
 _WHITESPACE = "\t\n\r\v\f"
 
 
-def _tokens(codes: ir.StringValue, *, upper: bool) -> ir.ArrayValue:
+def split_codes(codes: ir.StringValue, *, upper: bool) -> ir.ArrayValue:
     """The space-separated codes of *codes*, cleaned: other whitespace counts as a space, dots
     are dropped and letters upper-cased (lower-cased with ``upper=False``). Empty tokens remain
     (the caller drops them).
@@ -104,7 +105,7 @@ def diagnosis_events(tables: Tables, start: dt.date, as_of: dt.date) -> ir.Table
         "person_id",
         contact_id=c.contact_id,
         date=c.date,
-        code=_tokens(c.diagnoses, upper=True).unnest(),
+        code=split_codes(c.diagnoses, upper=True).unnest(),
     )
     contacts = contacts.mutate(code_system=ibis.literal("ICPC-2"), source=ibis.literal("contacts"))
     a = tables.table("admissions")
@@ -119,7 +120,7 @@ def diagnosis_events(tables: Tables, start: dt.date, as_of: dt.date) -> ir.Table
         "person_id",
         contact_id=ibis.null("string"),
         date=a.discharged,
-        code=_tokens(a.other_diagnoses, upper=True).unnest(),
+        code=split_codes(a.other_diagnoses, upper=True).unnest(),
     )
     admissions = main.union(others).mutate(
         code_system=ibis.literal("ICD-10"), source=ibis.literal("admissions")
@@ -139,7 +140,7 @@ def tariff_events(tables: Tables, start: dt.date, as_of: dt.date) -> ir.Table:
         "date",
         "practitioner_id",
         "setting",
-        tariff=_tokens(c.tariffs, upper=False).unnest(),
+        tariff=split_codes(c.tariffs, upper=False).unnest(),
     )
     return long.filter(long.tariff != "")
 

@@ -25,6 +25,7 @@ from pht.population._base import (
     gp_contacts,
     months_since,
     persons_alive,
+    split_codes,
     tariff_events,
 )
 from pht.reference.value_sets import (
@@ -510,28 +511,31 @@ class PopulationView:
 
     @cached_property
     def annual_check_contacts(self) -> ir.Table:
-        """Contacts that are annual checks by their tariffs: contact_id."""
+        """Contacts that are annual checks by their tariffs: contact_id.
+
+        The patterns are tested on each contact's list of tariffs (no join, no grouping by
+        contact): on DuckDB the test runs once per distinct tariff string.
+        """
         rules = self.vs.rules.annual_checks
-        rows: dict[str, list[object]] = {"_pattern": [], "_group": [], "_tariff": []}
-        sizes: dict[str, list[object]] = {"_p": [], "_groups": []}
-        for i, pattern in enumerate(rules.patterns):
-            sizes["_p"].append(i)
-            sizes["_groups"].append(len(pattern))
-            for g, codes in enumerate(pattern):
-                for code in codes:
-                    rows["_pattern"].append(i)
-                    rows["_group"].append(g)
-                    rows["_tariff"].append(code.lower())
-        pat = ibis.memtable(pa.table(rows))
-        size = ibis.memtable(pa.table(sizes))
-        t = self.tariffs.filter(
-            (self.tariffs.date >= self.start) & self.tariffs.setting.isin(list(rules.settings))
+        c = self.tables.table("contacts")
+        c = c.filter(
+            (c.date >= self.start)
+            & (c.date < self.as_of)
+            & c.tariffs.notnull()
+            & c.setting.isin(list(rules.settings))
         )
-        j = t.join(pat, t.tariff == pat._tariff)
-        groups = j.select("contact_id", "_pattern", "_group").distinct()
-        per = groups.group_by(["contact_id", "_pattern"]).aggregate(_n=groups.count())
-        k = per.join(size, [per._pattern == size._p, per._n == size._groups])
-        return k.select("contact_id").distinct()
+        tokens = split_codes(c.tariffs, upper=False)
+        false = ibis.literal(False)
+        is_check: ir.BooleanValue = false
+        for pattern in rules.patterns:
+            every: ir.BooleanValue = ibis.literal(True)
+            for codes in pattern:
+                some: ir.BooleanValue = false
+                for code in codes:
+                    some = some | tokens.contains(code.lower())
+                every = every & some
+            is_check = is_check | every
+        return c.filter(is_check).select("contact_id")
 
     @cached_property
     def annual_checks(self) -> ir.Table:

@@ -218,14 +218,19 @@ def worklist_table(
     risky = view.risk.filter(view.risk.risk_band.isin(high)).select("person_id")
     included = view._keep(_union_all([tg.select("person_id"), risky]).distinct())
 
-    reasons = _reasons(view, base.semi_join(included, "person_id"), language)
+    inc = view._keep(base.semi_join(included, "person_id"))
+    reasons = _reasons(view, inc, language)
     key = (
         (99999 - (reasons.points * 10).round(0).cast("int64")).cast("string").lpad(6, "0")
         + "|"
         + reasons.text
     )
     agg = reasons.group_by("person_id").aggregate(_points=reasons.points.sum(), _keys=key.collect())
-    agg = view._keep(agg.mutate(reasons=agg._keys.sort().map(lambda k: k.substr(7)).join("; ")))
+    agg = view._keep(
+        agg.select(
+            "person_id", "_points", reasons=agg._keys.sort().map(lambda k: k.substr(7)).join("; ")
+        )
+    )
 
     checks = view.annual_checks
     due = checks.filter(checks.status == "due")
@@ -239,7 +244,6 @@ def worklist_table(
 
     # The priority and the rank on a narrow table: a window over the wide rows (lists and
     # texts) would carry all of them through its sort.
-    inc = base.semi_join(included, "person_id")
     pr = (
         inc.select("person_id", "practice_id")
         .left_join(agg.select("person_id", "_points"), "person_id")
