@@ -65,8 +65,9 @@ def synthetic_person_ids(
     birth_days: npt.NDArray[np.int64],
     male: npt.NDArray[np.bool_],
     rng: np.random.Generator,
-) -> npt.NDArray[np.str_]:
-    """Unique synthetic person numbers (month + 80) for birth dates (days since 1970) and sexes.
+) -> npt.NDArray[np.bytes_]:
+    """Unique synthetic person numbers (month + 80) for birth dates (days since 1970) and sexes,
+    as 11-byte ASCII strings (``.astype(str)`` gives text).
 
     Persons born on the same day with the same sex get different individual numbers; the order
     among them is random (from *rng*), so numbers carry no information beyond birth date and sex.
@@ -80,14 +81,18 @@ def synthetic_person_ids(
         raise ValueError("synthetic person numbers cover births 1900–2039 only")
     yy = years % 100
     mm = months + 80
-    digits = np.stack([days // 10, days % 10, mm // 10, mm % 10, yy // 10, yy % 10], axis=1)
-    a = (digits @ _W1_DATE) % 11
-    b = (digits @ _W2_DATE) % 11
+    digits = (days // 10, days % 10, mm // 10, mm % 10, yy // 10, yy % 10)
+    s1 = sum(int(w) * d for w, d in zip(_W1_DATE, digits, strict=True))
+    s2 = sum(int(w) * d for w, d in zip(_W2_DATE, digits, strict=True))
+    a = s1 % 11
+    b = s2 % 11
     group = np.where(years >= 2000, 2, np.where(years >= 1940, 1, 0))
     sex = male.astype(np.int64)
     # Rank within (birth day, sex), in random order.
-    order = np.lexsort((np.asarray(rng.random(n)), sex, birth_days))
-    key = birth_days[order] * 2 + sex[order]
+    # One sort on (birth day, sex, random tie-break) packed into 64 bits.
+    day_sex = (birth_days - (birth_days.min() if n else 0)) * 2 + sex
+    order = np.argsort((day_sex << 31) | rng.integers(0, 1 << 31, n), kind="stable")
+    key = day_sex[order]
     first = np.r_[True, key[1:] != key[:-1]]
     starts = np.flatnonzero(first)
     run = np.cumsum(first) - 1
@@ -107,12 +112,16 @@ def synthetic_person_ids(
         if r.max() >= cand.size:
             raise ValueError("too many persons born on one day for the synthetic number range")
         individual[members] = cand[r]
-    ind_digits = np.stack([individual // 100, (individual // 10) % 10, individual % 10], axis=1)
-    k1 = (11 - ((digits @ _W1_DATE) + ind_digits @ _W1_IND) % 11) % 11
-    k2 = (11 - ((digits @ _W2_DATE) + ind_digits @ _W2_IND + 2 * k1) % 11) % 11
-    all_digits = np.concatenate([digits, ind_digits, k1[:, None], k2[:, None]], axis=1)
-    raw = (all_digits + 48).astype(np.uint8)
-    return raw.view("S11").ravel().astype("U11")
+    ind_digits = (individual // 100, (individual // 10) % 10, individual % 10)
+    t1 = sum(int(w) * d for w, d in zip(_W1_IND, ind_digits, strict=True))
+    t2 = sum(int(w) * d for w, d in zip(_W2_IND, ind_digits, strict=True))
+    k1 = (11 - (s1 + t1) % 11) % 11
+    k2 = (11 - (s2 + t2 + 2 * k1) % 11) % 11
+    raw = np.empty((n, 11), dtype=np.uint8)
+    for j, d in enumerate((*digits, *ind_digits, k1, k2)):
+        raw[:, j] = d
+    raw += 48
+    return raw.view("S11").ravel()
 
 
 def hpr_numbers(count: int, first: int, rng: np.random.Generator) -> npt.NDArray[np.str_]:

@@ -896,8 +896,8 @@ class _Simulator:
         k, ci = np.nonzero(bits)
         contact = ok[first[k] + (self.rng.random(k.size) * count[k]).astype(np.int64)]
         code = self._person_code(act[who[k]], ci)
-        extra = np.bincount(contact, np.left_shift(1, code).astype(np.float64), minlength=m)
-        extra = extra.astype(np.uint32)
+        weights = np.left_shift(1, code).astype(np.float64)
+        extra = np.bincount(contact, weights, minlength=m).astype(np.uint32)
         coded = np.flatnonzero(extra)
         main = diag[coded]
         coded, main = coded[main < 32], main[main < 32]

@@ -135,7 +135,7 @@ _ARROW = {
 def iter_tables(
     plan: Plan,
     sim: Simulation,
-    person_ids: npt.NDArray[np.str_],
+    person_ids: npt.NDArray[np.bytes_],
     given: npt.NDArray[np.str_],
     family: npt.NDArray[np.str_],
 ) -> Iterator[tuple[str, pa.Table]]:
@@ -210,7 +210,7 @@ def iter_tables(
     )
     P = sim.persons
     n = P["birth"].size
-    fixed = person_ids.astype("S11")
+    fixed = np.asarray(person_ids, dtype="S11")
     ids = _strings(fixed)
     yield (
         "persons",
@@ -338,13 +338,13 @@ def iter_tables(
 def truth_tables(
     plan: Plan,
     sim: Simulation,
-    person_ids: npt.NDArray[np.str_],
+    person_ids: npt.NDArray[np.bytes_],
     band_limits: list[float],
     bands: list[str],
 ) -> dict[str, pa.Table]:
     """Ground truth that is not in the extract format (truth/…)."""
     P = sim.persons
-    fixed = person_ids.astype("S11")
+    fixed = np.asarray(person_ids, dtype="S11")
     ids = _strings(fixed)
     onset = P["onset"]
     last = np.where(P["last"] >= 0, P["last"], plan.last_day)
