@@ -6,7 +6,10 @@ team members, serves the app with ``pht app serve``'s gunicorn settings, and dri
 page (first pages, filters, search, paging) with ``wrk`` (Debian's package; ``apt-get install
 wrk``) or, without it, a Python thread pool, twice: every request a full page, and as the page
 is used (one full page load in ten, the rest the htmx table updates that filters and paging
-send). Reports p50/p95/p99 latency, throughput and errors for each.
+send). Reports p50/p95/p99 latency, throughput and errors for each, the CPU time of one request
+in-process (served from the worklist cache and with the cache emptied first) and the load
+average at the start (wall figures on a shared machine need it). ``PHT_BENCH_WORKERS`` and
+``PHT_BENCH_THREADS`` change the gunicorn settings (default 3 x 4, as ``pht app serve``).
 
     .venv/bin/python -m bench app
 """
@@ -32,8 +35,8 @@ from typing import Any
 LISTED = 6_000
 USERS = 20
 DURATION_S = 20
-WORKERS = 3
-THREADS = 4
+WORKERS = int(os.environ.get("PHT_BENCH_WORKERS", "3"))
+THREADS = int(os.environ.get("PHT_BENCH_THREADS", "4"))
 PATHS = [
     "/worklist/",
     "/worklist/?page=2",
@@ -261,11 +264,45 @@ def _python(port: int, cookies: list[str], *, htmx: bool) -> dict[str, Any]:
     }
 
 
+def _cpu_per_request(cookie: str) -> dict[str, float]:
+    """CPU ms per worklist request in this process (Django's test client, no HTTP server):
+    as served from the cache, and with the cache emptied before every request (a miss)."""
+    from django.conf import settings
+    from django.core.cache import caches
+    from django.test import Client
+
+    client = Client()
+    name, _, value = cookie.partition("=")
+    client.cookies[name] = value
+    htmx = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "worklist-results"}
+    cache = caches["worklist"] if "worklist" in settings.CACHES else caches["default"]
+    out: dict[str, float] = {}
+    for label, headers, miss in (
+        ("htmx table, cached", htmx, False),
+        ("full page, cached", {}, False),
+        ("htmx table, not cached", htmx, True),
+        ("full page, not cached", {}, True),
+    ):
+        for path in PATHS:  # warm up
+            client.get(path, **headers)
+        rounds = 10
+        start = time.process_time()
+        for _ in range(rounds):
+            for path in PATHS:
+                if miss:
+                    cache.clear()
+                assert client.get(path, **headers).status_code == 200
+        out[label] = (time.process_time() - start) * 1000 / (rounds * len(PATHS))
+    return out
+
+
 def run() -> list[dict[str, Any]]:
     """Build, serve, load; the figures."""
     folder = Path(tempfile.mkdtemp(prefix="pht-bench-app-"))
+    load_average = os.getloadavg()[0]
     try:
         cookies = _build(folder)
+        cpu = _cpu_per_request(cookies[0])
         port = _free_port()
         server = _serve(folder, port)
         try:
@@ -286,7 +323,15 @@ def run() -> list[dict[str, Any]]:
             server.wait(timeout=30)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    rows: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = [
+        {"what": "load average (1 min) at the start", "value": load_average, "unit": ""},
+        {"what": "gunicorn workers", "value": WORKERS, "unit": "processes"},
+        {"what": "gunicorn threads per worker", "value": THREADS, "unit": "threads"},
+    ]
+    rows += [
+        {"what": f"worklist CPU per request in-process, {label}", "value": ms, "unit": "ms"}
+        for label, ms in cpu.items()
+    ]
     for mode, result in results.items():
         rows += [
             {
