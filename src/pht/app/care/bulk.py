@@ -39,7 +39,7 @@ def _prepared(
     for attname, column in columns.items():
         field = fields[attname]
         convert = _converter(field)
-        names.append(connection.ops.quote_name(field.column))
+        names.append(connection.ops.quote_name(str(field.column)))
         values.append(list(column) if convert is None else [convert(v) for v in column])
     return names, values
 
@@ -81,7 +81,7 @@ def update(model: type[models.Model], pks: Sequence[Any], columns: dict[str, Seq
     if not pks:
         return 0
     names, values = _prepared(model, columns)
-    pk = connection.ops.quote_name(model._meta.pk.column)
+    pk = connection.ops.quote_name(str(model._meta.pk.column))
     sql = (
         f"UPDATE {connection.ops.quote_name(model._meta.db_table)} "
         f"SET {', '.join(f'{n} = %s' for n in names)} WHERE {pk} = %s"

@@ -30,11 +30,11 @@ def bump(practice_ids: Iterable[str] | None = None) -> None:
     qs.update(data_version=new_data_version())
 
 
-def _patient_changed(sender: Any, instance: Patient, **kwargs: Any) -> None:
+def _patient_changed(sender: Any, instance: Any, **kwargs: Any) -> None:
     bump([instance.practice_id])
 
 
-def _record_changed(sender: Any, instance: FollowUpPlan | Task, **kwargs: Any) -> None:
+def _record_changed(sender: Any, instance: Any, **kwargs: Any) -> None:
     patient = instance._state.fields_cache.get("patient")
     if patient is not None:
         bump([patient.practice_id])
