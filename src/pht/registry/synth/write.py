@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -89,9 +88,25 @@ def _diagnoses(
     return _take(np.array(list(vocab) + labels, dtype=object), index)
 
 
+_DIGITS4 = np.array([f"{i:04d}" for i in range(10_000)], dtype="S4").view(np.uint32)
+
+
 def _ids(prefix: str, count: int) -> pa.Array:
-    numbers = pc.cast(pa.array(np.arange(1, count + 1, dtype=np.int64)), pa.string())
-    return pc.binary_join_element_wise(prefix, numbers, "")
+    """Row identifiers: *prefix* and the row number 1, 2, ... zero-padded to the width of
+    *count* (K0000001 ...), made as fixed-width bytes by numpy, four digits per table look-up."""
+    width = len(str(max(count, 1)))
+    if width > 12:
+        raise ValueError("at most 10**12 - 1 rows")
+    x = np.arange(1, count + 1, dtype=np.int64)
+    words = np.empty((count, 3), dtype=np.uint32)
+    words[:, 2] = _DIGITS4[x % 10_000]
+    words[:, 1] = _DIGITS4[(x // 10_000) % 10_000]
+    words[:, 0] = _DIGITS4[x // 100_000_000]
+    head = np.frombuffer(prefix.encode("ascii"), dtype=np.uint8)
+    out = np.empty((count, head.size + width), dtype=np.uint8)
+    out[:, : head.size] = head
+    out[:, head.size :] = words.view(np.uint8).reshape(count, 12)[:, 12 - width :]
+    return _strings(out.view(f"S{head.size + width}").ravel())
 
 
 def _nok(values: npt.NDArray[np.int64]) -> pa.Array:
@@ -252,9 +267,7 @@ def iter_tables(
     c = sim.contacts
     practitioner_hpr = np.r_[g["hpr"].astype(object), np.array(sim.nurse_hpr, dtype=object)]
     who = np.where(c["is_nurse"], g["hpr"].size + c["practitioner"], c["practitioner"])
-    year_i = (
-        c["date"].astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
-    ) - plan.years[0]
+    year_i = np.searchsorted(plan.quarter_start[::4], c["date"], side="right") - 1
     combo = c["combo"].astype(np.int64)
     n_combo = sim.copay_table.shape[1]
     child_copay = np.zeros_like(sim.copay_table)
