@@ -455,9 +455,13 @@ class PopulationView:
         return j.select("person_id", "factor", "coefficient")
 
     @cached_property
-    def _linear_predictors(self) -> ir.Table:
-        """person_id, lp_risk, lp_need: both models' linear predictors in one pass over the
-        features (the intercept plus the sum of the coefficients of the person's factors)."""
+    def scores(self) -> ir.Table:
+        """Both models in one pass over the features, one row per person alive on the as-of date.
+
+        Columns: person_id, risk, risk_band, expected_contacts, need_weight (see :attr:`risk`
+        and :attr:`need`). Each linear predictor is the model's intercept plus the sum of the
+        coefficients of the person's factors.
+        """
         factors = sorted(set(self.risk_model.coefficients) | set(self.need_model.coefficients))
         coef = ibis.memtable(
             pa.table(
@@ -472,19 +476,7 @@ class PopulationView:
         j = f.join(coef, f.factor == coef._factor)
         sums = j.group_by("person_id").aggregate(_risk=j._risk.sum(), _need=j._need.sum())
         p = self.persons.select("person_id").left_join(sums, "person_id")
-        return self._keep(
-            p.select(
-                "person_id",
-                lp_risk=p._risk.fill_null(0.0) + self.risk_model.intercept,
-                lp_need=p._need.fill_null(0.0) + self.need_model.intercept,
-            )
-        )
-
-    @cached_property
-    def risk(self) -> ir.Table:
-        """person_id, risk (probability of an unplanned admission in 12 months), risk_band."""
-        lp = self._linear_predictors
-        risk = 1.0 / (1.0 + (-lp.lp_risk).exp())
+        risk = 1.0 / (1.0 + (-(p._risk.fill_null(0.0) + self.risk_model.intercept)).exp())
         b = self.vs.worklist.risk_bands
         band = ibis.cases(
             (risk >= b.very_high, "very_high"),
@@ -492,20 +484,26 @@ class PopulationView:
             (risk >= b.medium, "medium"),
             else_="low",
         )
-        return self._keep(lp.select("person_id", risk=risk.round(4), risk_band=band))
-
-    @cached_property
-    def need(self) -> ir.Table:
-        """person_id, expected_contacts (GP contacts in 12 months), need_weight (1.0 = average)."""
-        lp = self._linear_predictors
-        mu = lp.lp_need.exp()
+        mu = (p._need.fill_null(0.0) + self.need_model.intercept).exp()
         return self._keep(
-            lp.select(
+            p.select(
                 "person_id",
+                risk=risk.round(4),
+                risk_band=band,
                 expected_contacts=mu.round(3),
                 need_weight=(mu / self.need_model.normaliser).round(3),
             )
         )
+
+    @cached_property
+    def risk(self) -> ir.Table:
+        """person_id, risk (probability of an unplanned admission in 12 months), risk_band."""
+        return self.scores.select("person_id", "risk", "risk_band")
+
+    @cached_property
+    def need(self) -> ir.Table:
+        """person_id, expected_contacts (GP contacts in 12 months), need_weight (1.0 = average)."""
+        return self.scores.select("person_id", "expected_contacts", "need_weight")
 
     # --- annual checks --------------------------------------------------------------------------
 
