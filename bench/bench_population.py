@@ -138,7 +138,9 @@ def run() -> list[dict[str, object]]:
         rows.append(
             {"what": "national: contacts (one year)", "value": sizes["contacts"], "unit": "rows"}
         )
+        load_before = os.getloadavg()[0]
         figures, peak_gib = _child(db)
+        load_after = os.getloadavg()[0]
         rows.append(
             {
                 "what": "national: target groups + frailty + risk + all worklists",
@@ -148,6 +150,27 @@ def run() -> list[dict[str, object]]:
         )
         rows.append(
             {"what": "national: CPU time of the run", "value": figures["cpu_seconds"], "unit": "s"}
+        )
+        rows.append(
+            {
+                "what": "national: persons per second (wall)",
+                "value": sizes["persons"] / figures["seconds"],
+                "unit": "persons/s",
+            }
+        )
+        rows.append(
+            {
+                "what": "national: load average (1 min) before the run",
+                "value": load_before,
+                "unit": "",
+            }
+        )
+        rows.append(
+            {
+                "what": "national: load average (1 min) after the run",
+                "value": load_after,
+                "unit": "",
+            }
         )
         rows.append(
             {"what": "national: peak memory (max RSS of the run)", "value": peak_gib, "unit": "GiB"}
