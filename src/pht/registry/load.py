@@ -460,8 +460,8 @@ class _Stage:
             meta = pq.ParquetFile(path).metadata
         except (pa.ArrowException, OSError):
             return False
-        groups = meta.num_row_groups
-        size = sum(meta.row_group(i).total_byte_size for i in range(groups))
+        groups = int(meta.num_row_groups)
+        size = sum(int(meta.row_group(i).total_byte_size) for i in range(groups))
         return groups < ARROW_MAX_ROW_GROUPS and size <= ARROW_MAX_BYTES
 
     def _stage_arrow(self, table: str, path: Path, header: list[str]) -> None:

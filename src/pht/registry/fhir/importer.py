@@ -570,7 +570,7 @@ class _Importer:
                 first_contact[pid] = min(first_contact.get(pid, data["date"]), data["date"])
         practitioners = self.practitioners(seen_by_practitioner)
         memberships = self._memberships(first_contact, practitioners)
-        surveys = [row for o in self.res["Observation"] if (row := self._survey(o)) is not None]
+        surveys = [a for o in self.res["Observation"] if (a := self._survey(o)) is not None]
         return {
             "practices": practices,
             "practitioners": practitioners,
