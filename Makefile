@@ -54,7 +54,7 @@ bench: setup
 
 # Monte-Carlo validation of the evaluation (coverage, bias, size) over 50 seeds; not a test.
 validate: setup
-	$(PY) bench/validate_evaluation.py --seeds 50
+	$(PY) bench/validate_evaluation.py --seeds 50 --persons 40000 --jobs 2
 
 clean:
 	rm -rf $(VENV) $(TOOLS) var .pytest_cache .ruff_cache .mypy_cache .hypothesis

@@ -34,7 +34,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--seeds", type=int, default=50)
     ap.add_argument("--first-seed", type=int, default=1)
     ap.add_argument("--source", choices=("synth", "simulate"), default="synth")
-    ap.add_argument("--persons", type=int, default=10_000, help="listed persons (synth)")
+    ap.add_argument("--persons", type=int, default=40_000, help="listed persons (synth)")
     ap.add_argument("--years", default="2016-2021", help="years of the extract (synth)")
     ap.add_argument("--runs", type=Path, default=Path("var/validation/runs.csv"))
     ap.add_argument("--jobs", type=int, default=1, help="seeds run in this many processes")
