@@ -444,6 +444,10 @@ class _Stage:
                 table, 0, "", None, f"cannot read the Parquet data: {_first_line(err)}"
             )
             return False
+        if self.types_source[table] == "arrow":  # the types DuckDB sees in the Arrow data
+            described = self.con.execute(
+                f"DESCRIBE SELECT * EXCLUDE (_line) FROM {self.data(table)}"
+            ).fetchall()
         self.types[table] = {str(r[0]): str(r[1]) for r in described}
         self.staged.append(table)
         return True
