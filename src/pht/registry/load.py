@@ -941,13 +941,12 @@ def _csv_reason(kind: str, message: str) -> str:
 
 def _person_checks(values: list[str]) -> list[str | None]:
     problems = person_id_problems(values)
-    out: list[str | None] = []
-    for v, p in zip(values, problems, strict=True):
-        if p is not None and PSEUDONYM_FORM.match(v) and not v.isdigit():
-            p = None  # an opaque pseudonym of an analytic extract
-        if p is not None:
-            p = f"not a valid fødselsnummer/D-number ({p}) nor a pseudonym"
-        out.append(p)
+    out: list[str | None] = [None] * len(values)
+    for i in np.flatnonzero(problems != None).tolist():  # noqa: E711 - elementwise on objects
+        v = values[i]
+        if PSEUDONYM_FORM.match(v) and not v.isdigit():
+            continue  # an opaque pseudonym of an analytic extract
+        out[i] = f"not a valid fødselsnummer/D-number ({problems[i]}) nor a pseudonym"
     return out
 
 
