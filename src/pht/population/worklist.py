@@ -83,8 +83,9 @@ def _base(view: PopulationView, practice_id: str | None, member_id: str | None) 
     return base.semi_join(mine, "person_id")
 
 
-def _reasons(view: PopulationView, base: ir.Table, language: str) -> ir.Table:
-    """Every reason of every person in *base*: person_id, points, text."""
+def _reasons(view: PopulationView, facts: ir.Table, language: str) -> ir.Table:
+    """Every reason of every person in *facts* (person_id, band, risk, risk_band,
+    emergency_admissions, last_gp_contact: one row per person): person_id, points, text."""
     wl = view.vs.worklist
     pts = wl.points
     th = wl.thresholds
@@ -103,7 +104,7 @@ def _reasons(view: PopulationView, base: ir.Table, language: str) -> ir.Table:
     parts: list[ir.Table] = []
 
     # 1. conditions, with the state of their annual check
-    ce = view.condition_evidence.semi_join(base, "person_id").select("person_id", "condition")
+    ce = view.condition_evidence.semi_join(facts, "person_id").select("person_id", "condition")
     ac = view.annual_checks.select("person_id", "condition", "last_check", "months_since", "status")
     c = ce.join(labels, "condition").left_join(ac, ["person_id", "condition"])
     text = ibis.cases(
@@ -125,8 +126,7 @@ def _reasons(view: PopulationView, base: ir.Table, language: str) -> ir.Table:
     parts.append(c.select("person_id", points=points.cast("float64"), text=text))
 
     # 2. frailty
-    f = view.frailty.semi_join(base, "person_id")
-    f = f.filter(f.band != "fit")
+    f = facts.filter(facts.band != "fit")
     parts.append(
         f.select(
             "person_id",
@@ -144,7 +144,7 @@ def _reasons(view: PopulationView, base: ir.Table, language: str) -> ir.Table:
     )
 
     # 3. emergency admissions in the last year
-    em = view.emergency_admissions.semi_join(base, "person_id")
+    em = facts.filter(facts.emergency_admissions.notnull())
     n = em.emergency_admissions
     parts.append(
         em.select(
@@ -159,7 +159,7 @@ def _reasons(view: PopulationView, base: ir.Table, language: str) -> ir.Table:
     )
 
     # 4. long since the last GP contact
-    g = base.select("person_id").left_join(view.last_gp_contact, "person_id")
+    g = facts
     months = months_since(view.as_of, g.last_gp_contact)
     g = g.mutate(_m=months).filter(g.last_gp_contact.isnull() | (months >= th.no_gp_contact_months))
     parts.append(
@@ -176,8 +176,7 @@ def _reasons(view: PopulationView, base: ir.Table, language: str) -> ir.Table:
 
     # 5. high admission risk (its points are added to the priority separately)
     high = list(_BAND_ORDER[_BAND_ORDER.index(th.high_risk_band) :])
-    r = view.risk.semi_join(base, "person_id")
-    r = r.filter(r.risk_band.isin(high))
+    r = facts.filter(facts.risk_band.isin(high))
     parts.append(
         r.select(
             "person_id",
@@ -187,7 +186,7 @@ def _reasons(view: PopulationView, base: ir.Table, language: str) -> ir.Table:
     )
 
     # 6. weak demanders
-    wd = view.weak_demanders.semi_join(base, "person_id")
+    wd = view.weak_demanders.semi_join(facts, "person_id")
     parts.append(
         wd.select(
             "person_id",
@@ -218,8 +217,22 @@ def worklist_table(
     risky = view.risk.filter(view.risk.risk_band.isin(high)).select("person_id")
     included = view._keep(_union_all([tg.select("person_id"), risky]).distinct())
 
-    inc = view._keep(base.semi_join(included, "person_id"))
-    reasons = _reasons(view, inc, language)
+    # Every per-person fact of the included persons in one table, so that the reasons and the
+    # rows below join the person-sized tables (frailty, scores, GP contacts) once.
+    facts = view._keep(
+        base.semi_join(included, "person_id")
+        .left_join(view.frailty.select("person_id", "efi", "band"), "person_id")
+        .drop("person_id_right")
+        .left_join(view.scores.select("person_id", "risk", "risk_band", "need_weight"), "person_id")
+        .drop("person_id_right")
+        .left_join(
+            view.emergency_admissions.select("person_id", "emergency_admissions"), "person_id"
+        )
+        .drop("person_id_right")
+        .left_join(view.last_gp_contact, "person_id")
+        .drop("person_id_right")
+    )
+    reasons = _reasons(view, facts, language)
     key = (
         (99999 - (reasons.points * 10).round(0).cast("int64")).cast("string").lpad(6, "0")
         + "|"
@@ -245,10 +258,8 @@ def worklist_table(
     # The priority and the rank on a narrow table: a window over the wide rows (lists and
     # texts) would carry all of them through its sort.
     pr = (
-        inc.select("person_id", "practice_id")
+        facts.select("person_id", "practice_id", "risk")
         .left_join(agg.select("person_id", "_points"), "person_id")
-        .drop("person_id_right")
-        .left_join(view.risk, "person_id")
         .drop("person_id_right")
     )
     pr = pr.mutate(
@@ -257,27 +268,17 @@ def worklist_table(
     rank = ibis.row_number().over(
         ibis.window(group_by=pr.practice_id, order_by=[ibis.desc(pr.priority), pr.person_id])
     )
-    pr = pr.select("person_id", "priority", "risk", "risk_band", rank=(rank + 1).cast("int64"))
+    pr = pr.select("person_id", "priority", rank=(rank + 1).cast("int64"))
 
     j = (
-        inc.join(pr, "person_id")
+        facts.join(pr, "person_id")
         .left_join(agg.select("person_id", "reasons"), "person_id")
         .drop("person_id_right")
         .left_join(tg_lists, "person_id")
         .drop("person_id_right")
-        .left_join(view.frailty.select("person_id", "efi", "band"), "person_id")
-        .drop("person_id_right")
-        .left_join(view.need.select("person_id", "need_weight"), "person_id")
-        .drop("person_id_right")
         .left_join(due_l, "person_id")
         .drop("person_id_right")
         .left_join(over_l, "person_id")
-        .drop("person_id_right")
-        .left_join(
-            view.emergency_admissions.select("person_id", "emergency_admissions"), "person_id"
-        )
-        .drop("person_id_right")
-        .left_join(view.last_gp_contact, "person_id")
         .drop("person_id_right")
     )
     return j.select(
