@@ -112,10 +112,8 @@ def bundle_from_warehouse(
 
     checks = view.annual_checks.semi_join(flagged, "person_id").to_pandas()
     due_months = view.vs.rules.annual_checks.due_after_months
-    checks["due"] = [
-        None if pd.isna(d) else (pd.Timestamp(d) + pd.DateOffset(months=due_months)).date()
-        for d in checks["last_check"]
-    ]
+    due = pd.to_datetime(checks["last_check"]) + pd.DateOffset(months=due_months)
+    checks["due"] = [None if pd.isna(d) else d.date() for d in due]
     checks["overdue"] = checks["status"] == "overdue"
 
     timeline = _timeline(wh, flagged, as_of)
@@ -150,7 +148,10 @@ def _timeline(wh: Warehouse, persons: ibis.Table, as_of: dt.date) -> pd.DataFram
     roles = wh.table("practitioners").select("practitioner_id", "role").distinct()
     roles = roles.group_by("practitioner_id").aggregate(role=roles.role.first())
     c = c.left_join(roles, "practitioner_id")
-    n = ibis.row_number().over(ibis.window(group_by=c.person_id, order_by=ibis.desc(c.date)))
+    # the newest contacts, ties on a day broken by the claim id: the same rows on every run
+    n = ibis.row_number().over(
+        ibis.window(group_by=c.person_id, order_by=[ibis.desc(c.date), c.contact_id])
+    )
     c = c.mutate(_n=n).filter(lambda t: t._n < CONTACTS_PER_PATIENT)
     contacts = c.select("person_id", "date", "setting", "diagnoses", "tariffs", "role").to_pandas()
     rows = pd.DataFrame(
