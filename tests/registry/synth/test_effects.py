@@ -145,3 +145,17 @@ def test_nurse_contacts_only_in_the_scheme(db: duckdb.DuckDBPyConnection) -> Non
         "or c.date > p.pht_end)"
     ).fetchone()[0]
     assert grant_codes_outside == 0
+
+
+def test_expected_acsc_rates_in_the_truth_carry_the_planted_effect(
+    db: duckdb.DuckDBPyConnection, effects: dict[str, dict]
+) -> None:
+    """truth/person_quarters: expected ACSC admissions with and without the team; their mean
+    difference over treated person-quarters is the manifest's effect, and zero elsewhere."""
+    treated, untreated = db.execute(
+        "select avg(acsc_expected - acsc_counterfactual) filter (where treated), "
+        "max(abs(acsc_expected - acsc_counterfactual)) filter (where not treated) "
+        "from truth_person_quarters"
+    ).fetchone()
+    assert treated == pytest.approx(effects["acsc_admissions"]["true_effect"], rel=1e-3)
+    assert untreated == 0

@@ -467,7 +467,16 @@ class _Simulator:
         self.svc_closures: list[tuple[np.ndarray, np.ndarray]] = []
         self.n_spells = 0
         self.surveys = _Chunks("person", "practice", "date", "instrument", "value")
-        self.pq = _Chunks("person", "quarter", "practice", "target", "treated", "efi")
+        self.pq = _Chunks(
+            "person",
+            "quarter",
+            "practice",
+            "target",
+            "treated",
+            "efi",
+            "acsc_expected",
+            "acsc_counterfactual",
+        )
         self.realised: dict[str, float] = {}
 
         nq = plan.quarter_start.size
@@ -700,6 +709,7 @@ class _Simulator:
         lam_acute = np.asarray(adm["acute_per_year"])[ab] * madm / 4.0 * frac
         lam_el = np.asarray(adm["elective_per_year"])[ab] / 4.0 * frac
         lam_acsc = np.bincount(pair_row, self.acsc_rate[pair_cond] / 4.0, minlength=n) * frac
+        counterfactual = lam_acsc
         effect = self.p.effect("acsc_admissions")
         if effect and treated.any():
             mean = lam_acsc[treated].mean()
@@ -711,6 +721,13 @@ class _Simulator:
             # would fall short of the manifest's, which the manifest's diagnostics show).
             self.realised["acsc_largest_relative_change"] = max(
                 self.realised.get("acsc_largest_relative_change", 0.0), abs(reduction)
+            )
+        if self.keep_pq:
+            # Truth for the evaluation: expected ACSC admissions of the quarter with and
+            # without the team (the same where not treated).
+            self.pq.add(
+                acsc_expected=lam_acsc.astype(np.float32),
+                acsc_counterfactual=counterfactual.astype(np.float32),
             )
         self._emit_admissions(
             rng.poisson(lam_acute),

@@ -397,6 +397,8 @@ def truth_tables(
                 "target": pa.array(pq_["target"]),
                 "treated": pa.array(pq_["treated"]),
                 "frailty": pa.array(pq_["efi"].astype(np.float32)),
+                "acsc_expected": pa.array(pq_["acsc_expected"].astype(np.float32)),
+                "acsc_counterfactual": pa.array(pq_["acsc_counterfactual"].astype(np.float32)),
             }
         )
     return out
