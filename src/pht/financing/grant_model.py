@@ -149,7 +149,7 @@ def _has_any(codes: ir.ArrayValue, wanted: tuple[str, ...]) -> ir.BooleanValue:
 
 def quality_goals(
     tables: Tables,
-    listed: ir.Table,
+    listed: ir.Table | None,
     inputs: FinancingInputs,
     *,
     target_groups: ir.Table | None = None,
@@ -164,7 +164,8 @@ def quality_goals(
 
     Only claims whose diagnoses text contains one of the goals' codes are looked at (a cheap
     substring test first; the code lists are then compared exactly), and only the list rows of
-    patients with a condition.
+    patients with a condition: from *listed* when given, else built for those persons alone
+    (:func:`pht.financing.inputs.listed_days` with ``persons``; much less work).
     """
     goals = inputs.rates.grant_model.quality_goals
     out: dict[str, list[GoalResult]] = defaultdict(list)
@@ -194,7 +195,10 @@ def quality_goals(
             sick = c.filter(_has_any(c.diags, goal.diagnosis_codes))
             sick_by_goal[goal.name] = sick.select(s_person="person_id").distinct()
     anyone = ibis.union(*sick_by_goal.values(), distinct=True)
-    at = listed.join(anyone, listed.person_id == anyone.s_person)
+    if listed is None:
+        at = listed_days(tables, inputs, persons=anyone)
+    else:
+        at = listed.join(anyone, listed.person_id == anyone.s_person)
     at = at.select(q_person="person_id", q_practice="practice_id").distinct().cache()
     for goal in goals:
         has_diag = _has_any(c.diags, goal.diagnosis_codes)
@@ -269,7 +273,7 @@ def grant_parts(
     return GrantParts(
         need=need_units(cells),
         days=person_days(cells),
-        goals=quality_goals(tables, listed, inputs, target_groups=target_groups),
+        goals=quality_goals(tables, None, inputs, target_groups=target_groups),
         activity=activity,
     )
 

@@ -198,15 +198,23 @@ def with_target(t: ir.Table, targets: ir.Table | None) -> ir.Table:
 
 
 def listed_days(
-    tables: Tables, inputs: FinancingInputs, *, targets: ir.Table | None = None
+    tables: Tables,
+    inputs: FinancingInputs,
+    *,
+    targets: ir.Table | None = None,
+    persons: ir.Table | None = None,
 ) -> ir.Table:
     """Listed days in the year per (person, GP, practice), with age on 1 January and sex.
 
     A membership counts from its first to its last day (inclusive), inside the year, while the
     GP works at the practice (practitioner row of role gp) and until the person's death.
     Columns: person_id, gp_id, practice_id, l_start, l_end (exclusive), days, age, sex, target.
+    With *persons* (a table with a distinct ``s_person`` column), only those persons' rows,
+    picked before anything else is joined.
     """
     lm = tables.table("list_memberships")
+    if persons is not None:
+        lm = lm.join(persons, lm.person_id == persons.s_person).drop("s_person")
     pr = tables.table("practitioners")
     pr = pr.filter(pr.role == "gp").select(
         pr_id="practitioner_id", practice_id="practice_id", p_start="start", p_end="end"
