@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from pht.population._base import add_months
+from pht.population.analytics import AGE_BANDS
 from pht.reference.value_sets import Model, ValueSets
 
 
@@ -134,15 +135,7 @@ def run_baseline(
     )
 
     # features and scores
-    bands = [
-        (0, 4, "age_0_4"),
-        (5, 17, "age_5_17"),
-        (35, 49, "age_35_49"),
-        (50, 66, "age_50_66"),
-        (67, 74, "age_67_74"),
-        (75, 84, "age_75_84"),
-        (85, 200, "age_85_plus"),
-    ]
+    bands = AGE_BANDS
     f = [
         pd.DataFrame(
             {
