@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
+from pht.financing.inputs import FinancingInputs
+from pht.reference.financing import TariffAmount
 from pht.registry.schema import TABLES
 from pht.registry.warehouse import Warehouse
 
@@ -228,3 +231,11 @@ def build_warehouse(
             arrow = pa.Table.from_pylist(list(table_rows), schema=spec.schema.to_pyarrow())
             wh.replace_rows(name, arrow, key=spec.key)
     return wh
+
+
+def inputs_with_ceiling(ceiling_ore: int, tariffs: Iterable[TariffAmount]) -> FinancingInputs:
+    """2021's rates with the yearly co-payment ceiling set to *ceiling_ore* and these tariffs."""
+    base = FinancingInputs.for_year(2021)
+    copayment = base.rates.copayment.model_copy(update={"ceiling": Decimal(ceiling_ore) / 100})
+    rates = base.rates.model_copy(update={"copayment": copayment})
+    return FinancingInputs(2021, rates, tuple(tariffs))

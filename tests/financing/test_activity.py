@@ -23,7 +23,7 @@ from pht.financing.inputs import (
 )
 from pht.reference.financing import TariffAmount
 
-from .scenario import G1, G2, N1, N2, P1, P2, build_warehouse, scenario_rows
+from .scenario import G1, G2, N1, N2, P1, P2, build_warehouse, inputs_with_ceiling, scenario_rows
 
 H1, H2 = dt.date(2021, 1, 1), dt.date(2021, 7, 1)
 
@@ -138,15 +138,7 @@ def test_claim_activity_sums_like_the_line_rules(
         for i, (person, (who, practice), day, codes) in enumerate(drawn)
     ]
     wh = build_warehouse(tables=tables)
-    base = FinancingInputs.for_year(2021)
-    rates = base.rates.model_copy(
-        update={
-            "copayment": base.rates.copayment.model_copy(
-                update={"ceiling": Decimal(ceiling_ore) / 100}
-            )
-        }
-    )
-    inputs = FinancingInputs(2021, rates, _tariffs(copay))
+    inputs = inputs_with_ceiling(ceiling_ore, _tariffs(copay))
     tg = ibis.memtable(
         pa.Table.from_pylist([{"person_id": p} for p in sorted(target)] or [{"person_id": "-"}])
     )

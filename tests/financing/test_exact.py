@@ -13,10 +13,9 @@ from pht.core.money import Money, total
 from pht.core.periods import Period
 from pht.financing.fee_model import fee_model_income, money_from_ore, split_exact
 from pht.financing.grant_model import grant_model_income
-from pht.financing.inputs import FinancingInputs
 from pht.reference.financing import TariffAmount
 
-from .scenario import G1, P1, build_warehouse, scenario_rows
+from .scenario import G1, P1, build_warehouse, inputs_with_ceiling, scenario_rows
 
 amounts = st.integers(min_value=-(10**9), max_value=10**9).map(lambda o: Money(Decimal(o) / 100))
 exact_parts = st.lists(
@@ -103,15 +102,7 @@ def test_every_ore_of_a_claim_goes_to_exactly_one_part(
         _tariff("pht01", 300, 200, 100),
         _tariff("1f", 100, 100, 0),
     ]
-    base = FinancingInputs.for_year(2021)
-    rates = base.rates.model_copy(
-        update={
-            "copayment": base.rates.copayment.model_copy(
-                update={"ceiling": Decimal(ceiling_ore) / 100}
-            )
-        }
-    )
-    inputs = FinancingInputs(2021, rates, tuple(tariffs))
+    inputs = inputs_with_ceiling(ceiling_ore, tuple(tariffs))
     fee = fee_model_income(wh, 2021, inputs=inputs).practice(P1)
     assert fee.per_capita + fee.gp_work + fee.nurse_work == fee.total
     assert fee.target_group + fee.other_patients == fee.total
@@ -121,13 +112,7 @@ def test_every_ore_of_a_claim_goes_to_exactly_one_part(
     # five adults claim at P1: none pays more than the ceiling
     assert fee.copay_patients.amount <= Decimal(ceiling_ore) / 100 * 5
     # the ceiling moves co-payments from patient to state and never changes the practice's income
-    no_ceiling = FinancingInputs(
-        2021,
-        rates.model_copy(
-            update={"copayment": rates.copayment.model_copy(update={"ceiling": Decimal(0)})}
-        ),
-        tuple(tariffs),
-    )
+    no_ceiling = inputs_with_ceiling(0, tariffs)
     free = fee_model_income(wh, 2021, inputs=no_ceiling).practice(P1)
     assert free.activity == fee.activity and free.copay_patients == Money.zero()
     grant = grant_model_income(wh, 2021, inputs=inputs).practice(P1)
