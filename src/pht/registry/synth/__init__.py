@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from pht.core.errors import PhtError
 from pht.reference.files import data_text
@@ -30,7 +31,7 @@ from pht.registry.synth.ids import family_names, given_names, synthetic_person_i
 from pht.registry.synth.params import CONDITIONS, PARAMS_FILE, load_params
 from pht.registry.synth.plan import ScenarioError, build_plan
 from pht.registry.synth.simulate import NoProgress, Progress, simulate
-from pht.registry.synth.write import iter_tables, truth_tables, write_table
+from pht.registry.synth.write import Sliced, TableWriter, iter_tables, truth_tables, write_table
 
 __all__ = [
     "CONDITIONS",
@@ -327,27 +328,47 @@ def _generate(
     prog.advance()
     fr = params.section("frailty")
     prog.stage("building and writing tables", len(TABLE_FILES) + 2 + int(keep_pq))
-    files: list[Path] = []
-    rows: dict[str, int] = {}
-    # Each table is written in a second thread while the next is built (Arrow and Parquet release
+    written: dict[str, tuple[Path, int]] = {}
+    truth_written: dict[str, Path] = {}
+    # Each table is written in another thread while the next is built (Arrow and Parquet release
     # the interpreter lock): both cores work, and every file is the same as when written in turn.
+    # Large tables are built and written one row group at a time, in a thread of their own.
     with ThreadPoolExecutor(max_workers=2) as pool:
-        pending: list[Future[None]] = []
-        for name, table in iter_tables(plan, sim, ids, given, family):
-            path = out_dir / f"{name}.{fmt}"
-            pending.append(pool.submit(write_table, table, path, fmt))
-            files.append(path)
-            rows[name] = table.num_rows
-            del table
-        truth = truth_tables(plan, sim, ids, fr["band_limits"], fr["bands"])
-        for name, table in truth.items():
-            path = out_dir / "truth" / f"{name}.parquet"
-            pending.append(pool.submit(write_table, table, path, "parquet"))
-            files.append(path)
-        del truth
-        for done in pending:
-            done.result()
-            prog.advance()
+        pending: list[tuple[Future[None], int]] = []  # (write, tables it finishes)
+        streams: list[ThreadPoolExecutor] = []
+
+        def submit(table: pa.Table | Sliced, path: Path, file_fmt: str) -> None:
+            if isinstance(table, Sliced):
+                stream = ThreadPoolExecutor(max_workers=1)
+                streams.append(stream)
+                writer = TableWriter(path, file_fmt)
+                for part in table.parts():
+                    pending.append((stream.submit(writer.write, part), 0))
+                pending.append((stream.submit(writer.close), 1))
+            else:
+                pending.append((pool.submit(write_table, table, path, file_fmt), 1))
+
+        try:
+            for name, table in iter_tables(plan, sim, ids, given, family):
+                path = out_dir / f"{name}.{fmt}"
+                submit(table, path, fmt)
+                written[name] = (path, table.num_rows)
+                del table
+            truth = truth_tables(plan, sim, ids, fr["band_limits"], fr["bands"])
+            for name in list(truth):
+                path = out_dir / "truth" / f"{name}.parquet"
+                submit(truth.pop(name), path, "parquet")
+                truth_written[name] = path
+            del truth
+            for done, finished in pending:
+                done.result()
+                if finished:
+                    prog.advance(finished)
+        finally:
+            for stream in streams:
+                stream.shutdown()
+    files = [written[name][0] for name in TABLE_FILES] + list(truth_written.values())
+    rows = {name: written[name][1] for name in TABLE_FILES}
     stale = out_dir / "truth" / "person_quarters.parquet"
     if not keep_pq and stale.exists():
         stale.unlink()

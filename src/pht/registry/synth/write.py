@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,25 @@ from pht.registry.synth.params import CONDITIONS
 from pht.registry.synth.plan import Plan
 from pht.registry.synth.simulate import KINDS, SERVICES, Simulation
 
-__all__ = ["iter_tables", "truth_tables", "write_table"]
+__all__ = ["ROW_GROUP", "Sliced", "TableWriter", "iter_tables", "truth_tables", "write_table"]
+
+ROW_GROUP = 1 << 20  # rows per Parquet row group
+
+
+@dataclass(frozen=True, slots=True)
+class Sliced:
+    """A large table made one row group at a time (``part(lo, hi)`` gives rows lo..hi-1), so that
+    the writer encodes one part while the next is built. Written part by part, the file is the
+    same as when the whole table is written at once."""
+
+    num_rows: int
+    part: Callable[[int, int], pa.Table]
+
+    def parts(self) -> Iterator[pa.Table]:
+        """The parts in order (one empty part for an empty table, for its schema)."""
+        for lo in range(0, max(self.num_rows, 1), ROW_GROUP):
+            yield self.part(lo, min(self.num_rows, lo + ROW_GROUP))
+
 
 INSTRUMENTS = (
     ("eq5d5l", "index"),
@@ -31,6 +50,35 @@ def _dates(days: npt.NDArray[np.int64], null: npt.NDArray[np.bool_] | None = Non
     return pa.array(arr, type=pa.date32(), mask=null)
 
 
+class _Codes:
+    """A string vocabulary as an Arrow dictionary, for columns of indices into it.
+
+    A small vocabulary (codes, names) gives a dictionary-encoded column: it writes fast to
+    Parquet, and files are written without the Arrow schema, so readers see plain strings (CSV
+    writing decodes them first).
+    """
+
+    def __init__(self, vocab: npt.ArrayLike):
+        values = np.asarray(vocab, dtype=object)
+        unique, inverse = np.unique(values.astype(str), return_inverse=True)
+        self.remap: npt.NDArray[np.int32] | None = None
+        if unique.size < values.size:
+            # A dictionary must not repeat a value (the Parquet writer would not be deterministic).
+            values = unique.astype(object)
+            self.remap = inverse.astype(np.int32)
+        self.dictionary = pa.array(values, type=pa.string())
+
+    def take(
+        self, idx: npt.NDArray[np.int64], null: npt.NDArray[np.bool_] | None = None
+    ) -> pa.Array:
+        """The strings vocab[idx] (nulls where *null*)."""
+        positions = np.asarray(idx, dtype=np.int32)
+        if self.remap is not None:
+            positions = self.remap[positions]
+        indices = pa.array(positions, mask=null)
+        return pa.DictionaryArray.from_arrays(indices, self.dictionary)
+
+
 def _take(
     vocab: npt.ArrayLike,
     idx: npt.NDArray[np.int64],
@@ -38,26 +86,15 @@ def _take(
 ) -> pa.Array:
     """Strings vocab[idx] as a string column (nulls where *null*).
 
-    A small vocabulary (codes, names) gives a dictionary-encoded column: it writes fast to
-    Parquet, and files are written without the Arrow schema, so readers see plain strings (CSV
-    writing decodes them first). Fixed-width byte strings as *vocab* (identifiers, one per person)
-    give a plain column, gathered by numpy: the Parquet writer would re-encode a dictionary of
-    millions of values for every row group.
+    A small vocabulary gives a dictionary-encoded column (see :class:`_Codes`). Fixed-width byte
+    strings as *vocab* (identifiers, one per person) give a plain column, gathered by numpy: the
+    Parquet writer would re-encode a dictionary of millions of values for every row group.
     """
-    positions = np.asarray(idx, dtype=np.int32)
     if isinstance(vocab, np.ndarray) and vocab.dtype.kind == "S":
         if null is not None:
             raise ValueError("identifier columns have no nulls")
-        return _strings(vocab[positions])
-    values = np.asarray(vocab, dtype=object)
-    unique, inverse = np.unique(values.astype(str), return_inverse=True)
-    if unique.size < values.size:
-        # A dictionary must not repeat a value (the Parquet writer would not be deterministic).
-        values = unique.astype(object)
-        positions = inverse.astype(np.int32)[positions]
-    dictionary = pa.array(values, type=pa.string())
-    indices = pa.array(positions, mask=null)
-    return pa.DictionaryArray.from_arrays(indices, dictionary)
+        return _strings(vocab[np.asarray(idx, dtype=np.int32)])
+    return _Codes(vocab).take(idx, null)
 
 
 def _strings(fixed: npt.NDArray[np.bytes_]) -> pa.Array:
@@ -71,9 +108,9 @@ def _strings(fixed: npt.NDArray[np.bytes_]) -> pa.Array:
 
 def _diagnoses(
     vocab: list[str], main: npt.NDArray[np.int16], extra: npt.NDArray[np.uint32]
-) -> pa.Array:
+) -> tuple[_Codes, npt.NDArray[np.int64]]:
     """The contacts' diagnoses: the main code, then the follow-up codes of *extra* (a bit mask
-    over the vocabulary's first 32 codes), space-separated, as a dictionary column."""
+    over the vocabulary's first 32 codes), space-separated: a dictionary and an index per row."""
     index = np.asarray(main, dtype=np.int64)
     multi = np.flatnonzero(extra)
     labels: list[str] = []
@@ -85,19 +122,20 @@ def _diagnoses(
             labels.append(" ".join([vocab[first]] + [vocab[b] for b in range(32) if mask >> b & 1]))
         index = index.copy()
         index[multi] = len(vocab) + inverse
-    return _take(np.array(list(vocab) + labels, dtype=object), index)
+    return _Codes(np.array(list(vocab) + labels, dtype=object)), index
 
 
 _DIGITS4 = np.array([f"{i:04d}" for i in range(10_000)], dtype="S4").view(np.uint32)
 
 
-def _ids(prefix: str, count: int) -> pa.Array:
-    """Row identifiers: *prefix* and the row number 1, 2, ... zero-padded to the width of
-    *count* (K0000001 ...), made as fixed-width bytes by numpy, four digits per table look-up."""
-    width = len(str(max(count, 1)))
+def _ids(prefix: str, count: int, start: int = 0, total: int | None = None) -> pa.Array:
+    """Row identifiers: *prefix* and the row number 1, 2, ... zero-padded to the width of the
+    table's row count *total* (default *count*) (K0000001 ...), for *count* rows from row *start*;
+    made as fixed-width bytes by numpy, four digits per table look-up."""
+    width = len(str(max(count if total is None else total, 1)))
     if width > 12:
         raise ValueError("at most 10**12 - 1 rows")
-    x = np.arange(1, count + 1, dtype=np.int64)
+    x = np.arange(start + 1, start + count + 1, dtype=np.int64)
     words = np.empty((count, 3), dtype=np.uint32)
     words[:, 2] = _DIGITS4[x % 10_000]
     words[:, 1] = _DIGITS4[(x // 10_000) % 10_000]
@@ -153,9 +191,9 @@ def iter_tables(
     person_ids: npt.NDArray[np.bytes_],
     given: npt.NDArray[np.str_],
     family: npt.NDArray[np.str_],
-) -> Iterator[tuple[str, pa.Table]]:
+) -> Iterator[tuple[str, pa.Table | Sliced]]:
     """Every table of the extract format, plus ``person_names``, one at a time (so that each can
-    be written while the next is built)."""
+    be written while the next is built); the contacts come first, as a :class:`Sliced` table."""
     muni_codes = np.array(plan.municipality_codes, dtype=object)
     yield (
         "municipalities",
@@ -226,6 +264,8 @@ def iter_tables(
     P = sim.persons
     n = P["birth"].size
     fixed = np.asarray(person_ids, dtype="S11")
+    # The largest table first: its parts are written while the others are built.
+    yield "contacts", _contacts(plan, sim, fixed, practice_ids)
     ids = _strings(fixed)
     yield (
         "persons",
@@ -261,37 +301,6 @@ def iter_tables(
                 "gp_id": _take(g["hpr"].astype(object), m["gp"][order]),
                 "start": _dates(m["start"][order]),
                 "end": _dates(np.maximum(m["end"][order], 0), m["end"][order] < 0),
-            },
-        ),
-    )
-    c = sim.contacts
-    practitioner_hpr = np.r_[g["hpr"].astype(object), np.array(sim.nurse_hpr, dtype=object)]
-    who = np.where(c["is_nurse"], g["hpr"].size + c["practitioner"], c["practitioner"])
-    year_i = np.searchsorted(plan.quarter_start[::4], c["date"], side="right") - 1
-    combo = c["combo"].astype(np.int64)
-    n_combo = sim.copay_table.shape[1]
-    child_copay = np.zeros_like(sim.copay_table)
-    child_refund = sim.refund_table + sim.copay_table  # the state pays the child's share
-    copay_values = _nok(np.concatenate([sim.copay_table, child_copay]).ravel())
-    refund_values = _nok(np.concatenate([sim.refund_table, child_refund]).ravel())
-    child = c["child"].astype(np.int64)
-    slot = pa.array((child * sim.copay_table.shape[0] + year_i) * n_combo + combo)
-    settings = np.array([k[1] for k in KINDS], dtype=object)
-    yield (
-        "contacts",
-        _table(
-            "contacts",
-            {
-                "contact_id": _ids("K", c["person"].size),
-                "person_id": _take(fixed, c["person"]),
-                "practitioner_id": _take(practitioner_hpr, who),
-                "practice_id": _take(practice_ids, c["practice"]),
-                "date": _dates(c["date"]),
-                "setting": _take(settings, sim.kind_of_combo[combo]),
-                "diagnoses": _diagnoses(sim.icpc2_vocab, c["diagnosis"], c["extra"]),
-                "tariffs": _take(np.array(sim.tariff_vocab, dtype=object), combo),
-                "copay_nok": copay_values.take(slot),
-                "refund_nok": refund_values.take(slot),
             },
         ),
     )
@@ -348,14 +357,65 @@ def iter_tables(
     assert n == len(person_ids)
 
 
+def _contacts(
+    plan: Plan,
+    sim: Simulation,
+    fixed: npt.NDArray[np.bytes_],
+    practice_ids: npt.NDArray[np.object_],
+) -> Sliced:
+    """The contacts table, built one row group at a time."""
+    c = sim.contacts
+    g = sim.gps
+    n = c["person"].size
+    practitioners = _Codes(np.r_[g["hpr"].astype(object), np.array(sim.nurse_hpr, dtype=object)])
+    practices = _Codes(practice_ids)
+    settings = _Codes(np.array([k[1] for k in KINDS], dtype=object))
+    tariffs = _Codes(np.array(sim.tariff_vocab, dtype=object))
+    diagnoses, diagnosis = _diagnoses(sim.icpc2_vocab, c["diagnosis"], c["extra"])
+    year_starts = plan.quarter_start[::4]
+    n_years, n_combo = sim.copay_table.shape
+    # Amounts by (child, year, tariff combination); children pay nothing, the state pays their
+    # share.
+    copay = np.concatenate([sim.copay_table, np.zeros_like(sim.copay_table)]).ravel()
+    refund = np.concatenate([sim.refund_table, sim.refund_table + sim.copay_table]).ravel()
+    n_gps = g["hpr"].size
+
+    def part(lo: int, hi: int) -> pa.Table:
+        rows = slice(lo, hi)
+        combo = c["combo"][rows].astype(np.int64)
+        practitioner = c["practitioner"][rows]
+        who = np.where(c["is_nurse"][rows], n_gps + practitioner, practitioner)
+        date = c["date"][rows]
+        year_i = np.searchsorted(year_starts, date, side="right") - 1
+        slot = (c["child"][rows].astype(np.int64) * n_years + year_i) * n_combo + combo
+        return _table(
+            "contacts",
+            {
+                "contact_id": _ids("K", hi - lo, lo, n),
+                "person_id": _take(fixed, c["person"][rows]),
+                "practitioner_id": practitioners.take(who),
+                "practice_id": practices.take(c["practice"][rows]),
+                "date": _dates(date),
+                "setting": settings.take(sim.kind_of_combo[combo]),
+                "diagnoses": diagnoses.take(diagnosis[rows]),
+                "tariffs": tariffs.take(combo),
+                "copay_nok": _nok(copay[slot]),
+                "refund_nok": _nok(refund[slot]),
+            },
+        )
+
+    return Sliced(n, part)
+
+
 def truth_tables(
     plan: Plan,
     sim: Simulation,
     person_ids: npt.NDArray[np.bytes_],
     band_limits: list[float],
     bands: list[str],
-) -> dict[str, pa.Table]:
-    """Ground truth that is not in the extract format (truth/…)."""
+) -> dict[str, pa.Table | Sliced]:
+    """Ground truth that is not in the extract format (truth/…); person_quarters (if kept) as a
+    :class:`Sliced` table."""
     P = sim.persons
     fixed = np.asarray(person_ids, dtype="S11")
     ids = _strings(fixed)
@@ -387,46 +447,80 @@ def truth_tables(
     out = {"conditions": conditions, "persons": persons}
     pq_ = sim.person_quarters
     if pq_ is not None:
-        practice_ids = np.array([p.practice_id for p in plan.practices], dtype=object)
-        qstart = plan.quarter_start[pq_["quarter"].astype(np.int64)]
-        out["person_quarters"] = pa.table(
+        out["person_quarters"] = _person_quarters(plan, pq_, fixed)
+    return out
+
+
+def _person_quarters(
+    plan: Plan, pq_: dict[str, np.ndarray], fixed: npt.NDArray[np.bytes_]
+) -> Sliced:
+    """truth/person_quarters, built one row group at a time."""
+    practices = _Codes(np.array([p.practice_id for p in plan.practices], dtype=object))
+
+    def part(lo: int, hi: int) -> pa.Table:
+        rows = slice(lo, hi)
+        qstart = plan.quarter_start[pq_["quarter"][rows].astype(np.int64)]
+        return pa.table(
             {
-                "person_id": _take(fixed, pq_["person"]),
+                "person_id": _take(fixed, pq_["person"][rows]),
                 "quarter_start": _dates(qstart),
-                "practice_id": _take(practice_ids, pq_["practice"]),
-                "target": pa.array(pq_["target"]),
-                "treated": pa.array(pq_["treated"]),
-                "frailty": pa.array(pq_["efi"].astype(np.float32)),
-                "acsc_expected": pa.array(pq_["acsc_expected"].astype(np.float32)),
-                "acsc_counterfactual": pa.array(pq_["acsc_counterfactual"].astype(np.float32)),
+                "practice_id": practices.take(pq_["practice"][rows]),
+                "target": pa.array(pq_["target"][rows]),
+                "treated": pa.array(pq_["treated"][rows]),
+                "frailty": pa.array(pq_["efi"][rows].astype(np.float32)),
+                "acsc_expected": pa.array(pq_["acsc_expected"][rows].astype(np.float32)),
+                "acsc_counterfactual": pa.array(
+                    pq_["acsc_counterfactual"][rows].astype(np.float32)
+                ),
             }
         )
-    return out
+
+    return Sliced(pq_["person"].size, part)
 
 
 def write_table(table: pa.Table, path: Path, fmt: str) -> None:
     """Write one table as Parquet or CSV (UTF-8, comma, header, ISO dates, empty for null)."""
-    if fmt == "parquet":
-        # Dictionary pages for coded, date and money columns; statistics for dates only (the
-        # string statistics cost more to compute than they save a reader here).
-        dictionary = [
-            f.name
-            for f in table.schema
-            if pa.types.is_dictionary(f.type)
-            or pa.types.is_date(f.type)
-            or pa.types.is_decimal(f.type)
-        ]
-        dates = [f.name for f in table.schema if pa.types.is_date(f.type)]
-        pq.write_table(
-            table,
-            path,
-            compression="snappy",
-            row_group_size=1 << 20,
-            store_schema=False,
-            use_dictionary=dictionary,
-            write_statistics=dates or False,
-        )
-    else:
+    writer = TableWriter(path, fmt)
+    writer.write(table)
+    writer.close()
+
+
+class TableWriter:
+    """Writes a table part by part into one Parquet or CSV file (see :func:`write_table`).
+
+    Each part of a Parquet file becomes one row group (at most :data:`ROW_GROUP` rows), so that
+    writing parts of that size gives the same file as writing the whole table at once.
+    """
+
+    def __init__(self, path: Path, fmt: str):
+        self.path, self.fmt = path, fmt
+        self._parquet: pq.ParquetWriter | None = None
+        self._csv: pacsv.CSVWriter | None = None
+
+    def write(self, table: pa.Table) -> None:
+        """Append *table* (the first part fixes the schema)."""
+        if self.fmt == "parquet":
+            if self._parquet is None:
+                # Dictionary pages for coded, date and money columns; statistics for dates only
+                # (the string statistics cost more to compute than they save a reader here).
+                dictionary = [
+                    f.name
+                    for f in table.schema
+                    if pa.types.is_dictionary(f.type)
+                    or pa.types.is_date(f.type)
+                    or pa.types.is_decimal(f.type)
+                ]
+                dates = [f.name for f in table.schema if pa.types.is_date(f.type)]
+                self._parquet = pq.ParquetWriter(
+                    self.path,
+                    table.schema,
+                    compression="snappy",
+                    store_schema=False,
+                    use_dictionary=dictionary,
+                    write_statistics=dates or False,
+                )
+            self._parquet.write_table(table, row_group_size=ROW_GROUP)
+            return
         plain = pa.table(
             [
                 col.cast(pa.string()) if pa.types.is_dictionary(col.type) else col
@@ -434,6 +528,17 @@ def write_table(table: pa.Table, path: Path, fmt: str) -> None:
             ],
             names=table.column_names,
         )
-        pacsv.write_csv(
-            plain, path, pacsv.WriteOptions(include_header=True, quoting_style="needed")
-        )
+        if self._csv is None:
+            self._csv = pacsv.CSVWriter(
+                self.path,
+                plain.schema,
+                write_options=pacsv.WriteOptions(include_header=True, quoting_style="needed"),
+            )
+        self._csv.write_table(plain)
+
+    def close(self) -> None:
+        """Finish the file."""
+        if self._parquet is not None:
+            self._parquet.close()
+        if self._csv is not None:
+            self._csv.close()
