@@ -236,6 +236,8 @@ class _Simulator:
         self.use_band = bands(p.section("use")["age_band_lower"])
         self.adm_band = bands(p.section("admissions")["age_band_lower"])
         self.move_band = bands(p.section("demography")["move_age_lower"])
+        # Probability of moving in a quarter, by band of move_age_lower.
+        self.p_move = 1.0 - np.exp(-np.asarray(p.section("demography")["move_rate"]) / 4.0)
         self.both_curves = [np.r_[self.curves[0, ci], self.curves[1, ci] + 2.0] for ci in range(NC)]
         # ICPC-2 vocabulary: condition codes, acute codes, extra codes.
         acute = p.section("use")["acute_icpc2"]
@@ -263,6 +265,14 @@ class _Simulator:
                     np.cumsum(cond["icpc2_share"]),
                 )
             )
+        width = max(c.size for c, _ in self.cond_codes)
+        self.code_table = np.zeros((NC, width), dtype=np.int64)
+        self.code_cum = np.full((NC, width), np.inf)
+        self.code_count = np.zeros(NC, dtype=np.int64)
+        for ci, (code_idx, code_cum) in enumerate(self.cond_codes):
+            self.code_table[ci, : code_idx.size] = code_idx
+            self.code_cum[ci, : code_cum.size] = code_cum
+            self.code_count[ci] = code_idx.size
         self.acute_idx = np.array([vocab.index(c) for c in acute["codes"]])
         self.acute_cum = [
             np.cumsum(np.asarray(acute[g], float) / np.sum(acute[g]))
@@ -351,6 +361,7 @@ class _Simulator:
             z=z.astype(np.float32),
             noise=rng.standard_normal(n).astype(np.float32),
             onset=onset,
+            first_onset=onset.min(axis=1),
             weak=weak,
             code_draw=rng.random(n).astype(np.float32),
         )
@@ -392,6 +403,7 @@ class _Simulator:
                 "z": (np.dtype(np.float32), (), 0.0),
                 "noise": (np.dtype(np.float32), (), 0.0),
                 "onset": (np.dtype(np.int32), (NC,), NEVER),
+                "first_onset": (np.dtype(np.int32), (), NEVER),
                 "any_service": (np.dtype(bool), (), False),
                 "weak": (np.dtype(bool), (), False),
                 "code_draw": (np.dtype(np.float32), (), 0.0),
@@ -556,11 +568,16 @@ class _Simulator:
         frac = window / qdays
 
         # Morbidity and frailty at the start of the quarter.
-        onset = P["onset"][act]
-        has = onset <= qs
+        # Conditions are looked at only for persons with one by the quarter's end (a minority).
+        cand = np.flatnonzero(P["first_onset"][act] <= qe)
+        onset = P["onset"][act[cand]]
+        cand_has = onset <= qs
+        has = np.zeros((n, NC), dtype=bool)
+        has[cand] = cand_has
         # (person row, condition) of every condition present: counts, rates and follow-ups
         # come from these pairs instead of whole person-by-condition matrices.
-        pair_row, pair_cond = np.nonzero(has)
+        pair_at, pair_cond = np.nonzero(cand_has)
+        pair_row = cand[pair_at]
         ncond = np.bincount(pair_row, minlength=n)
         fr = p.section("frailty")
         efi = (
@@ -616,8 +633,9 @@ class _Simulator:
         lam_home = np.asarray(use["gp_home_visits_by_band"])[fband] / 4.0 * frac
         # A condition that starts in the quarter is diagnosed at a GP consultation on its onset
         # day; that consultation is taken from the person's other consultations.
-        o_row, o_cond = np.nonzero((onset <= qe) ^ has)
-        o_day = onset[o_row, o_cond].astype(np.int64)
+        o_at, o_cond = np.nonzero((onset <= qe) ^ cand_has)
+        o_row = cand[o_at]
+        o_day = onset[o_at, o_cond].astype(np.int64)
         alive = o_day <= death_day[o_row]
         o_row, o_cond, o_day = o_row[alive], o_cond[alive], o_day[alive]
         n_onset = np.bincount(o_row, minlength=n)
@@ -677,7 +695,7 @@ class _Simulator:
         rows = np.concatenate([c[0] for c in chunks])
         kind = np.concatenate([c[1] for c in chunks])
         chronic_ok = np.concatenate([c[2] for c in chunks])
-        due = self._follow_up_due(q, act, onset, pair_row, pair_cond, frac)
+        due = self._follow_up_due(q, act, onset[pair_at, pair_cond], pair_row, pair_cond, frac)
         self._emit_contacts(
             q,
             due,
@@ -696,6 +714,7 @@ class _Simulator:
             window,
             year_i,
             (o_day, o_cond),
+            (np.cumsum(ncond) - ncond, pair_cond),
         )
 
         # Admissions.
@@ -754,7 +773,7 @@ class _Simulator:
         self,
         q: int,
         act: np.ndarray,
-        onset: np.ndarray,
+        pair_onset: np.ndarray,
         pi: np.ndarray,
         ci: np.ndarray,
         frac: np.ndarray,
@@ -769,7 +788,7 @@ class _Simulator:
         qs = int(plan.quarter_start[q])
         prev = int(plan.quarter_start[q - 1]) if q > 0 else qs - 91
         p_event = 1.0 - np.exp(-self.follow_up[ci] / 4.0 * frac[pi])
-        event = (onset[pi, ci] > prev) | (rng.random(pi.size) < p_event)
+        event = (pair_onset > prev) | (rng.random(pi.size) < p_event)
         bits = np.left_shift(1, ci[event]).astype(np.float64)
         new = np.bincount(pi[event], bits, minlength=act.size).astype(np.uint16)
         return np.asarray(self.persons["due"][act] | new, dtype=np.uint16)
@@ -788,12 +807,11 @@ class _Simulator:
     def _person_code(self, persons: np.ndarray, cond: np.ndarray) -> np.ndarray:
         """The ICPC-2 code a person's GP uses for condition *cond* (fixed per person)."""
         draw = self.persons["code_draw"][persons]
-        out = np.empty(persons.size, dtype=np.int64)
-        for ci in np.unique(cond):
-            sel = cond == ci
-            codes, cum = self.cond_codes[int(ci)]
-            u = (draw[sel] * (ci + 3) * 7.31) % 1.0
-            out[sel] = codes[np.minimum(np.searchsorted(cum, u, side="right"), codes.size - 1)]
+        u = (draw * (cond + 3) * 7.31) % 1.0
+        # searchsorted(cum, u, "right") of each person's condition: the count of cum <= u (the
+        # tables are padded with infinity).
+        pick = (self.code_cum[cond] <= u[:, None]).sum(axis=1)
+        out: np.ndarray = self.code_table[cond, np.minimum(pick, self.code_count[cond] - 1)]
         return out
 
     def _emit_contacts(
@@ -815,9 +833,11 @@ class _Simulator:
         window: np.ndarray,
         year_i: int,
         diagnosed: tuple[np.ndarray, np.ndarray],
+        pairs: tuple[np.ndarray, np.ndarray],
     ) -> None:
         """Contacts of the quarter; the last rows are the diagnoses of new conditions
-        (*diagnosed*: their days and conditions)."""
+        (*diagnosed*: their days and conditions). *pairs*: per person row, where its conditions
+        start in the (row, condition) pairs, and the pairs' conditions."""
         rng = self.rng
         m = rows.size
         if m == 0:
@@ -841,14 +861,27 @@ class _Simulator:
         diag[fixed] = self._person_code(act[rows[fixed]], o_cond)
         ch = np.flatnonzero(chronic)
         if ch.size:
-            hrows = has[rows[ch]]
-            if annual.any():
-                only = np.zeros(NC, dtype=bool)
-                only[[C["diabetes"], C["copd"]]] = True
-                a_sel = annual[ch]
-                hrows[a_sel] &= only[None, :]
-            cond = self._pick_condition(hrows)
-            diag[ch] = self._person_code(act[rows[ch]], cond)
+            # One of the person's conditions at random (at annual checks: diabetes or COPD).
+            # The same draws and picks as _pick_condition on the rows of *has*, from the pairs.
+            r = rows[ch]
+            a_sel = annual[ch]
+            cnt = ncond[r]
+            ra = r[a_sel]
+            hrows = has[ra][:, [C["diabetes"], C["copd"]]]
+            cnt[a_sel] = hrows.sum(axis=1)
+            u = rng.random(ch.size) * cnt.astype(np.float32)
+            j = u.astype(np.int64)
+            pair_start, pair_cond = pairs
+            cond = np.full(ch.size, NC - 1, dtype=np.int64)
+            inside = (j < cnt) & ~a_sel
+            cond[inside] = pair_cond[pair_start[r[inside]] + j[inside]]
+            if ra.size:
+                # The j-th of the two columns that are true (diabetes comes before COPD).
+                first = np.where(hrows[:, 0], C["diabetes"], C["copd"])
+                ja, ca = j[a_sel], cnt[a_sel]
+                cond[a_sel] = np.where(ja >= ca, NC - 1, np.where(ja == 0, first, C["copd"]))
+            cond = np.where(cnt > 0, cond, -1)
+            diag[ch] = self._person_code(act[r], cond)
         ac = np.flatnonzero(~chronic & ~fixed)
         if ac.size:
             a = age[rows[ac]]
@@ -1139,10 +1172,8 @@ class _Simulator:
             new_birth = qs + rng.integers(0, qdays, n_births)
             new_list = lst[mom]
         # Moves and list changes at the end of the quarter.
-        rate = np.asarray(demo["move_rate"])[
-            self.move_band[np.clip(age, 0, MAX_AGE).astype(np.intp)]
-        ]
-        moves = alive & (rng.random(n) < 1.0 - np.exp(-rate / 4.0))
+        p_move = self.p_move[self.move_band[np.clip(age, 0, MAX_AGE).astype(np.intp)]]
+        moves = alive & (rng.random(n) < p_move)
         total_pop = float(sum(m.population for m in p.municipalities))
         scenario_pop = float(plan.list_size.sum())
         internal_share = (
