@@ -7,6 +7,7 @@ happen on any day. See docs/synthetic-data.md for the model and its assumptions.
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -130,23 +131,50 @@ class _Grow:
 
 
 class _Chunks:
-    """Per-quarter output arrays, concatenated at the end."""
+    """Per-quarter output arrays, appended to growing columns by a background thread.
 
-    def __init__(self, *names: str):
-        self.parts: dict[str, list[np.ndarray]] = {n: [] for n in names}
+    The copies (and casts to the columns' *dtypes*) release the interpreter lock, so they run on
+    the second core while the simulation goes on; the result is the same as concatenating the
+    parts at the end. Arrays given to :meth:`add` must not be changed afterwards.
+    """
+
+    def __init__(
+        self, worker: ThreadPoolExecutor, *names: str, dtypes: dict[str, type] | None = None
+    ):
+        self.worker = worker
+        self.names = names
+        self.dtypes = {k: np.dtype(t) for k, t in (dtypes or {}).items()}
+        self.cols: dict[str, np.ndarray] = {}
+        self.size = dict.fromkeys(names, 0)
+        self.pending: list[Future[None]] = []
 
     def add(self, **values: np.ndarray) -> None:
-        for k, v in values.items():
-            self.parts[k].append(np.asarray(v))
+        self.pending.append(self.worker.submit(self._append, values))
 
-    def count(self) -> int:
-        first = next(iter(self.parts.values()))
-        return int(sum(len(p) for p in first))
+    def _append(self, values: dict[str, np.ndarray]) -> None:
+        for k, value in values.items():
+            v = np.asarray(value)
+            n = self.size[k]
+            need = n + v.shape[0]
+            col = self.cols.get(k)
+            dtype = self.dtypes.get(k, v.dtype if col is None else np.result_type(col, v))
+            if col is None or need > col.shape[0] or dtype != col.dtype:
+                # Room for a few more parts: reserved, paged in only as it is filled.
+                cap = max(need, 8 * v.shape[0], 0 if col is None else 2 * col.shape[0], 1024)
+                grown = np.empty((cap, *v.shape[1:]), dtype=dtype)
+                if col is not None:
+                    grown[:n] = col[:n]
+                self.cols[k] = col = grown
+            col[n:need] = v
+            self.size[k] = need
 
     def done(self) -> dict[str, np.ndarray]:
+        for future in self.pending:
+            future.result()
+        self.pending.clear()
         return {
-            k: (np.concatenate(v) if v else np.array([], dtype=np.int64))
-            for k, v in self.parts.items()
+            k: (self.cols[k][: self.size[k]] if k in self.cols else np.array([], dtype=np.int64))
+            for k in self.names
         }
 
 
@@ -462,8 +490,15 @@ class _Simulator:
         self.act_list = person_list
         self.act_seg = entry.copy()
 
-        self.memberships = _Chunks("person", "gp", "start", "end")
+        # Output columns are filled by a second thread while the quarters are simulated.
+        with ThreadPoolExecutor(max_workers=1) as worker:
+            return self._run(worker)
+
+    def _run(self, worker: ThreadPoolExecutor) -> Simulation:
+        plan = self.plan
+        self.memberships = _Chunks(worker, "person", "gp", "start", "end")
         self.contacts = _Chunks(
+            worker,
             "person",
             "practitioner",
             "is_nurse",
@@ -473,13 +508,24 @@ class _Simulator:
             "diagnosis",
             "extra",
             "child",
+            dtypes={
+                "person": np.int32,
+                "practitioner": np.int32,
+                "practice": np.int32,
+                "date": np.int32,
+                "combo": np.int16,
+                "diagnosis": np.int16,
+            },
         )
-        self.admissions = _Chunks("person", "admitted", "discharged", "main", "other", "acute")
-        self.services = _Chunks("person", "service", "start", "end", "hours")
+        self.admissions = _Chunks(
+            worker, "person", "admitted", "discharged", "main", "other", "acute"
+        )
+        self.services = _Chunks(worker, "person", "service", "start", "end", "hours")
         self.svc_closures: list[tuple[np.ndarray, np.ndarray]] = []
         self.n_spells = 0
-        self.surveys = _Chunks("person", "practice", "date", "instrument", "value")
+        self.surveys = _Chunks(worker, "person", "practice", "date", "instrument", "value")
         self.pq = _Chunks(
+            worker,
             "person",
             "quarter",
             "practice",
@@ -488,6 +534,14 @@ class _Simulator:
             "efi",
             "acsc_expected",
             "acsc_counterfactual",
+            dtypes={
+                "person": np.int32,
+                "quarter": np.int16,
+                "practice": np.int32,
+                "efi": np.float32,
+                "acsc_expected": np.float32,
+                "acsc_counterfactual": np.float32,
+            },
         )
         self.realised: dict[str, float] = {}
 
@@ -600,12 +654,12 @@ class _Simulator:
         P.cols["ever_target"][act] |= target
         if self.keep_pq:
             self.pq.add(
-                person=act.astype(np.int32),
+                person=act,
                 quarter=np.full(n, q, dtype=np.int16),
-                practice=practice.astype(np.int32),
+                practice=practice,
                 target=target,
                 treated=treated,
-                efi=efi.astype(np.float32),
+                efi=efi,
             )
 
         # GP use.
@@ -744,10 +798,7 @@ class _Simulator:
         if self.keep_pq:
             # Truth for the evaluation: expected ACSC admissions of the quarter with and
             # without the team (the same where not treated).
-            self.pq.add(
-                acsc_expected=lam_acsc.astype(np.float32),
-                acsc_counterfactual=counterfactual.astype(np.float32),
-            )
+            self.pq.add(acsc_expected=lam_acsc, acsc_counterfactual=counterfactual)
         self._emit_admissions(
             rng.poisson(lam_acute),
             rng.poisson(lam_el),
@@ -907,13 +958,13 @@ class _Simulator:
         combo = kind * 2 + is_grant
         child = age[rows] + (date - qs) / YEAR < 16.0
         self.contacts.add(
-            person=act[rows].astype(np.int32),
-            practitioner=practitioner.astype(np.int32),
+            person=act[rows],
+            practitioner=practitioner,
             is_nurse=nurse,
-            practice=pr.astype(np.int32),
-            date=date.astype(np.int32),
-            combo=combo.astype(np.int16),
-            diagnosis=diag.astype(np.int16),
+            practice=pr,
+            date=date,
+            combo=combo,
+            diagnosis=diag,
             extra=extra,
             child=child,
         )
