@@ -14,6 +14,7 @@ import hashlib
 import importlib
 import json
 import sys
+import threading
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -290,6 +291,9 @@ def generate(
     *persons* scales the listed population (default: the scenario's real size). *person_quarters*
     writes truth/person_quarters (default: for the pilot scenario only).
     """
+    # Arrow imports pandas on its first array from numpy (a quarter of a second): done in the
+    # background while the scenario is simulated instead of when the tables are built.
+    threading.Thread(target=pa.array, args=(np.zeros(1),), daemon=True).start()
     with _reuse_freed_memory():
         return _generate(scenario, years, seed, out, persons, fmt, progress, person_quarters)
 

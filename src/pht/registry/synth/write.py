@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -69,7 +70,7 @@ class _Codes:
         self.dictionary = pa.array(values, type=pa.string())
 
     def take(
-        self, idx: npt.NDArray[np.int64], null: npt.NDArray[np.bool_] | None = None
+        self, idx: npt.NDArray[np.integer[Any]], null: npt.NDArray[np.bool_] | None = None
     ) -> pa.Array:
         """The strings vocab[idx] (nulls where *null*)."""
         positions = np.asarray(idx, dtype=np.int32)
@@ -108,19 +109,18 @@ def _strings(fixed: npt.NDArray[np.bytes_]) -> pa.Array:
 
 def _diagnoses(
     vocab: list[str], main: npt.NDArray[np.int16], extra: npt.NDArray[np.uint32]
-) -> tuple[_Codes, npt.NDArray[np.int64]]:
+) -> tuple[_Codes, npt.NDArray[np.int32]]:
     """The contacts' diagnoses: the main code, then the follow-up codes of *extra* (a bit mask
     over the vocabulary's first 32 codes), space-separated: a dictionary and an index per row."""
-    index = np.asarray(main, dtype=np.int64)
+    index = main.astype(np.int32)
     multi = np.flatnonzero(extra)
     labels: list[str] = []
     if multi.size:
-        keys = (index[multi] << 32) | extra[multi].astype(np.int64)
+        keys = (main[multi].astype(np.int64) << 32) | extra[multi].astype(np.int64)
         unique, inverse = np.unique(keys, return_inverse=True)
         for key in unique.tolist():
             first, mask = key >> 32, key & 0xFFFFFFFF
             labels.append(" ".join([vocab[first]] + [vocab[b] for b in range(32) if mask >> b & 1]))
-        index = index.copy()
         index[multi] = len(vocab) + inverse
     return _Codes(np.array(list(vocab) + labels, dtype=object)), index
 
@@ -147,13 +147,19 @@ def _ids(prefix: str, count: int, start: int = 0, total: int | None = None) -> p
     return _strings(out.view(f"S{head.size + width}").ravel())
 
 
-def _nok(values: npt.NDArray[np.int64]) -> pa.Array:
-    """Whole kroner as decimal(12, 2), built directly from 128-bit little-endian integers."""
+def _wide(values: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Whole kroner as rows of two 64-bit words: the 128-bit integer of their øre."""
     cents = np.asarray(values, dtype=np.int64) * 100
     wide = np.empty((cents.size, 2), dtype=np.int64)
     wide[:, 0] = cents
     wide[:, 1] = np.where(cents < 0, -1, 0)
-    return pa.Array.from_buffers(pa.decimal128(12, 2), cents.size, [None, pa.py_buffer(wide)])
+    return wide
+
+
+def _decimals(wide: npt.NDArray[np.int64]) -> pa.Array:
+    """decimal(12, 2) from rows made by :func:`_wide` (gathered rows of a table, too)."""
+    wide = np.ascontiguousarray(wide)
+    return pa.Array.from_buffers(pa.decimal128(12, 2), wide.shape[0], [None, pa.py_buffer(wide)])
 
 
 def _table(name: str, columns: dict[str, pa.Array]) -> pa.Table:
@@ -376,8 +382,8 @@ def _contacts(
     n_years, n_combo = sim.copay_table.shape
     # Amounts by (child, year, tariff combination); children pay nothing, the state pays their
     # share.
-    copay = np.concatenate([sim.copay_table, np.zeros_like(sim.copay_table)]).ravel()
-    refund = np.concatenate([sim.refund_table, sim.refund_table + sim.copay_table]).ravel()
+    copay = _wide(np.concatenate([sim.copay_table, np.zeros_like(sim.copay_table)]).ravel())
+    refund = _wide(np.concatenate([sim.refund_table, sim.refund_table + sim.copay_table]).ravel())
     n_gps = g["hpr"].size
 
     def part(lo: int, hi: int) -> pa.Table:
@@ -399,8 +405,8 @@ def _contacts(
                 "setting": settings.take(sim.kind_of_combo[combo]),
                 "diagnoses": diagnoses.take(diagnosis[rows]),
                 "tariffs": tariffs.take(combo),
-                "copay_nok": _nok(copay[slot]),
-                "refund_nok": _nok(refund[slot]),
+                "copay_nok": _decimals(copay[slot]),
+                "refund_nok": _decimals(refund[slot]),
             },
         )
 
