@@ -7,8 +7,10 @@ happen on any day. See docs/synthetic-data.md for the model and its assumptions.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Protocol
 
 import numpy as np
@@ -150,6 +152,10 @@ class _Chunks:
 
     def add(self, **values: np.ndarray) -> None:
         self.pending.append(self.worker.submit(self._append, values))
+
+    def add_later(self, make: Callable[[], dict[str, np.ndarray]]) -> None:
+        """Add the columns that *make* computes (in the background thread)."""
+        self.pending.append(self.worker.submit(lambda: self._append(make())))
 
     def _append(self, values: dict[str, np.ndarray]) -> None:
         for k, value in values.items():
@@ -302,6 +308,10 @@ class _Simulator:
             self.code_cum[ci, : code_cum.size] = code_cum
             self.code_count[ci] = code_idx.size
         self.acute_idx = np.array([vocab.index(c) for c in acute["codes"]])
+        self.nurse_kind = np.zeros(len(KINDS), dtype=bool)
+        self.nurse_kind[[i for i, k in enumerate(KINDS) if k[4] == "nurse"]] = True
+        self.follow_up_kind = np.zeros(len(KINDS), dtype=bool)
+        self.follow_up_kind[list(FOLLOW_UP_KINDS)] = True
         self.acute_cum = [
             np.cumsum(np.asarray(acute[g], float) / np.sum(acute[g]))
             for g in ("children", "adults", "old")
@@ -855,9 +865,9 @@ class _Simulator:
         pick = (cum <= u[:, None]).sum(axis=1)
         return np.where(tot > 0, np.minimum(pick, NC - 1), -1)
 
-    def _person_code(self, persons: np.ndarray, cond: np.ndarray) -> np.ndarray:
-        """The ICPC-2 code a person's GP uses for condition *cond* (fixed per person)."""
-        draw = self.persons["code_draw"][persons]
+    def _person_code(self, draw: np.ndarray, cond: np.ndarray) -> np.ndarray:
+        """The ICPC-2 code a person's GP uses for condition *cond* (fixed per person: *draw* is
+        the persons' code_draw)."""
         u = (draw * (cond + 3) * 7.31) % 1.0
         # searchsorted(cum, u, "right") of each person's condition: the count of cum <= u (the
         # tables are padded with infinity).
@@ -900,17 +910,15 @@ class _Simulator:
         fixed = np.zeros(m, dtype=bool)
         fixed[m - o_day.size :] = True
         date[fixed] = o_day
-        # Diagnoses.
-        nurse = np.isin(
-            kind, [K["nurse_office"], K["nurse_home"], K["nurse_phone"], K["nurse_simple"]]
-        )
+        # Diagnoses. Here only the random draws and what the next quarter needs; the codes and
+        # columns that follow from them are made by the background thread (finish_contacts).
+        nurse = self.nurse_kind[kind]
         annual = kind == K["annual_check"]
         p_chronic = 1.0 - np.exp(-use["chronic_contact_rate"] * ncond[rows])
         chronic = (chronic_ok & (rng.random(m) < p_chronic)) | nurse | annual
         chronic &= (ncond[rows] > 0) & ~fixed
-        diag = np.empty(m, dtype=np.int64)
-        diag[fixed] = self._person_code(act[rows[fixed]], o_cond)
         ch = np.flatnonzero(chronic)
+        cond = np.empty(0, dtype=np.int64)
         if ch.size:
             # One of the person's conditions at random (at annual checks: diabetes or COPD).
             # The same draws and picks as _pick_condition on the rows of *has*, from the pairs.
@@ -932,18 +940,8 @@ class _Simulator:
                 ja, ca = j[a_sel], cnt[a_sel]
                 cond[a_sel] = np.where(ja >= ca, NC - 1, np.where(ja == 0, first, C["copd"]))
             cond = np.where(cnt > 0, cond, -1)
-            diag[ch] = self._person_code(act[r], cond)
         ac = np.flatnonzero(~chronic & ~fixed)
-        if ac.size:
-            a = age[rows[ac]]
-            grp = np.where(a < 16, 0, np.where(a < 67, 1, 2))
-            u = rng.random(ac.size)
-            # The three groups' cumulative weights in one sorted array (group g offset by g).
-            k = self.acute_cum[0].size
-            pick = np.searchsorted(self.acute_cum_all, u + grp, side="right") - grp * k
-            diag[ac] = self.acute_idx[np.minimum(pick, self.acute_idx.size - 1)]
-            frail_nurse = nurse[ac]
-            diag[ac[frail_nurse]] = self.icpc2_vocab.index("A28")
+        acute_u = rng.random(ac.size) if ac.size else np.empty(0)
         # Practitioner: the list's GP, or a nurse of the practice.
         pr = practice[rows]
         practitioner = gp[rows].astype(np.int64)
@@ -953,41 +951,109 @@ class _Simulator:
                 np.int64
             )
             practitioner[nurse] = self.nurse_order[pick]
-        extra = self._code_follow_ups(due, rows, kind, act, diag)
+        follow_ups = self._follow_ups(due, rows, kind, act)
+        self.contacts.add_later(
+            partial(
+                self._finish_contacts,
+                self.persons.cols["code_draw"],
+                act,
+                rows,
+                kind,
+                date,
+                fixed,
+                o_cond,
+                ch,
+                cond,
+                ac,
+                acute_u,
+                nurse,
+                practitioner,
+                pr,
+                follow_ups,
+                age,
+                grant,
+                qs,
+            )
+        )
+
+    def _finish_contacts(
+        self,
+        code_draw: np.ndarray,
+        act: np.ndarray,
+        rows: np.ndarray,
+        kind: np.ndarray,
+        date: np.ndarray,
+        fixed: np.ndarray,
+        o_cond: np.ndarray,
+        ch: np.ndarray,
+        cond: np.ndarray,
+        ac: np.ndarray,
+        acute_u: np.ndarray,
+        nurse: np.ndarray,
+        practitioner: np.ndarray,
+        pr: np.ndarray,
+        follow_ups: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
+        age: np.ndarray,
+        grant: np.ndarray,
+        qs: int,
+    ) -> dict[str, np.ndarray]:
+        """The contacts' columns from the quarter's draws (run by the background thread: it
+        draws nothing and changes no state of the simulation)."""
+        m = rows.size
+        persons = act[rows]
+        diag = np.empty(m, dtype=np.int64)
+        diag[fixed] = self._person_code(code_draw[persons[fixed]], o_cond)
+        if ch.size:
+            diag[ch] = self._person_code(code_draw[persons[ch]], cond)
+        if ac.size:
+            a = age[rows[ac]]
+            grp = np.where(a < 16, 0, np.where(a < 67, 1, 2))
+            # The three groups' cumulative weights in one sorted array (group g offset by g).
+            k = self.acute_cum[0].size
+            pick = np.searchsorted(self.acute_cum_all, acute_u + grp, side="right") - grp * k
+            diag[ac] = self.acute_idx[np.minimum(pick, self.acute_idx.size - 1)]
+            frail_nurse = nurse[ac]
+            diag[ac[frail_nurse]] = self.icpc2_vocab.index("A28")
+        # The follow-up codes beside the main diagnosis: a bit mask over the ICPC-2 vocabulary's
+        # condition codes.
+        if follow_ups is None:
+            extra = np.zeros(m, dtype=np.uint32)
+        else:
+            contact, who, ci = follow_ups
+            code = self._person_code(code_draw[who], ci)
+            weights = np.left_shift(1, code).astype(np.float64)
+            extra = np.bincount(contact, weights, minlength=m).astype(np.uint32)
+            coded = np.flatnonzero(extra)
+            main = diag[coded]
+            coded, main = coded[main < 32], main[main < 32]
+            extra[coded] &= ~np.left_shift(np.uint32(1), main.astype(np.uint32))
         is_grant = grant[rows] & (kind != K["out_of_hours"])
         combo = kind * 2 + is_grant
         child = age[rows] + (date - qs) / YEAR < 16.0
-        self.contacts.add(
-            person=act[rows],
-            practitioner=practitioner,
-            is_nurse=nurse,
-            practice=pr,
-            date=date,
-            combo=combo,
-            diagnosis=diag,
-            extra=extra,
-            child=child,
-        )
+        return {
+            "person": persons,
+            "practitioner": practitioner,
+            "is_nurse": nurse,
+            "practice": pr,
+            "date": date,
+            "combo": combo,
+            "diagnosis": diag,
+            "extra": extra,
+            "child": child,
+        }
 
-    def _code_follow_ups(
-        self,
-        due: np.ndarray,
-        rows: np.ndarray,
-        kind: np.ndarray,
-        act: np.ndarray,
-        diag: np.ndarray,
-    ) -> np.ndarray:
-        """Code each due condition at one of the person's GP consultations of the quarter.
+    def _follow_ups(
+        self, due: np.ndarray, rows: np.ndarray, kind: np.ndarray, act: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """Pick, for each due condition, one of the person's GP consultations of the quarter to
+        code it at: (contact, person, condition) per coded condition, or None.
 
-        Returns, per contact, a bit mask over the ICPC-2 vocabulary's condition codes (the codes
-        beside the main diagnosis). Persons without a consultation keep their conditions due.
+        Persons without a consultation keep their conditions due.
         """
-        m = rows.size
-        extra = np.zeros(m, dtype=np.uint32)
-        ok = np.flatnonzero(np.isin(kind, FOLLOW_UP_KINDS) & (due[rows] != 0))
+        ok = np.flatnonzero(self.follow_up_kind[kind] & (due[rows] != 0))
         if ok.size == 0:
             self.persons.cols["due"][act] = due
-            return extra
+            return None
         ok = ok[np.argsort(rows[ok], kind="stable")]
         r = rows[ok]
         first = np.flatnonzero(np.r_[True, r[1:] != r[:-1]])
@@ -996,16 +1062,10 @@ class _Simulator:
         bits = (due[who][:, None] >> np.arange(NC, dtype=np.uint16)[None, :]) & 1
         k, ci = np.nonzero(bits)
         contact = ok[first[k] + (self.rng.random(k.size) * count[k]).astype(np.int64)]
-        code = self._person_code(act[who[k]], ci)
-        weights = np.left_shift(1, code).astype(np.float64)
-        extra = np.bincount(contact, weights, minlength=m).astype(np.uint32)
-        coded = np.flatnonzero(extra)
-        main = diag[coded]
-        coded, main = coded[main < 32], main[main < 32]
-        extra[coded] &= ~np.left_shift(np.uint32(1), main.astype(np.uint32))
+        persons = act[who[k]]
         due[who] = 0
         self.persons.cols["due"][act] = due
-        return extra
+        return contact, persons, ci
 
     def _emit_admissions(
         self,
