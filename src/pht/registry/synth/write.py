@@ -162,6 +162,18 @@ def _decimals(wide: npt.NDArray[np.int64]) -> pa.Array:
     return pa.Array.from_buffers(pa.decimal128(12, 2), wide.shape[0], [None, pa.py_buffer(wide)])
 
 
+def _order_by(first: npt.NDArray[np.int64], then: npt.NDArray[np.int64]) -> npt.NDArray[np.intp]:
+    """The stable order by *first*, then *then* (as ``np.lexsort((then, first))``): one sort of
+    the two packed into 64 bits when they fit."""
+    if first.size == 0:
+        return np.arange(0, dtype=np.intp)
+    low = int(then.min())
+    span = int(then.max()) - low + 1
+    if int(first.min()) < 0 or (int(first.max()) + 1) * span >= 2**62:
+        return np.lexsort((then, first))
+    return np.argsort(first * span + (then - low), kind="stable")
+
+
 def _table(name: str, columns: dict[str, pa.Array]) -> pa.Table:
     """Columns in the spec's order and types, then any added columns."""
     spec = TABLES.get(name)
@@ -297,7 +309,7 @@ def iter_tables(
         ),
     )
     m = sim.memberships
-    order = np.lexsort((m["start"], m["person"]))
+    order = _order_by(m["person"], m["start"])
     yield (
         "list_memberships",
         _table(
