@@ -109,13 +109,22 @@ def test_a_validation_run_on_the_registry_generator_reads_the_manifest() -> None
         3,
         source="synth",
         sim_options={"scenario": "pilot", "years": (2016, 2021), "persons": 3000},
-        indicators=["nurse_consultations", "out_of_hours"],
+        indicators=["nurse_consultations", "out_of_hours", "acsc_admissions"],
     )
     got = {r["indicator"]: r for r in rows}
-    assert set(got) == {"nurse_consultations", "out_of_hours"}
+    assert set(got) == {"nurse_consultations", "out_of_hours", "acsc_admissions"}
     assert got["nurse_consultations"]["true_effect"] > 0
     assert got["out_of_hours"]["true_effect"] == 0
     for r in rows:
         assert abs(r["estimate"] - r["true_effect"]) < 4 * r["se"], r["indicator"]
     # nurses have no contacts before the start, so only out-of-hours has a pre-trend test
     assert got["out_of_hours"]["pretrend_p"] is not None
+    # ACSC admissions are also estimated on the generator's expected rates (truth/): the sample's
+    # true effect is the manifest's (the estimation sample is the generator's treated set), and
+    # without Poisson noise the estimate lands near it in a single seed (the drawn admissions
+    # have a standard error twice the effect at this size)
+    acsc = got["acsc_admissions"]
+    assert acsc["truth_sample"] == pytest.approx(acsc["true_effect"], rel=1e-4)
+    assert abs(acsc["estimate_noise_free"] - acsc["truth_sample"]) < 0.3 * abs(acsc["true_effect"])
+    assert abs(acsc["estimate_no_effect"]) < 0.3 * abs(acsc["true_effect"])
+    assert acsc["estimate_noise_free"] != pytest.approx(acsc["estimate"], abs=1e-6)

@@ -285,6 +285,30 @@ def test_cost_per_listed_adds_the_model_income(hand: Warehouse, hand_panel: ibis
     assert float(with_income.loc[row, "y_mean"].iloc[0]) == pytest.approx((13 * 150 + 300) / 3)
 
 
+def test_another_outcome_replaces_the_measured_values_of_the_population(
+    hand: Warehouse, hand_panel: ibis.Table
+) -> None:
+    # the validation's noise-free check: each person-quarter's value comes from the given table
+    # (0 where it has none), over the indicator's own population and cells
+    ind = indicator("emergency_admissions")
+    rates = ibis.memtable(pd.DataFrame({"person_id": [A], "q": [Q2], "y": [0.25]}))
+    cells = indicator_cells(
+        hand, hand_panel, ind, level="practice", first_quarter=Q1, last_quarter=Q2, outcome=rates
+    )
+    row = cells[(cells["practice_id"] == PRACTICE) & (cells["q"] == Q2)]
+    assert int(row["n"].iloc[0]) == 3  # A, B and C, as with the measured admissions
+    assert float(row["y_mean"].iloc[0]) == pytest.approx(0.25 / 3)
+    with pytest.raises(PhtError, match="satisfaction: only a person-quarter count"):
+        indicator_cells(
+            hand,
+            hand_panel,
+            indicator("satisfaction"),
+            first_quarter=Q1,
+            last_quarter=Q2,
+            outcome=rates,
+        )
+
+
 def test_every_indicator_and_command_is_documented() -> None:
     from pathlib import Path
 

@@ -496,6 +496,7 @@ def indicator_cells(
     first_quarter: int,
     last_quarter: int,
     income: pd.DataFrame | None = None,
+    outcome: ir.Table | None = None,
 ) -> pd.DataFrame:
     """The indicator aggregated to cells, as a pandas frame.
 
@@ -504,8 +505,13 @@ def indicator_cells(
     y_mean, n_event (persons with a non-zero value). Person-level cells are exact sufficient
     statistics for a regression with person(-spell) fixed effects (see did.py).
     *income* (practice_id, year, income_nok) adds the practice's model income to cost_per_listed.
+    *outcome* (person_id, q, y) replaces the measured value of each person-quarter of the
+    indicator's population (0 where it has no row): the validation puts the generator's expected
+    rates there to see an estimator's bias without sampling noise.
     """
     level = level or ind.level
+    if outcome is not None and (ind.is_survey or ind.ratio is not None):
+        raise PhtError(f"{ind.name}: only a person-quarter count can take another outcome")
     if ind.is_survey:
         if level == "person" or group is not None:
             raise PhtError(
@@ -526,6 +532,10 @@ def indicator_cells(
         if level == "person" and ind.ratio is not None:
             raise PhtError(f"{ind.name} is a share: only the practice-level panel is available")
         p, since = _population(panel, ind, group)
+        if outcome is not None:
+            given = outcome.select("person_id", "q", given_y=outcome.y.cast("float64"))
+            p = p.left_join(given, ["person_id", "q"])
+            p = p.mutate(y=p.given_y.fill_null(0.0))
         keys = ["practice_id", "q"] + ([since, "spell_last"] if level == "person" else [])
         cells = p.group_by(keys).aggregate(
             n=p.count(), y_sum=p.y.sum(), n_event=(p.y > 0).cast("int64").sum()

@@ -157,11 +157,20 @@ class Study:
         return self.practices[self.practices["practice_id"].isin(ids)]
 
     def cells(
-        self, ind: Indicator, *, level: str | None = None, group: str | None = None
+        self,
+        ind: Indicator,
+        *,
+        level: str | None = None,
+        group: str | None = None,
+        outcome: ir.Table | None = None,
     ) -> pd.DataFrame:
-        """Indicator cells of the estimation sample with treatment columns attached."""
+        """Indicator cells of the estimation sample with treatment columns attached.
+
+        *outcome* (person_id, q, y) replaces the measured values (see ``indicator_cells``);
+        such cells are not cached.
+        """
         key = (ind.name, level or ind.level, group)
-        if key not in self._cells:
+        if outcome is not None or key not in self._cells:
             raw = indicator_cells(
                 self.tables,
                 self.panel,
@@ -171,8 +180,12 @@ class Study:
                 first_quarter=self.first_quarter,
                 last_quarter=self.last_quarter,
                 income=self.income,
+                outcome=outcome,
             )
-            self._cells[key] = did.attach_treatment(raw, self.sample_practices())
+            cells = did.attach_treatment(raw, self.sample_practices())
+            if outcome is not None:
+                return cells
+            self._cells[key] = cells
         return self._cells[key]
 
     def estimate(
@@ -182,8 +195,12 @@ class Study:
         level: str | None = None,
         by: str | None = None,
         estimator: str | None = None,
+        outcome: ir.Table | None = None,
     ) -> list[did.Estimate]:
-        """The estimate overall, then one per financing model or target group (*by*)."""
+        """The estimate overall, then one per financing model or target group (*by*).
+
+        *outcome* (person_id, q, y) replaces the measured values (see ``indicator_cells``).
+        """
         cfg = _data()["did"]
         est = estimator or str(cfg["estimator"])
         lvl = level or ind.level
@@ -198,9 +215,9 @@ class Study:
         out = []
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            out.append(did.fit(self.cells(ind, level=lvl), est, split="all", **overall))
+            cells = self.cells(ind, level=lvl, outcome=outcome)
+            out.append(did.fit(cells, est, split="all", **overall))
             if by == "financing_model":
-                cells = self.cells(ind, level=lvl)
                 for model in ("fee", "grant"):
                     part = cells[
                         (cells["financing_model"] == model) | (cells["cohort"] == did.NEVER)
@@ -214,7 +231,7 @@ class Study:
                     raise PhtError(f"{ind.name} is a survey item: no split by target group")
                 for g in GROUPS:
                     try:
-                        part = self.cells(ind, level=lvl, group=g)
+                        part = self.cells(ind, level=lvl, group=g, outcome=outcome)
                         out.append(did.fit(part, est, split=g, **kw))
                     except PhtError:
                         continue

@@ -19,8 +19,10 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+import ibis
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from pht.evaluation.indicators import load_indicators
 from pht.evaluation.simulate import simulate_extract
@@ -31,6 +33,7 @@ __all__ = [
     "COVERAGE_RANGE",
     "MAX_NULL_REJECTION",
     "MAX_REL_BIAS",
+    "noise_free",
     "run_once",
     "summarise",
     "validate",
@@ -128,8 +131,43 @@ def _run_synth(
                 raise RuntimeError(f"the generated extract did not load: {report}")
             study = Study.open(wh, truth_dir=out / "truth")
             rows = _estimate_all(study, effects, estimator, indicators)
+            for r in rows:
+                if r["indicator"] == "acsc_admissions":
+                    r.update(noise_free(study, out / "truth", estimator) or {})
             study.release()
             return rows
+
+
+def noise_free(study: Study, truth_dir: Path, estimator: str | None) -> dict[str, float] | None:
+    """ACSC admissions estimated on the generator's expected rates instead of drawn admissions.
+
+    ``truth/person_quarters`` holds each person-quarter's expected ACSC admissions with the team
+    (``acsc_expected``) and without it (``acsc_counterfactual``, the same where not treated). The
+    estimator run on the expected rates sees no Poisson noise, so its distance from the true
+    effect over the same sample's treated cells (``truth_sample``) is its systematic error in one
+    seed, where the drawn admissions need many seeds to show it. Run on the counterfactual rates
+    (no effect at all) it shows what differing trends of pilot and comparison practices add.
+    None when the truth has no expected rates.
+    """
+    path = Path(truth_dir) / "person_quarters.parquet"
+    if not path.exists() or "acsc_expected" not in pq.read_schema(path).names:
+        return None
+    cols = ["person_id", "quarter_start", "acsc_expected", "acsc_counterfactual"]
+    truth = pd.read_parquet(path, columns=cols)
+    start = pd.to_datetime(truth["quarter_start"])
+    truth["q"] = start.dt.year * 4 + (start.dt.month - 1) // 3
+    ind = load_indicators()["acsc_admissions"]
+    got: dict[str, float] = {}
+    cells: dict[str, pd.DataFrame] = {}
+    for col, key in (("acsc_expected", "noise_free"), ("acsc_counterfactual", "no_effect")):
+        rates = ibis.memtable(truth[["person_id", "q", col]].rename(columns={col: "y"}))
+        est = study.estimate(ind, estimator=estimator, outcome=rates)[0]
+        got[f"estimate_{key}"] = est.att
+        cells[key] = study.cells(ind, outcome=rates)
+    done = cells["noise_free"]["treated"] > 0
+    effect = cells["noise_free"]["y_sum"][done].sum() - cells["no_effect"]["y_sum"][done].sum()
+    got["truth_sample"] = float(effect / cells["noise_free"]["n"][done].sum())
+    return got
 
 
 def summarise(runs: pd.DataFrame) -> pd.DataFrame:
@@ -167,12 +205,24 @@ def summarise(runs: pd.DataFrame) -> pd.DataFrame:
                 "rel_bias_mc_se": float(g["estimate"].std(ddof=1) / np.sqrt(len(g)) / abs(truth))
                 if planted and len(g) > 1
                 else float("nan"),
+                "noise_free_rel_bias": _noise_free_bias(g, truth),
                 "rejection_rate": reject,
                 "pretrend_rejection": float((g["pretrend_p"].astype(float) < 0.05).mean()),
                 "passes": bool(ok),
             }
         )
     return pd.DataFrame(rows)
+
+
+def _noise_free_bias(runs: pd.DataFrame, truth: float) -> float:
+    """Mean bias of the noise-free estimates against each seed's sample truth, / the effect."""
+    if "estimate_noise_free" not in runs.columns or truth == 0:
+        return float("nan")
+    ok = runs["estimate_noise_free"].notna()
+    if not ok.any():
+        return float("nan")
+    gap = runs.loc[ok, "estimate_noise_free"] - runs.loc[ok, "truth_sample"]
+    return float(gap.mean() / truth)
 
 
 def validate(
