@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pytest
 
 from pht.core.errors import PhtError
 from pht.reference import load_pilot
 from pht.registry import SCHEMA_VERSION, TABLES, Warehouse
+from pht.registry.load import load_extract
 from pht.registry.reference_load import load_pilot_reference
+from pht.registry.schema import STORAGE_METHODS
+from pht.registry.warehouse import STORAGE_VERSION
+from tests.registry.importers.factory import tables, write_parquet
 
 DATA_MD_TABLES = {
     "municipalities": "municipality_code name population centrality",
@@ -81,3 +86,56 @@ def test_loading_the_pilot_twice_changes_nothing(tmp_path: Path) -> None:
         assert first == {"municipalities": 9, "practices": 17}
         models = dict(wh.sql("SELECT financing_model, count(*) FROM practices GROUP BY 1"))
         assert models == {"fee": 12, "grant": 5}
+
+
+def _methods(wh: Warehouse, table: str) -> dict[str, str]:
+    """Compression method of each text column of *table* as stored (after a checkpoint)."""
+    wh.sql("CHECKPOINT")
+    rows = wh.sql(
+        f"SELECT column_name, string_agg(DISTINCT compression) FROM pragma_storage_info('{table}') "
+        "WHERE segment_type = 'VARCHAR' AND compression <> 'Constant' GROUP BY 1"
+    )
+    return {str(c): str(m) for c, m in rows}
+
+
+def _expected_methods(table: str, layout: str) -> dict[str, str]:
+    names = {"zstd": "ZSTD", "dict_fsst": "DICT_FSST", "fsst": "FSST", "dictionary": "Dictionary"}
+    return {
+        c.name: names[STORAGE_METHODS[layout][c.storage]]
+        for c in TABLES[table].columns
+        if c.storage
+    }
+
+
+def test_init_creates_the_tables_the_loader_writes_and_loading_keeps_them(
+    tmp_path: Path,
+) -> None:
+    """One definition: init makes every table with the schema's types and storage methods."""
+    path = tmp_path / "w.duckdb"
+    with Warehouse.open(path) as wh:
+        wh.init()
+        version = wh.sql(
+            "SELECT tags['storage_version'] FROM duckdb_databases() "
+            "WHERE database_name = current_database()"
+        )[0][0]
+        assert version.startswith(STORAGE_VERSION)
+        for name, spec in TABLES.items():
+            assert wh.table(name).schema() == spec.schema, name
+        report = load_extract(wh, write_parquet(tmp_path / "x", tables()))
+        assert report.ok and report.written["contacts"] > 0
+        for name in ("persons", "contacts", "list_memberships"):
+            assert wh.table(name).schema() == TABLES[name].schema, name
+            assert _methods(wh, name) == _expected_methods(name, "current"), name
+
+
+def test_a_warehouse_file_in_an_older_storage_format_gets_the_legacy_methods(
+    tmp_path: Path,
+) -> None:
+    """A file made before pht chose its storage format keeps it; its tables still compress."""
+    path = tmp_path / "old.duckdb"
+    duckdb.connect(str(path)).close()  # DuckDB's default format (v1.0)
+    with Warehouse.open(path) as wh:
+        wh.init()
+        assert load_extract(wh, write_parquet(tmp_path / "x", tables())).ok
+        assert _methods(wh, "contacts") == _expected_methods("contacts", "legacy")
+        assert wh.sql("SELECT count(*) FROM contacts")[0][0] > 0

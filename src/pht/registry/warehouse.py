@@ -3,6 +3,14 @@
 ``Warehouse.open(path)`` connects; :meth:`Warehouse.init` creates every table of
 :mod:`pht.registry.schema` that is missing and records the schema version. Writes that must be
 all-or-nothing go through :meth:`Warehouse.transaction`.
+
+Tables are created with the schema's storage layout (:meth:`TableSpec.create_sql`, the
+compression method of each column) by :func:`create_table`, the one place that does it: for
+:meth:`Warehouse.init` and for the loader, which gives empty tables of warehouses made by an
+older pht the layout before its first bulk write (:func:`use_storage_layout`). New warehouse
+files are written in DuckDB's storage format :data:`STORAGE_VERSION`, which has the compression
+methods of the ``"current"`` layout; files in an older format keep theirs and get the
+``"legacy"`` layout.
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import ibis
 import pyarrow as pa
 from ibis.backends.duckdb import Backend as DuckDBBackend
@@ -21,9 +30,68 @@ from ibis.backends.duckdb import Backend as DuckDBBackend
 from pht.core.errors import PhtError
 from pht.registry.schema import SCHEMA_VERSION, TABLES
 
-__all__ = ["TableInfo", "Warehouse", "WarehouseInfo"]
+__all__ = [
+    "STORAGE_VERSION",
+    "TableInfo",
+    "Warehouse",
+    "WarehouseInfo",
+    "create_table",
+    "storage_layout",
+    "use_storage_layout",
+]
 
 META_TABLE = "pht_meta"
+
+# DuckDB storage format of new warehouse files: the oldest with the compression methods of the
+# "current" layout (ZSTD and DICT_FSST for strings came with v1.3) that every DuckDB the
+# project allows (>= 1.4) reads.
+STORAGE_VERSION = "v1.4.0"
+_CURRENT_FROM = (1, 3)
+
+
+def storage_layout(con: duckdb.DuckDBPyConnection) -> str:
+    """The layout (key of :data:`pht.registry.schema.STORAGE_METHODS`) for the database *con*
+    writes to: ``"legacy"`` for a file in a storage format older than v1.3, else ``"current"``
+    (in-memory databases too: they do not compress)."""
+    row = con.execute(
+        "SELECT tags FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchone()
+    tags = row[0] if row and isinstance(row[0], dict) else {}
+    version = str(tags.get("storage_version", ""))
+    numbers = [int(n) for n in version.lstrip("v").rstrip("+").split(".")[:2] if n.isdigit()]
+    if len(numbers) == 2 and tuple(numbers) < _CURRENT_FROM:
+        return "legacy"
+    return "current"
+
+
+def create_table(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Create table *name* of the schema with its storage layout (columns, types, methods)."""
+    con.execute(TABLES[name].create_sql(layout=storage_layout(con)))
+
+
+def use_storage_layout(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Give the *empty* table *name* the schema's storage layout by re-creating it.
+
+    For warehouses initialised by a pht that created tables without it: same columns and types,
+    so nothing a reader sees changes. A table that has rows, or whose columns differ from the
+    schema (columns other code added), is left as it is. True when the table was re-created.
+    """
+    spec = TABLES[name]
+    if not any(c.storage for c in spec.columns):
+        return False
+    if con.execute(f'SELECT 1 FROM "{name}" LIMIT 1').fetchone() is not None:
+        return False
+    cols = con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE table_name = ? "
+        "AND database_name = current_database() AND schema_name = current_schema() "
+        "ORDER BY column_index",
+        [name],
+    ).fetchall()
+    if [c[0] for c in cols] != [c.name for c in spec.columns]:
+        return False
+    con.execute(f'DROP TABLE "{name}"')
+    create_table(con, name)
+    return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +130,12 @@ class Warehouse:
                     "no warehouse here; create one with `pht registry init`", where=where
                 )
             p.parent.mkdir(parents=True, exist_ok=True)
+        # a new file is written in STORAGE_VERSION; an existing file keeps its own format
+        config: dict[str, str] = {}
+        if where != ":memory:" and not read_only and not Path(where).exists():
+            config["storage_compatibility_version"] = STORAGE_VERSION
         try:
-            con = ibis.duckdb.connect(where, read_only=read_only)
+            con = ibis.duckdb.connect(where, read_only=read_only, **config)
         except Exception as err:  # duckdb raises its own IOException types
             raise PhtError(f"cannot open the warehouse: {err}", where=where) from None
         return cls(con, where)
@@ -110,9 +182,9 @@ class Warehouse:
                     f"('created', '{dt.datetime.now(dt.UTC).isoformat(timespec='seconds')}')"
                 )
                 created = True
-            for name, spec in TABLES.items():
+            for name in TABLES:
                 if name not in existing:
-                    self.con.create_table(name, schema=spec.schema)
+                    create_table(self.con.con, name)
                     created = True
         return created
 
