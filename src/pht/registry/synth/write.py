@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,8 +47,11 @@ INSTRUMENTS = (
 )
 
 
-def _dates(days: npt.NDArray[np.int64], null: npt.NDArray[np.bool_] | None = None) -> pa.Array:
-    arr = np.asarray(days, dtype=np.int64).astype(np.int32)
+def _dates(
+    days: npt.NDArray[np.integer[Any]], null: npt.NDArray[np.bool_] | None = None
+) -> pa.Array:
+    """Days since 1970 as a date column (nulls where *null*); 32-bit days are not copied."""
+    arr = np.asarray(days).astype(np.int32, copy=False)
     return pa.array(arr, type=pa.date32(), mask=null)
 
 
@@ -96,6 +100,35 @@ def _take(
             raise ValueError("identifier columns have no nulls")
         return _strings(vocab[np.asarray(idx, dtype=np.int32)])
     return _Codes(vocab).take(idx, null)
+
+
+class _Identifiers:
+    """Fixed-width ASCII identifiers, one per person, gathered into string columns.
+
+    Identifiers of at most 12 bytes become Arrow string views (each value inline in 16 bytes:
+    the gather is one 16-byte copy per row); Parquet stores them as any string column, byte for
+    byte the same file.
+    """
+
+    def __init__(self, fixed: npt.NDArray[np.bytes_]):
+        self.fixed = fixed
+        width = fixed.dtype.itemsize
+        self.views: npt.NDArray[np.complex128] | None = None
+        if width <= 12 and sys.byteorder == "little":
+            views = np.zeros((fixed.shape[0], 16), dtype=np.uint8)
+            views[:, :4] = np.array([width], dtype="<i4").view(np.uint8)
+            views[:, 4 : 4 + width] = fixed.view(np.uint8).reshape(-1, width)
+            self.views = views.view(np.complex128).reshape(-1)
+
+    def take(self, idx: npt.NDArray[np.integer[Any]]) -> pa.Array:
+        """The identifiers of persons *idx*, as a string (view) column."""
+        positions = np.asarray(idx, dtype=np.int32)
+        if self.views is None:
+            return _strings(self.fixed[positions])
+        gathered = self.views[positions]
+        return pa.Array.from_buffers(
+            pa.string_view(), gathered.shape[0], [None, pa.py_buffer(gathered)]
+        )
 
 
 def _strings(fixed: npt.NDArray[np.bytes_]) -> pa.Array:
@@ -184,7 +217,9 @@ def _table(name: str, columns: dict[str, pa.Array]) -> pa.Table:
     for c in spec.columns:
         want = _ARROW[type(c.dtype).__name__]
         arr = columns[c.name]
-        if pa.types.is_dictionary(arr.type) and want == pa.string():
+        if want == pa.string() and (
+            pa.types.is_dictionary(arr.type) or pa.types.is_string_view(arr.type)
+        ):
             fields.append(pa.field(c.name, arr.type))
         else:
             arr = arr.cast(want) if arr.type != want else arr
@@ -282,8 +317,9 @@ def iter_tables(
     P = sim.persons
     n = P["birth"].size
     fixed = np.asarray(person_ids, dtype="S11")
+    pid = _Identifiers(fixed)
     # The largest table first: its parts are written while the others are built.
-    yield "contacts", _contacts(plan, sim, fixed, practice_ids)
+    yield "contacts", _contacts(plan, sim, pid, practice_ids)
     ids = _strings(fixed)
     yield (
         "persons",
@@ -315,7 +351,7 @@ def iter_tables(
         _table(
             "list_memberships",
             {
-                "person_id": _take(fixed, m["person"][order]),
+                "person_id": pid.take(m["person"][order]),
                 "gp_id": _take(g["hpr"].astype(object), m["gp"][order]),
                 "start": _dates(m["start"][order]),
                 "end": _dates(np.maximum(m["end"][order], 0), m["end"][order] < 0),
@@ -331,7 +367,7 @@ def iter_tables(
             "admissions",
             {
                 "admission_id": _ids("A", a["person"].size),
-                "person_id": _take(fixed, a["person"]),
+                "person_id": pid.take(a["person"]),
                 "admitted": _dates(a["admitted"]),
                 "discharged": _dates(a["discharged"]),
                 "main_diagnosis": _take(icd, a["main"].astype(np.int64)),
@@ -347,7 +383,7 @@ def iter_tables(
         _table(
             "municipal_services",
             {
-                "person_id": _take(fixed, s["person"]),
+                "person_id": pid.take(s["person"]),
                 "service": _take(np.array(SERVICES, dtype=object), s["service"].astype(np.int64)),
                 "start": _dates(s["start"]),
                 "end": _dates(np.maximum(s["end"], 0), s["end"] < 0),
@@ -363,7 +399,7 @@ def iter_tables(
             "survey_responses",
             {
                 "response_id": _ids("S", v["person"].size),
-                "person_id": _take(fixed, v["person"]),
+                "person_id": pid.take(v["person"]),
                 "practice_id": _take(practice_ids, v["practice"]),
                 "date": _dates(v["date"]),
                 "instrument": _take(np.array([i[0] for i in INSTRUMENTS], dtype=object), inst),
@@ -378,7 +414,7 @@ def iter_tables(
 def _contacts(
     plan: Plan,
     sim: Simulation,
-    fixed: npt.NDArray[np.bytes_],
+    pid: _Identifiers,
     practice_ids: npt.NDArray[np.object_],
 ) -> Sliced:
     """The contacts table, built one row group at a time."""
@@ -410,7 +446,7 @@ def _contacts(
             "contacts",
             {
                 "contact_id": _ids("K", hi - lo, lo, n),
-                "person_id": _take(fixed, c["person"][rows]),
+                "person_id": pid.take(c["person"][rows]),
                 "practitioner_id": practitioners.take(who),
                 "practice_id": practices.take(c["practice"][rows]),
                 "date": _dates(date),
@@ -465,13 +501,11 @@ def truth_tables(
     out = {"conditions": conditions, "persons": persons}
     pq_ = sim.person_quarters
     if pq_ is not None:
-        out["person_quarters"] = _person_quarters(plan, pq_, fixed)
+        out["person_quarters"] = _person_quarters(plan, pq_, _Identifiers(fixed))
     return out
 
 
-def _person_quarters(
-    plan: Plan, pq_: dict[str, np.ndarray], fixed: npt.NDArray[np.bytes_]
-) -> Sliced:
+def _person_quarters(plan: Plan, pq_: dict[str, np.ndarray], pid: _Identifiers) -> Sliced:
     """truth/person_quarters, built one row group at a time."""
     practices = _Codes(np.array([p.practice_id for p in plan.practices], dtype=object))
 
@@ -480,7 +514,7 @@ def _person_quarters(
         qstart = plan.quarter_start[pq_["quarter"][rows].astype(np.int64)]
         return pa.table(
             {
-                "person_id": _take(fixed, pq_["person"][rows]),
+                "person_id": pid.take(pq_["person"][rows]),
                 "quarter_start": _dates(qstart),
                 "practice_id": practices.take(pq_["practice"][rows]),
                 "target": pa.array(pq_["target"][rows]),
@@ -541,7 +575,9 @@ class TableWriter:
             return
         plain = pa.table(
             [
-                col.cast(pa.string()) if pa.types.is_dictionary(col.type) else col
+                col.cast(pa.string())
+                if pa.types.is_dictionary(col.type) or pa.types.is_string_view(col.type)
+                else col
                 for col in table.columns
             ],
             names=table.column_names,
