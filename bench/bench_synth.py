@@ -4,8 +4,8 @@ Each run happens in a child process under ``/usr/bin/time -v`` (when the machine
 figures are the whole command's wall-clock time, CPU time and peak memory (maximum resident set).
 Targets (issue 3): national one year <= 120 s and <= 8 GiB; pilot 2015-2023 <= 30 s, on 2 cores.
 Set PHT_BENCH_SYNTH_PERSONS to scale the national run down (e.g. 500000) on a small machine.
-The machine's load average at the start of each run is reported beside it: wall-clock figures
-mean little on a busy machine.
+The machine's load average at the start and at the end of each run is reported beside it:
+wall-clock figures mean little on a busy machine.
 """
 
 from __future__ import annotations
@@ -81,4 +81,11 @@ def run() -> list[dict[str, object]]:
         rows.append({"what": f"{label}: CPU (user + system)", "value": r["cpu"], "unit": "s"})
         rows.append({"what": f"{label}: peak memory", "value": r["peak_gib"], "unit": "GiB"})
         rows.append({"what": f"{label}: load average (1 min) at start", "value": load, "unit": ""})
+        rows.append(
+            {
+                "what": f"{label}: load average (1 min) at end",
+                "value": os.getloadavg()[0],
+                "unit": "",
+            }
+        )
     return rows
