@@ -38,6 +38,7 @@ from typing import Any
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pht.core.errors import PhtError
@@ -94,6 +95,7 @@ class _RowRule:
     condition: str
     reason: str
     value: str
+    single: bool = True  # the condition reads *column* only
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,6 +261,7 @@ class _Stage:
         self.scratch: list[str] = []  # temp tables to drop at the end
         self.arrow: dict[str, pa.Table] = {}  # table -> file read into memory (kept alive)
         self.flagged: set[str] = set()  # tables with a problem query queued or found
+        self.values: dict[tuple[str, str], str | None] = {}  # see value_table
 
     # -- helpers --
 
@@ -293,6 +296,30 @@ class _Stage:
     def data(self, table: str) -> str:
         """The staging table behind :meth:`raw`."""
         return _q(f"_pht_data_{table}")
+
+    def value_table(self, table: str, column: str) -> str | None:
+        """The distinct values of a dictionary-encoded *column* of a table read through Arrow.
+
+        A registered table with the one column *column* (same name and type) holding each value
+        the column uses once, NULL included when present, so that a rule that reads only this
+        column runs over a few values instead of every row (Arrow finds the values used from
+        the dictionary indices). ``None`` for other columns: rules then read the rows.
+        """
+        key = (table, column)
+        if key not in self.values:
+            name: str | None = None
+            data = self.arrow.get(table)
+            if data is not None and column in data.column_names:
+                col = data.column(column)
+                if pa.types.is_dictionary(col.type) and pa.types.is_string(col.type.value_type):
+                    used = pc.unique(col)
+                    if isinstance(used, pa.DictionaryArray):
+                        used = used.dictionary_decode()
+                    name = f"_pht_values_{table}_{column}"
+                    self.con.register(name, pa.table({column: used.cast(pa.string())}))
+            self.values[key] = name
+        name = self.values[key]
+        return None if name is None else _q(name)
 
     def _line_view(self, table: str, first: int) -> None:
         # rowid follows the file's order (insertion order is preserved when staging)
@@ -536,6 +563,7 @@ class _Stage:
                         f"{a} > {b}",
                         f"{why} || CAST({a} AS VARCHAR)",
                         self.txt(table, later),
+                        single=False,
                     )
                 )
         self._probe(table, rules)
@@ -551,16 +579,25 @@ class _Stage:
                 self._check_tokens(table, c, *list_checker)
 
     def _probe(self, table: str, rules: list[_RowRule]) -> None:
-        """Count every per-row rule in one pass; list the rows only of rules that fire."""
+        """Count every per-row rule in one pass; list the rows only of rules that fire.
+
+        Rules on one dictionary-encoded column are counted over its distinct values
+        (:meth:`value_table`): a rule fires on some row exactly when it fires on some value.
+        """
         if not rules:
             return
-        counts = self.con.execute(
-            "SELECT "
-            + ", ".join(f"count_if({r.condition})" for r in rules)
-            + f" FROM {self.data(table)}"
-        ).fetchone()
-        for rule, n in zip(rules, counts or (), strict=True):
-            if n:
+        sources: dict[str, list[_RowRule]] = {}
+        for r in rules:
+            values = self.value_table(table, r.column) if r.single else None
+            sources.setdefault(values or self.data(table), []).append(r)
+        fired: list[_RowRule] = []
+        for source, some in sources.items():
+            counts = self.con.execute(
+                "SELECT " + ", ".join(f"count_if({r.condition})" for r in some) + f" FROM {source}"
+            ).fetchone()
+            fired += [r for r, n in zip(some, counts or (), strict=True) if n]
+        for rule in rules:
+            if rule in fired:
                 self.add(
                     table,
                     f"SELECT _line AS line, {_lit(rule.column)} AS col, {rule.value} AS value, "
@@ -702,9 +739,9 @@ class _Stage:
     ) -> None:
         """Check each distinct value once in Python, then mark the rows holding bad ones."""
         txt = self.txt(table, column)
+        source = self.value_table(table, column) or self.data(table)
         values = self.con.execute(
-            f"SELECT DISTINCT {txt} AS v FROM {self.data(table)} "
-            f"WHERE NOT {self.empty(table, column)}"
+            f"SELECT DISTINCT {txt} AS v FROM {source} WHERE NOT {self.empty(table, column)}"
         ).fetchnumpy()["v"]
         vals = [str(v) for v in values]
         reasons = checker(vals)
@@ -753,11 +790,12 @@ class _Stage:
                 if lo not in info.valid or hi not in info.valid:
                     suspect[str(code)] = info.valid
         else:
+            source = self.value_table(table, column) or data
             codes = {
                 str(r[0])
                 for r in self.con.execute(
                     f"SELECT DISTINCT unnest({split('v')}) FROM ("
-                    f"SELECT DISTINCT {txt} AS v FROM {data} WHERE NOT {empty})"
+                    f"SELECT DISTINCT {txt} AS v FROM {source} WHERE NOT {empty})"
                 ).fetchall()
             }
         bad = sorted(code for code in codes if not known(code))
@@ -842,10 +880,11 @@ class _Stage:
         raw = self.raw(table)
         empty = self.empty(table, c.name)
         refs = self._reference_set(ref_table, ref_column)
+        scan = self.value_table(table, c.name) or self.data(table)
         missing = [
             str(v)
             for v in self.con.execute(
-                f"SELECT DISTINCT {txt} AS v FROM {self.data(table)} "
+                f"SELECT DISTINCT {txt} AS v FROM {scan} "
                 f"WHERE NOT {empty} AND {txt} NOT IN ({refs})"
             ).fetchnumpy()["v"]
         ]
@@ -865,7 +904,7 @@ class _Stage:
         if table == "list_memberships" and c.name == "gp_id":
             gps = self._reference_set(ref_table, ref_column, where="role = 'gp'")
             not_gp = self.con.execute(
-                f"SELECT 1 FROM {self.data(table)} WHERE NOT {empty} AND {txt} IN ({refs}) "
+                f"SELECT 1 FROM {scan} WHERE NOT {empty} AND {txt} IN ({refs}) "
                 f"AND {txt} NOT IN ({gps}) LIMIT 1"
             ).fetchone()
             if not_gp is not None:
@@ -1070,6 +1109,10 @@ def _cleanup(stage: _Stage) -> None:
         else:
             kind = "VIEW" if source == "parquet" else "TABLE"
             stage.con.execute(f"DROP {kind} IF EXISTS {stage.data(t)}")
+    for name in stage.values.values():
+        if name is not None:
+            stage.con.unregister(name)
+    stage.values.clear()
     stage.arrow.clear()
     for name in stage.scratch:
         stage.con.execute(f"DROP TABLE IF EXISTS {_q(name)}")
