@@ -374,22 +374,25 @@ class _Simulator:
         onset = np.empty((n, NC), dtype=np.int32)
         a = np.sqrt(self.loading)
         b = np.sqrt(1.0 - a * a)
-        g = self.grid.size
         # In blocks of persons, so that the temporaries stay small (reused, in cache).
         for lo in range(0, n, BLOCK):
             hi = min(n, lo + BLOCK)
             az = a * z[lo:hi]
             sex = male[lo:hi].astype(np.int64)
-            offset = 2.0 * sex
             born = birth[lo:hi]
-            for ci in range(NC):
-                # Both sexes' curves in one sorted array (the male curve offset by 2): one search.
-                u = ndtr(az + b * rng.standard_normal(hi - lo))
-                pos = np.searchsorted(self.both_curves[ci], u + offset, side="right") - sex * g
-                ok = pos < g
-                age = self.grid[np.minimum(pos, g - 1)] + rng.random(hi - lo) * 0.1
-                d = born + np.round(age * YEAR).astype(np.int64)
-                onset[lo:hi, ci] = np.where(ok, np.minimum(d, NEVER - 1), NEVER)
+            # The draws of every condition in their order; the onsets that follow from them are
+            # computed by two threads for large blocks (half of the conditions each).
+            draws = [(rng.standard_normal(hi - lo), rng.random(hi - lo)) for _ in range(NC)]
+            block = np.empty((NC, hi - lo), dtype=np.int32)
+            job = partial(self._onsets, draws=draws, az=az, b=b, sex=sex, born=born, out=block)
+            worker = getattr(self, "worker", None)
+            if worker is not None and hi - lo >= 20_000:
+                other = worker.submit(job, range(0, NC, 2))
+                job(range(1, NC, 2))
+                other.result()
+            else:
+                job(range(NC))
+            onset[lo:hi] = block.T
         weak = rng.random(n) < self.p.value("target", "weak_demander_share")
         return self.persons.add(
             birth=birth,
@@ -403,6 +406,31 @@ class _Simulator:
             weak=weak,
             code_draw=rng.random(n).astype(np.float32),
         )
+
+    def _onsets(
+        self,
+        conditions: range,
+        *,
+        draws: list[tuple[np.ndarray, np.ndarray]],
+        az: np.ndarray,
+        b: float,
+        sex: np.ndarray,
+        born: np.ndarray,
+        out: np.ndarray,
+    ) -> None:
+        """Onset days of *conditions* for a block of persons from their draws (latent liability
+        *az* + *b* × normal, uniform for the day), into the rows of *out*."""
+        g = self.grid.size
+        offset = 2.0 * sex
+        for ci in conditions:
+            normal, uniform = draws[ci]
+            # Both sexes' curves in one sorted array (the male curve offset by 2): one search.
+            u = ndtr(az + b * normal)
+            pos = np.searchsorted(self.both_curves[ci], u + offset, side="right") - sex * g
+            ok = pos < g
+            age = self.grid[np.minimum(pos, g - 1)] + uniform * 0.1
+            d = born + np.round(age * YEAR).astype(np.int64)
+            out[ci] = np.where(ok, np.minimum(d, NEVER - 1), NEVER)
 
     def _ages(self, count: int, centrality: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Ages (years) and sexes for *count* persons from the age pyramid, tilted by centrality."""
@@ -427,6 +455,16 @@ class _Simulator:
     # --- run ----------------------------------------------------------------------------------
 
     def run(self) -> Simulation:
+        # A second thread computes the first population's onsets beside the main thread, and
+        # fills the output columns while the quarters are simulated.
+        with ThreadPoolExecutor(max_workers=1) as worker:
+            self.worker: ThreadPoolExecutor | None = worker
+            try:
+                return self._run(worker)
+            finally:
+                self.worker = None
+
+    def _run(self, worker: ThreadPoolExecutor) -> Simulation:
         plan, rng, _p = self.plan, self.rng, self.p
         n_lists = plan.list_practice.size
         first = plan.first_day
@@ -500,12 +538,6 @@ class _Simulator:
         self.act_list = person_list
         self.act_seg = entry.copy()
 
-        # Output columns are filled by a second thread while the quarters are simulated.
-        with ThreadPoolExecutor(max_workers=1) as worker:
-            return self._run(worker)
-
-    def _run(self, worker: ThreadPoolExecutor) -> Simulation:
-        plan = self.plan
         self.memberships = _Chunks(worker, "person", "gp", "start", "end")
         self.contacts = _Chunks(
             worker,
