@@ -31,6 +31,7 @@ import datetime as dt
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -262,6 +263,8 @@ class _Stage:
         self.arrow: dict[str, pa.Table] = {}  # table -> file read into memory (kept alive)
         self.flagged: set[str] = set()  # tables with a problem query queued or found
         self.values: dict[tuple[str, str], str | None] = {}  # see value_table
+        self.background: ThreadPoolExecutor | None = None  # see start_value_checks
+        self.value_checks: dict[tuple[str, str], Future[list[tuple[str, str]]]] = {}
 
     # -- helpers --
 
@@ -567,7 +570,7 @@ class _Stage:
                     )
                 )
         self._probe(table, rules)
-        self._check_duplicates(table, spec)
+        finish_duplicates = self._check_duplicates(table, spec)
         for c in present:
             checker = _VALUE_CHECKS.get(c.kind)
             if c.references:
@@ -577,6 +580,7 @@ class _Stage:
             list_checker = _LIST_CHECKS.get(c.kind)
             if list_checker is not None:
                 self._check_tokens(table, c, *list_checker)
+        finish_duplicates()
 
     def _probe(self, table: str, rules: list[_RowRule]) -> None:
         """Count every per-row rule in one pass; list the rows only of rules that fire.
@@ -604,33 +608,43 @@ class _Stage:
                     f"{rule.reason} AS reason FROM {self.raw(table)} WHERE {rule.condition}",
                 )
 
-    def _check_duplicates(self, table: str, spec: TableSpec) -> None:
+    def _check_duplicates(self, table: str, spec: TableSpec) -> Callable[[], None]:
+        """Look for duplicate keys; returns what queues the problems, to call later.
+
+        Up to HASH_SORT_MAX_ROWS rows, 64-bit hashes of the key are sorted in numpy, in the
+        background while the other rules of the table run (numpy's sort releases the GIL);
+        the returned callable waits for it.
+        """
         if not all(k in self.types[table] for k in spec.key):
-            return
+            return _nothing
         keys = ", ".join(_q(k) for k in spec.key)
         rows = self.report.rows.get(table, 0)
         if rows < 2:
-            return
+            return _nothing
         if rows <= HASH_SORT_MAX_ROWS:
-            # 64-bit hashes of the key, sorted: no repeat means no duplicate (a repeat may be
-            # a hash collision; the exact query below then decides)
-            hashes = np.sort(
-                np.asarray(
-                    self.con.execute(
-                        f"SELECT hash({keys}) AS h FROM {self.data(table)}"
-                    ).fetchnumpy()["h"]
-                )
-            )
-            suspect = bool(np.any(hashes[1:] == hashes[:-1]))
-        else:
-            suspect = (
-                self.con.execute(
-                    f"SELECT 1 FROM {self.data(table)} GROUP BY {keys} HAVING count(*) > 1 LIMIT 1"
-                ).fetchone()
-                is not None
-            )
+            # no repeated hash means no duplicate (a repeat may be a hash collision; the
+            # exact query then decides)
+            sql = f"SELECT hash({keys}) AS h FROM {self.data(table)}"
+            hashes = np.asarray(self.con.execute(sql).fetchnumpy()["h"])
+            if self.background is not None:
+                repeats = self.background.submit(_has_repeat, hashes)
+                return lambda: self._queue_duplicates(table, spec, repeats.result())
+            self._queue_duplicates(table, spec, _has_repeat(hashes))
+            return _nothing
+        suspect = (
+            self.con.execute(
+                f"SELECT 1 FROM {self.data(table)} GROUP BY {keys} HAVING count(*) > 1 LIMIT 1"
+            ).fetchone()
+            is not None
+        )
+        self._queue_duplicates(table, spec, suspect)
+        return _nothing
+
+    def _queue_duplicates(self, table: str, spec: TableSpec, suspect: bool) -> None:
+        """Queue the query listing every repeated key when *suspect*."""
         if not suspect:
             return
+        keys = ", ".join(_q(k) for k in spec.key)
         key_text = " || '/' || ".join(f"coalesce({self.txt(table, k)}, '')" for k in spec.key)
         self.add(
             table,
@@ -734,18 +748,41 @@ class _Stage:
             f"FROM {self.raw(table)} JOIN {_q(name)} b ON {txt} = b.v",
         )
 
-    def _check_distinct(
-        self, table: str, column: str, checker: Callable[[list[str]], list[str | None]]
-    ) -> None:
-        """Check each distinct value once in Python, then mark the rows holding bad ones."""
+    def _distinct_values(self, table: str, column: str) -> list[str]:
         txt = self.txt(table, column)
         source = self.value_table(table, column) or self.data(table)
         values = self.con.execute(
             f"SELECT DISTINCT {txt} AS v FROM {source} WHERE NOT {self.empty(table, column)}"
         ).fetchnumpy()["v"]
-        vals = [str(v) for v in values]
-        reasons = checker(vals)
-        bad = [(v, r) for v, r in zip(vals, reasons, strict=True) if r is not None]
+        return [str(v) for v in values]
+
+    def start_value_checks(self, table: str) -> None:
+        """Start the Python identifier checks of *table*'s distinct values in the background.
+
+        They run while the next files are read (DuckDB and pyarrow release the GIL), instead of
+        alone on one core during :meth:`check_table`. Only columns without a foreign key:
+        :meth:`_check_reference` checks just the values the referenced table lacks.
+        """
+        if self.background is None:
+            return
+        for c in TABLES[table].columns:
+            checker = _VALUE_CHECKS.get(c.kind)
+            if checker is None or c.references or c.name not in self.types[table]:
+                continue
+            values = self._distinct_values(table, c.name)
+            self.value_checks[(table, c.name)] = self.background.submit(
+                _bad_values, checker, values
+            )
+
+    def _check_distinct(
+        self, table: str, column: str, checker: Callable[[list[str]], list[str | None]]
+    ) -> None:
+        """Check each distinct value once in Python, then mark the rows holding bad ones."""
+        started = self.value_checks.pop((table, column), None)
+        if started is not None:
+            bad = started.result()
+        else:
+            bad = _bad_values(checker, self._distinct_values(table, column))
         if bad:
             self._mark_values(table, column, bad)
 
@@ -996,6 +1033,24 @@ def _csv_reason(kind: str, message: str) -> str:
     return f"{kind.lower()}: {message}"
 
 
+def _nothing() -> None:
+    """Nothing left to do."""
+
+
+def _has_repeat(values: np.ndarray[Any, Any]) -> bool:
+    """True when some value occurs twice (sorts a copy)."""
+    ordered = np.sort(values)
+    return bool(np.any(ordered[1:] == ordered[:-1]))
+
+
+def _bad_values(
+    checker: Callable[[list[str]], list[str | None]], values: list[str]
+) -> list[tuple[str, str]]:
+    """(value, reason) of each value *checker* finds a problem with."""
+    reasons = checker(values)
+    return [(v, r) for v, r in zip(values, reasons, strict=True) if r is not None]
+
+
 def _person_checks(values: list[str]) -> list[str | None]:
     problems = person_id_problems(values)
     out: list[str | None] = [None] * len(values)
@@ -1062,15 +1117,23 @@ def _run_validation(
                 "files that are not tables of the extract format are ignored: " + ", ".join(ignored)
             )
     stage.report.files = {t: str(p) for t, p in files.items()}
-    for table, p in files.items():
-        if p.suffix.lower() == ".csv":
-            stage.stage_csv(table, p)
-        else:
-            stage.stage_parquet(table, p)
-    for table in TABLES:  # dependency order: referenced tables first
-        if table in stage.staged:
-            stage.check_table(table)
-            stage.flush()  # later tables' foreign keys look at this table's valid rows
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pht-check") as background:
+        stage.background = background
+        try:
+            for table, p in files.items():
+                if p.suffix.lower() == ".csv":
+                    staged = stage.stage_csv(table, p)
+                else:
+                    staged = stage.stage_parquet(table, p)
+                if staged:
+                    stage.start_value_checks(table)
+            for table in TABLES:  # dependency order: referenced tables first
+                if table in stage.staged:
+                    stage.check_table(table)
+                    stage.flush()  # later tables' foreign keys look at this table's valid rows
+        finally:
+            stage.background = None
+            stage.value_checks.clear()
     stage.check_overlaps()
     stage.flush()
     _summarise(stage)
