@@ -248,8 +248,13 @@ def _rate_rows(
     label: str, n: int, what: str, timing: tuple[float, float, str]
 ) -> list[dict[str, object]]:
     wall, cpu, spread = timing
+    load = os.getloadavg()[0]
     return [
-        {"what": f"{label}: {what} — wall clock", "value": n / wall, "unit": "contact rows/s"},
+        {
+            "what": f"{label}: {what} — wall clock ({wall:.2f} s, load average {load:.1f})",
+            "value": n / wall,
+            "unit": "contact rows/s",
+        },
         {
             "what": f"{label}: {what} — CPU seconds (per thread: {spread})",
             "value": cpu,
@@ -290,6 +295,13 @@ def run() -> list[dict[str, object]]:
                 CONTACTS,
                 "validated and written to a new warehouse file",
                 _load(folder, work, label),
+            )
+            rows.append(
+                {
+                    "what": f"{label}: size of that warehouse file",
+                    "value": (work / f"{label}.duckdb").stat().st_size / 1e6,
+                    "unit": "MB",
+                }
             )
         with Warehouse.open(work / "reload.duckdb") as wh:
             wh.init()
