@@ -684,7 +684,10 @@ class _Simulator:
             + fr["person_sd"] * P["noise"][act]
         )
         efi = np.clip(efi, 0.0, 1.0)
-        fband = np.searchsorted(np.asarray(fr["band_limits"]), efi, side="right")
+        # Frailty band: the number of band limits <= efi (searchsorted "right", by comparisons).
+        fband = np.zeros(n, dtype=np.intp)
+        for limit in fr["band_limits"]:
+            fband += efi >= limit
         target = (ncond > 0) | (fband >= 2)
         weak = P["weak"][act] & target
         practice = plan.list_practice[self.act_list]
@@ -745,7 +748,8 @@ class _Simulator:
         else:
             office, video = use["office_share"]["before_2020"], use["video_share"]["before_2020"]
         n_ord = rng.poisson(lam_ord)
-        rows = np.repeat(np.arange(n), n_ord)
+        everyone = np.arange(n)
+        rows = np.repeat(everyone, n_ord)
         r = rng.random(rows.size)
         kind = np.where(
             r < office, K["office"], np.where(r < office + video, K["video"], K["e_consultation"])
@@ -766,7 +770,7 @@ class _Simulator:
         def add(lam: np.ndarray, k: str, only: np.ndarray | None = None) -> None:
             """Poisson counts of contact kind *k*; *only* limits the draw to persons who can
             have any (the others' rate is zero)."""
-            who = np.arange(n) if only is None else np.flatnonzero(only)
+            who = everyone if only is None else np.flatnonzero(only)
             cnt = rng.poisson(lam if only is None else lam[who])
             rr = np.repeat(who, cnt)
             chunks.append((rr, np.full(rr.size, K[k]), np.full(rr.size, True)))
@@ -775,7 +779,7 @@ class _Simulator:
         add(lam_home, "home_visit", fband >= 1)
         add(lam_ooh, "out_of_hours")
         ns = rng.poisson(lam_simple)
-        rr = np.repeat(np.arange(n), ns)
+        rr = np.repeat(everyone, ns)
         rs = rng.random(rr.size)
         ks = np.where(
             rs < 0.45,
@@ -844,7 +848,7 @@ class _Simulator:
         self._emit_admissions(
             rng.poisson(lam_acute),
             rng.poisson(lam_el),
-            rng.poisson(lam_acsc),
+            self._poisson_where_positive(lam_acsc),
             act,
             has,
             qs,
@@ -861,6 +865,14 @@ class _Simulator:
 
         # Close the quarter: deaths, moves, list changes, GP turnover, births, in-migrants.
         self._close(q, qs, qe, dies, death_day, age, birth, male)
+
+    def _poisson_where_positive(self, lam: np.ndarray) -> np.ndarray:
+        """``rng.poisson(lam)`` for a rate that is zero for most persons: drawn only where it is
+        positive (a zero rate takes no random number, so the draws and counts are the same)."""
+        out = np.zeros(lam.shape[0], dtype=np.int64)
+        positive = np.flatnonzero(lam > 0)
+        out[positive] = self.rng.poisson(lam[positive])
+        return out
 
     def _follow_up_due(
         self,
