@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from pht.registry.synth import generate
@@ -94,3 +94,15 @@ def test_row_groups_of_a_large_extract_do_not_change_its_contents(
         assert ta.num_rows > 777
         assert pq.ParquetFile(b.out / name).metadata.num_row_groups > 1
         assert ta.equals(tb)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 10**11), st.integers(0, 300))
+@example(9_990, 30)
+@example(99_999_990, 30)
+@example(0, 0)
+def test_row_ids_are_the_zero_padded_row_numbers(start: int, count: int) -> None:
+    total = start + count + 7
+    width = len(str(total))
+    got = synth_write._ids("K", count, start, total).to_pylist()
+    assert got == [f"K{i:0{width}d}" for i in range(start + 1, start + count + 1)]

@@ -168,11 +168,16 @@ def _ids(prefix: str, count: int, start: int = 0, total: int | None = None) -> p
     width = len(str(max(count if total is None else total, 1)))
     if width > 12:
         raise ValueError("at most 10**12 - 1 rows")
-    x = np.arange(start + 1, start + count + 1, dtype=np.int64)
+    # Four digits per word, from the table: the row numbers run consecutively, so the lowest
+    # word repeats the table from an offset and the higher words are runs of one value.
+    first, last = start + 1, start + count
     words = np.empty((count, 3), dtype=np.uint32)
-    words[:, 2] = _DIGITS4[x % 10_000]
-    words[:, 1] = _DIGITS4[(x // 10_000) % 10_000]
-    words[:, 0] = _DIGITS4[x // 100_000_000]
+    if count:
+        words[:, 2] = np.resize(np.roll(_DIGITS4, -(first % 10_000)), count)
+        for col, unit in ((1, 10_000), (0, 100_000_000)):
+            q = np.arange(first // unit, last // unit + 1)
+            runs = np.diff(np.clip(np.r_[q, q[-1] + 1] * unit, first, last + 1))
+            words[:, col] = np.repeat(_DIGITS4[q % 10_000], runs)
     head = np.frombuffer(prefix.encode("ascii"), dtype=np.uint8)
     out = np.empty((count, head.size + width), dtype=np.uint8)
     out[:, : head.size] = head
