@@ -80,7 +80,8 @@ class TableSpec:
         cols = []
         for c in self.columns:
             sql_type = DuckDBType.to_string(c.dtype)
-            using = f" USING COMPRESSION {methods[c.storage]}" if c.storage else ""
+            method = methods[c.storage] if c.storage else ""
+            using = f" USING COMPRESSION {method}" if method else ""
             cols.append(f'"{c.name}" {sql_type}{using}')
         return f'CREATE TABLE "{name or self.name}" ({", ".join(cols)})'
 
@@ -92,14 +93,16 @@ class TableSpec:
         raise KeyError(f"{self.name} has no column {name!r}")
 
 
-# DuckDB compression method of each storage class (ColumnSpec.storage), by warehouse layout.
-# "current": files in DuckDB's storage format v1.3 or newer (pht creates v1.4 files). ZSTD for
-# ids costs the least CPU to write of all the methods that compress them (measured on
-# 1,000,000 contacts: about 0.2 CPU-seconds less than FSST; the contacts table about a quarter
-# larger); DICT_FSST, DuckDB's own choice for repeated values, without its trial of the others.
-# "legacy": files in an older format (made before pht chose v1.4), where neither exists.
+# DuckDB compression method of each storage class (ColumnSpec.storage) by warehouse layout; ""
+# leaves the choice to DuckDB. "current": files in DuckDB's storage format v1.3 or newer (pht
+# creates v1.4 files). ZSTD for ids costs the least CPU to write of the methods that compress
+# them (1,000,000 contacts: about 0.2 CPU-seconds less than FSST; the contacts table about a
+# quarter larger); for repeated values DuckDB's own choice, DICT_FSST, costs no more than
+# forcing it, and keeps tables copyable into files of older formats (COPY FROM DATABASE).
+# "legacy": files in an older format (made before pht chose v1.4), where neither exists and
+# DuckDB's trial of every method costs a third of a bulk insert.
 STORAGE_METHODS: dict[str, dict[str, str]] = {
-    "current": {"id": "zstd", "code": "dict_fsst"},
+    "current": {"id": "zstd", "code": ""},
     "legacy": {"id": "fsst", "code": "dictionary"},
 }
 

@@ -42,9 +42,9 @@ __all__ = [
 
 META_TABLE = "pht_meta"
 
-# DuckDB storage format of new warehouse files: the oldest with the compression methods of the
-# "current" layout (ZSTD and DICT_FSST for strings came with v1.3) that every DuckDB the
-# project allows (>= 1.4) reads.
+# DuckDB storage format of new warehouse files: one with the compression methods of the
+# "current" layout (ZSTD and DICT_FSST for text came with v1.3) that every DuckDB the project
+# allows (>= 1.4) reads.
 STORAGE_VERSION = "v1.4.0"
 _CURRENT_FROM = (1, 3)
 
