@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
+import pyfixest as pf
 import pytest
 import statsmodels.formula.api as smf
 
@@ -191,3 +192,30 @@ def test_a_split_by_target_group_and_a_bad_split_is_refused(small_study: Study) 
         small_study.estimate(indicator("home_visits"), by="municipality")
     with pytest.raises(PhtError, match="survey"):
         small_study.estimate(indicator("satisfaction"), by="target_group")
+
+
+def test_cr2_equals_the_dense_textbook_formula_and_exceeds_crv1() -> None:
+    # CR2 (Bell-McCaffrey): residuals of each practice scaled by (I - H_gg)^-1/2, computed here
+    # with the whole n_g x n_g hat block; did.cr2_vcov works on k x k matrices instead
+    cells, _ = _panel(4, practices=16)
+    data, cols = did._design(cells, lambda e: e >= 0)
+    fml = "y_mean ~ " + " + ".join(name for _, _, name in cols) + " | unit + q"
+    model = pf.feols(fml, data=data, weights="n", vcov={"CRV1": "practice_id"})
+    z = np.asarray(model._X)
+    e = np.asarray(model._u_hat).ravel()
+    a = np.linalg.inv(z.T @ z)
+    groups = model._data["practice_id"].to_numpy()
+    meat = np.zeros_like(a)
+    plain = np.zeros_like(a)
+    for g in np.unique(groups):
+        zg, eg = z[groups == g], e[groups == g]
+        lam, vec = np.linalg.eigh(np.eye(len(eg)) - zg @ a @ zg.T)
+        m = (vec / np.sqrt(lam)) @ vec.T
+        score = zg.T @ m @ eg
+        meat += np.outer(score, score)
+        plain += np.outer(zg.T @ eg, zg.T @ eg)
+    dense = a @ meat @ a
+    ours = did.cr2_vcov(model)
+    assert np.allclose(ours, dense, rtol=1e-8, atol=1e-14)
+    # larger than the uncorrected sandwich: every practice's leverage is above zero
+    assert np.all(np.diag(ours) > np.diag(a @ plain @ a))

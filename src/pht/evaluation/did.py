@@ -18,11 +18,17 @@ means with one fixed effect per group gives exactly the coefficients and cluster
 of the regression on person-quarters with person(-spell) fixed effects (a test checks it). That is
 how a national panel (5.5 million persons, 32 quarters) fits in minutes.
 
-Standard errors: CRV1 clustered by practice, with the G/(G-1) factor and no (N-1)/(N-K) factor
-(it is ~1 on person-level data and would differ between the cell and person forms); confidence
-intervals and p-values refer to t with min(treated practices, comparison practices) - 1 degrees
-of freedom: with few treated clusters, G - 1 would make the intervals too narrow (the Monte-Carlo
-validation showed it); joint tests use the Hotelling T-squared form of F (:func:`hotelling_p`).
+Standard errors are clustered by practice. The ATT and the post-start event-study coefficients of
+the saturated estimators use Bell & McCaffrey's bias-reduced CR2 (:func:`cr2_vcov`): a start
+cohort of a few practices identifies its own coefficients, and CRV1 understates their variance by
+about the share of each practice in them (the Monte-Carlo validation showed nurse consultations,
+which have no variance outside the pilot practices, with errors 18% below the spread of the
+estimates). The static TWFE and the pre-trend leads use CRV1 with the G/(G-1) factor and no
+(N-1)/(N-K) factor (it is ~1 on person-level data and would differ between the cell and person
+forms). Confidence intervals and p-values refer to t with min(treated practices, comparison
+practices) - 1 degrees of freedom: with few treated clusters, G - 1 would make the intervals too
+narrow (the validation showed it); joint tests use the Hotelling T-squared form of F
+(:func:`hotelling_p`).
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ __all__ = [
     "Estimate",
     "EventStudy",
     "attach_treatment",
+    "cr2_vcov",
     "fit",
     "fit_etwfe",
     "fit_sun_abraham",
@@ -383,6 +390,42 @@ def _leads(
     return rows, stat, k, hotelling_p(stat, k, dfree)
 
 
+def cr2_vcov(model: Any, cluster: str = "practice_id") -> np.ndarray:
+    """Bell & McCaffrey's CR2 cluster-robust covariance of a fitted pyfixest ``feols`` model.
+
+    With Z the weighted, fixed-effect-demeaned regressors, e the weighted residuals and
+    A = (Z'Z)^-1, CR2 is A (sum_g Z_g' M_g e_g e_g' M_g Z_g) A with M_g = (I - Z_g A Z_g')^-1/2:
+    each practice's residuals are scaled up by its leverage, which CRV1 ignores. Z_g' M_g equals
+    A^-1/2 (I - S_g)^-1/2 A^1/2 Z_g' with S_g = A^1/2 Z_g'Z_g A^1/2 (a k x k matrix), so a
+    practice costs O(rows x k^2), and the result depends on the rows only through Z_g'Z_g and
+    Z_g'e_g: cells of persons and the persons themselves give the same covariance. The leverage
+    of the absorbed fixed effects is left out (units are nested in practices; Pustejovsky &
+    Tipton 2018 work with the demeaned regressors the same way).
+    """
+    z = np.asarray(model._X, dtype=np.float64)
+    e = np.asarray(model._u_hat, dtype=np.float64).ravel()
+    groups = pd.factorize(model._data[cluster].to_numpy())[0]
+    if z.shape[0] != groups.size:
+        raise PhtError("CR2: the model's rows and its cluster column differ in length")
+    a = np.linalg.inv(z.T @ z)
+    lam, vec = np.linalg.eigh((a + a.T) / 2)
+    lam = np.clip(lam, 1e-300, None)
+    a_half = (vec * np.sqrt(lam)) @ vec.T
+    a_neg_half = (vec / np.sqrt(lam)) @ vec.T
+    order = np.argsort(groups, kind="stable")
+    bounds = np.flatnonzero(np.diff(groups[order])) + 1
+    meat = np.zeros_like(a)
+    for rows in np.split(order, bounds):
+        zg = z[rows]
+        s_g = a_half @ (zg.T @ zg) @ a_half
+        mu, u = np.linalg.eigh((s_g + s_g.T) / 2)
+        # a leverage of 1 means one practice alone identifies a coefficient (refused earlier)
+        scale = 1.0 / np.sqrt(np.clip(1.0 - mu, 1e-12, None))
+        score = a_neg_half @ ((u * scale) @ (u.T @ (a_half @ (zg.T @ e[rows]))))
+        meat += np.outer(score, score)
+    return np.asarray(a @ meat @ a)
+
+
 def _saturated(df: pd.DataFrame, keep: Any) -> tuple[_Saturated, list[tuple[int, int, str]]]:
     data, cols = _design(df, keep)
     if not cols:
@@ -392,7 +435,7 @@ def _saturated(df: pd.DataFrame, keep: Any) -> tuple[_Saturated, list[tuple[int,
     treated = data[data["cohort"] < NEVER]
     sat = _Saturated(
         beta=model.coef().to_numpy(),
-        vcov=np.asarray(model._vcov),
+        vcov=cr2_vcov(model),
         pos={n: i for i, n in enumerate(model.coef().index)},
         mass=treated.groupby(["cohort", "rel"])["n"].sum(),
         dfree=inference_df(data),
