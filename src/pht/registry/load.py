@@ -506,7 +506,7 @@ class _Stage:
         dictionary = [
             c.name
             for c in spec.columns
-            if c.storage == "code"
+            if c.storage in ("code", "enum")
             and c.name in schema.names
             and pa.types.is_string(schema.field(c.name).type)
         ]

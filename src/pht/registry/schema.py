@@ -42,9 +42,11 @@ class ColumnSpec:
     values: tuple[str, ...] = ()  # allowed values for kind == "enum"
     references: str | None = None  # "table.column" this column must exist in
     # How the warehouse stores the column: "id" (many distinct strings: ids), "code" (few
-    # distinct values: codes, practitioners, settings) or "" (let DuckDB choose); the method
-    # each stands for is in STORAGE_METHODS. Chosen once here instead of DuckDB trying every
-    # method on every row group of every write, which costs a third of a bulk insert.
+    # distinct values: codes, practitioners) or "" (let DuckDB choose); the method each stands
+    # for is in STORAGE_METHODS. Chosen once here instead of DuckDB trying every method on
+    # every row group of every write, which costs a third of a bulk insert. "enum": a text
+    # column of kind "enum" stored as a DuckDB ENUM of its *values* (one byte per row instead
+    # of a string; Ibis reads it as text, a value outside the list cannot be stored).
     storage: str = ""
 
 
@@ -80,7 +82,11 @@ class TableSpec:
         cols = []
         for c in self.columns:
             sql_type = DuckDBType.to_string(c.dtype)
-            method = methods[c.storage] if c.storage else ""
+            if c.storage == "enum":
+                sql_type = (
+                    "ENUM(" + ", ".join("'" + v.replace("'", "''") + "'" for v in c.values) + ")"
+                )
+            method = methods.get(c.storage, "")
             using = f" USING COMPRESSION {method}" if method else ""
             cols.append(f'"{c.name}" {sql_type}{using}')
         return f'CREATE TABLE "{name or self.name}" ({", ".join(cols)})'
@@ -302,7 +308,7 @@ TABLES: dict[str, TableSpec] = {
                     "office, home, video, phone, message, out_of_hours",
                     kind="enum",
                     values=SETTINGS,
-                    storage="code",
+                    storage="enum",
                 ),
                 ColumnSpec(
                     "diagnoses",
