@@ -147,6 +147,11 @@ class Study:
         self.panel.release()
 
     @property
+    def default_estimator(self) -> str:
+        """The estimator used when none is named (indicators.toml, [did])."""
+        return str(_data()["did"]["estimator"])
+
+    @property
     def period(self) -> str:
         """The data period as text."""
         return f"{quarter_label(self.first_quarter)}–{quarter_label(self.last_quarter)}"
@@ -202,7 +207,7 @@ class Study:
         *outcome* (person_id, q, y) replaces the measured values (see ``indicator_cells``).
         """
         cfg = _data()["did"]
-        est = estimator or str(cfg["estimator"])
+        est = estimator or self.default_estimator
         lvl = level or ind.level
         if level is None and self.level and not (ind.is_survey or ind.ratio is not None):
             lvl = self.level

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
+from pht.evaluation import did
 from pht.evaluation.indicators import load_indicators
 from pht.evaluation.simulate import simulate_extract
 from pht.evaluation.study import Study
@@ -161,9 +162,10 @@ def noise_free(study: Study, truth_dir: Path, estimator: str | None) -> dict[str
     cells: dict[str, pd.DataFrame] = {}
     for col, key in (("acsc_expected", "noise_free"), ("acsc_counterfactual", "no_effect")):
         rates = ibis.memtable(truth[["person_id", "q", col]].rename(columns={col: "y"}))
-        est = study.estimate(ind, estimator=estimator, outcome=rates)[0]
-        got[f"estimate_{key}"] = est.att
         cells[key] = study.cells(ind, outcome=rates)
+        name = estimator or study.default_estimator
+        kw = {} if name == "twfe" else {"pretrend": False}  # the static TWFE has no event study
+        got[f"estimate_{key}"] = did.fit(cells[key], name, indicator=ind.name, **kw).att
     done = cells["noise_free"]["treated"] > 0
     effect = cells["noise_free"]["y_sum"][done].sum() - cells["no_effect"]["y_sum"][done].sum()
     got["truth_sample"] = float(effect / cells["noise_free"]["n"][done].sum())
