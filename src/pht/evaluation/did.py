@@ -22,7 +22,7 @@ Standard errors are clustered by practice. The ATT and the post-start event-stud
 the saturated estimators use Bell & McCaffrey's bias-reduced CR2 (:func:`cr2_vcov`): a start
 cohort of a few practices identifies its own coefficients, and CRV1 understates their variance by
 about the share of each practice in them (the Monte-Carlo validation showed nurse consultations,
-which have no variance outside the pilot practices, with errors 18% below the spread of the
+which have no variance outside the pilot practices, with errors 13% below the spread of the
 estimates). The static TWFE and the pre-trend leads use CRV1 with the G/(G-1) factor and no
 (N-1)/(N-K) factor (it is ~1 on person-level data and would differ between the cell and person
 forms). Confidence intervals and p-values refer to t with min(treated practices, comparison
