@@ -25,7 +25,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from pht.evaluation import did
-from pht.evaluation.indicators import load_indicators
+from pht.evaluation.indicators import _qidx, load_indicators
 from pht.evaluation.simulate import simulate_extract
 from pht.evaluation.study import Study
 from pht.registry.warehouse import Warehouse
@@ -154,14 +154,12 @@ def noise_free(study: Study, truth_dir: Path, estimator: str | None) -> dict[str
     if not path.exists() or "acsc_expected" not in pq.read_schema(path).names:
         return None
     cols = ["person_id", "quarter_start", "acsc_expected", "acsc_counterfactual"]
-    truth = pd.read_parquet(path, columns=cols)
-    start = pd.to_datetime(truth["quarter_start"])
-    truth["q"] = start.dt.year * 4 + (start.dt.month - 1) // 3
+    truth = ibis.memtable(pq.read_table(path, columns=cols))
     ind = load_indicators()["acsc_admissions"]
     got: dict[str, float] = {}
     cells: dict[str, pd.DataFrame] = {}
     for col, key in (("acsc_expected", "noise_free"), ("acsc_counterfactual", "no_effect")):
-        rates = ibis.memtable(truth[["person_id", "q", col]].rename(columns={col: "y"}))
+        rates = truth.select("person_id", q=_qidx(truth.quarter_start), y=truth[col])
         cells[key] = study.cells(ind, outcome=rates)
         name = estimator or study.default_estimator
         kw = {} if name == "twfe" else {"pretrend": False}  # the static TWFE has no event study
