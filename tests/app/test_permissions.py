@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from pht.app.accounts import actions as account_actions
-from pht.app.accounts.models import AppRole
+from pht.app.accounts.models import SYSTEM_ROLE, AppRole
 from pht.app.accounts.permissions import GRANT, YES, Action, allowed, table
 from pht.app.audit.models import AuditAction, AuditEntry
 from pht.app.care import actions
@@ -37,7 +37,7 @@ ROLE_USERS = {
 
 def test_the_table_covers_every_role_and_action_with_status_and_sources() -> None:
     t = table()
-    assert set(t.roles) == {r.value for r in AppRole}
+    assert set(t.roles) == {r.value for r in AppRole} | {SYSTEM_ROLE}
     assert set(t.rules) == set(Action)
     for rule in t.rules.values():
         assert rule.status in {"C", "D", "A"} and rule.sources

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 from oauth2_provider.models import AccessToken, Application, RefreshToken
 
-from pht.app.accounts.models import AppRole, Practice, PracticeGrant, Profile, SystemClient
+from pht.app.accounts.models import SYSTEM_ROLE, Practice, PracticeGrant, Profile, SystemClient
 from pht.app.accounts.permissions import GRANT, Action, require, table
 from pht.app.audit.log import record
 from pht.app.audit.models import AuditAction
@@ -51,7 +51,7 @@ def do_create_system_client(
         user = get_user_model().objects.create(username=f"system:{name}", first_name=name)
         user.set_unusable_password()
         user.save(update_fields=["password"])
-        Profile.objects.create(user=user, role=AppRole.SYSTEM, practice=practice)
+        Profile.objects.create(user=user, role=SYSTEM_ROLE, practice=practice)
         app = Application.objects.create(
             name=name,
             client_type=Application.CLIENT_CONFIDENTIAL,

@@ -27,13 +27,17 @@ class AppRole(models.TextChoices):
     MUNICIPAL_LEAD = "municipal_lead", _("kommunal prosjektleder")
     CASE_OFFICER = "case_officer", _("saksbehandler, direktoratet")
     ANALYST = "analyst", _("analytiker, direktoratet")
-    SYSTEM = "system", _("system (API-klient)")
 
 
 #: Roles that work in a practice and see its patients.
 PRACTICE_ROLES = frozenset(
     {AppRole.GP_TEAM_LEAD, AppRole.GP, AppRole.NURSE, AppRole.SECRETARY, AppRole.PSYCHOLOGIST}
 )
+#: The role of a system client's service user (not a person's role, so not an AppRole: tasks
+#: are never given to it).
+SYSTEM_ROLE = "system"
+#: A profile's roles: the people's and the systems'.
+PROFILE_ROLE_CHOICES = [*AppRole.choices, (SYSTEM_ROLE, _("system (API-klient)"))]
 #: Roles without patient-level access.
 AGGREGATE_ROLES = frozenset({AppRole.MUNICIPAL_LEAD, AppRole.CASE_OFFICER, AppRole.ANALYST})
 
@@ -120,7 +124,7 @@ class Profile(models.Model):
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile"
     )
-    role = models.CharField(_("rolle"), max_length=20, choices=AppRole.choices)
+    role = models.CharField(_("rolle"), max_length=20, choices=PROFILE_ROLE_CHOICES)
     practice = models.ForeignKey(
         Practice, null=True, blank=True, on_delete=models.PROTECT, related_name="profiles"
     )
@@ -156,7 +160,7 @@ class Profile(models.Model):
         What exactly (administrative or clinical data) the permission table says
         (:mod:`pht.app.accounts.permissions`); a system client sees what its scopes allow."""
         return (
-            self.role in PRACTICE_ROLES or self.role == AppRole.SYSTEM
+            self.role in PRACTICE_ROLES or self.role == SYSTEM_ROLE
         ) and self.practice_id is not None
 
     @property
