@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "pht.app.care",
     "pht.app.dashboards",
     "pht.app.call",
+    "pht.app.outbox",
 ]
 
 MIDDLEWARE = [
