@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "pht.app.dashboards",
     "pht.app.call",
     "pht.app.outbox",
+    "pht.app.surveys",
 ]
 
 MIDDLEWARE = [
