@@ -15,5 +15,6 @@ urlpatterns = [
     # OAuth 2.0 for systems (client credentials): tokens and their revocation only
     path("o/token/", oauth2_views.TokenView.as_view(), name="oauth2_token"),
     path("o/revoke_token/", oauth2_views.RevokeTokenView.as_view(), name="oauth2_revoke"),
+    path("", include("pht.app.surveys.urls")),
     path("", include("pht.app.care.urls")),
 ]
