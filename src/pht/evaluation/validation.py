@@ -3,8 +3,9 @@
 For every seed a reduced pilot is drawn by the synthetic generator (:mod:`pht.synth`: its small
 ``panel`` scenario, or its ``pilot`` scenario scaled down), loaded into an in-memory warehouse,
 and every indicator with a known true effect is estimated with the study's default estimator.
-The summary has, per indicator: the true effect, the share of runs whose 95% interval covers it, the mean bias (and
-relative to the effect) and, for null effects, how often the 5% test rejects.
+The summary has, per indicator: the true effect, the share of runs whose 95% interval covers
+it, the mean bias (and relative to the effect) and, for null effects, how often the 5% test
+rejects.
 
 Targets (issue 8): planted effects covered in 90-99% of runs with |mean bias| < 10% of the
 effect; null effects rejected in at most 10% of runs.
