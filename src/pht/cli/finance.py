@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -17,6 +18,7 @@ from pht.financing.charts import comparison_chart, drivers_chart
 from pht.financing.compare import ModelParts, compare_parts, model_parts, scheme_practices
 from pht.financing.fee_model import practice_facts
 from pht.financing.inputs import FinancingInputs
+from pht.financing.rates import rates_in_force
 from pht.financing.rollout import rollout as rollout_figures
 from pht.financing.whatif import WhatIf, what_if
 from pht.reference.financing import read_tariff_file
@@ -73,6 +75,13 @@ def _practices(wh: Warehouse, given: list[str] | None, every: bool) -> list[str]
     if every:
         return None
     return scheme_practices(wh) or None
+
+
+def _day(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise PhtError(f"--date: {value!r} is not a date (YYYY-MM-DD)") from None
 
 
 def _open(path: Path | None) -> Warehouse:
@@ -271,3 +280,40 @@ def rollout(
         title=f"Nasjonal utrulling {year} (sykepleierårsverk à {result.cost_per_fte})",
         footer=result.totals(),
     )
+
+
+@app.command("rates", help="Every rate and rule in force on a day, with period, status and source.")
+def rates(
+    date: Annotated[str, typer.Option("--date", "-d", help="The day (YYYY-MM-DD).")],
+    fmt: FormatOption = Format.TABLE,
+) -> None:
+    day = _day(date)
+    figures = rates_in_force(day)
+    if fmt is Format.JSON:
+        emit_json(
+            {
+                "date": day,
+                "statuses": {
+                    "C": "confirmed in the source",
+                    "D": "derived from confirmed figures",
+                    "U": "uncertain",
+                    "A": "assumption of this project",
+                },
+                "rates": [f.as_row() for f in figures],
+            }
+        )
+        return
+    rows = [
+        {
+            "gruppe": f.group,
+            "sats": f.label_nb,
+            "verdi": str(f.value).replace(".", ","),
+            "enhet": f.unit,
+            "fra": f.valid_from.strftime("%d.%m.%Y"),
+            "til": f.last_day.strftime("%d.%m.%Y") if f.last_day else "",
+            "status": f.status,
+            "kilde": " ".join(f.sources),
+        }
+        for f in figures
+    ]
+    emit_rows(rows, fmt=fmt, title=f"Satser og regler i kraft {day.strftime('%d.%m.%Y')}")
