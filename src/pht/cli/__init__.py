@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from pht.cli import app as app_cli
 from pht.cli import call as call_cli
 from pht.cli import evaluate as evaluate_cli
 from pht.cli import finance, pilot, registry
+from pht.cli import ops as ops_cli
 from pht.cli import population as population_cli
 from pht.cli import synth as synth_cli
 from pht.cli.main_job import run_main_job
@@ -23,6 +26,25 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def _process(
+    tune_memory: Annotated[
+        bool,
+        typer.Option(
+            "--tune-memory/--no-tune-memory",
+            help="Tune this process's memory use for large arrays (glibc, numpy, Arrow).",
+        ),
+    ] = True,
+) -> None:
+    """pht: primary health teams in Norwegian GP practices."""
+    if tune_memory:
+        from pht.cli.tuning import tune_process
+
+        tune_process()
+
+
 app.add_typer(registry.app, name="registry", help="The registry warehouse: create, inspect, load.")
 app.add_typer(pilot.app, name="pilot", help="The 2018 pilot as reference data: practices, funds.")
 app.add_typer(
@@ -38,6 +60,12 @@ app.add_typer(
 )
 app.add_typer(
     evaluate_cli.app, name="evaluate", help="Evaluation: indicators, DiD, the published report."
+)
+app.command("backup", help="Back up the app database and the warehouse, with a manifest.")(
+    ops_cli.backup
+)
+app.command("restore", help="Check a backup and restore it (app database, warehouse).")(
+    ops_cli.restore
 )
 app.command(
     "run", help="The main job: synthetic pilot, analytics, app database, demo users, serve."

@@ -49,6 +49,11 @@ class AuditAction(models.TextChoices):
     EXPORT_AUDIT = "audit.export", _("eksporterte loggen")
     LOAD = "data.load", _("lastet analyseresultater")
     DENIED = "access.denied", _("nektet tilgang")
+    GRANT = "access.grant", _("ga tilgang til en rolle")
+    GRANT_REVOKE = "access.revoke", _("tok tilbake tilgang fra en rolle")
+    SYSTEM_CLIENT = "system.register", _("registrerte systemklient")
+    SYSTEM_CLIENT_REVOKE = "system.revoke", _("trakk tilbake systemklient")
+    EXPORT_PATIENTS = "patient.export", _("eksporterte pasientdata")
     # The 2017 call for applications (pht.app.call), by the municipality and the directorate.
     CALL_DRAFT = "call.draft", _("lagret søknadsutkast")
     CALL_SUBMIT = "call.submit", _("sendte inn søknad")
@@ -66,6 +71,19 @@ class AuditAction(models.TextChoices):
     CALL_APPROVE_REFUSED = "call.approve_refused", _("godkjenning av vedtak avvist")
     CALL_LETTER = "call.letter", _("lagde vedtaksbrev")
     CALL_PAYMENTS = "call.payments", _("lagde utbetalingsliste")
+    # The outbox (pht.app.outbox) and patient surveys (pht.app.surveys).
+    OUTBOX_ENQUEUE = "outbox.enqueue", _("la melding i utboksen")
+    OUTBOX_SENT = "outbox.sent", _("sendte melding")
+    OUTBOX_FAILED = "outbox.failed", _("melding ble ikke sendt")
+    SURVEY_INVITE = "survey.invite", _("inviterte til spørreskjema")
+    SURVEY_REMIND = "survey.remind", _("purret på spørreskjema")
+    SURVEY_ANSWER = "survey.answer", _("pasienten svarte på spørreskjema")
+    SURVEY_REFUSED = "survey.refused", _("spørreskjemalenke avvist")
+    SURVEY_VIEW = "survey.view", _("så svar på spørreskjema")
+    SURVEY_EXPORT = "survey.export", _("eksporterte spørreskjemasvar")
+    SURVEY_IMPORT = "survey.import", _("importerte spørreskjemasvar")
+    SURVEY_LOAD = "survey.load", _("overførte svar til datavarehuset")
+    SURVEY_INSTRUMENT = "survey.instrument", _("la inn spørreskjema")
 
 
 class AuditEntry(models.Model):
