@@ -107,7 +107,9 @@ TEMPLATES = [
 
 _default_db = f"sqlite:///{(PHT.home / 'app.sqlite3').resolve()}"
 DATABASES = {
-    "default": dj_database_url.parse(os.environ.get("DATABASE_URL", _default_db), conn_max_age=60)
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL", _default_db), conn_max_age=60, conn_health_checks=True
+    )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Django's SQLite backend with case-insensitive search that folds æ, ø, å like PostgreSQL.
