@@ -17,8 +17,8 @@ from pht.core.identifiers import parse_person_id, person_id_problems, validate_h
 from pht.reference import load_pilot, tariff_codes
 from pht.reference.codes import icd10_known, icpc2_codes
 from pht.registry.load import validate_extract
-from pht.registry.synth import SynthResult, generate
-from pht.registry.synth.plan import ScenarioError
+from pht.synth import SynthResult, generate
+from pht.synth.plan import ScenarioError
 
 
 def test_the_17_pilot_practices_with_their_models_dates_and_gps(
@@ -257,7 +257,7 @@ def test_command_writes_the_tables(tmp_path: Path) -> None:
 
 def test_every_source_the_generator_cites_is_defined() -> None:
     from pht.reference import load_sources
-    from pht.registry.synth.params import load_params
+    from pht.synth.params import load_params
 
     defined = load_sources()
     cited = load_params().sources()

@@ -10,8 +10,8 @@ import numpy.typing as npt
 
 from pht.core.errors import PhtError
 from pht.reference import load_pilot
-from pht.registry.synth.ids import family_names, hpr_numbers, orgnrs
-from pht.registry.synth.params import SynthParams
+from pht.synth.ids import family_names, hpr_numbers, orgnrs
+from pht.synth.params import SynthParams
 
 __all__ = ["EPOCH", "Plan", "PracticePlan", "StaffRow", "build_plan", "day", "to_date"]
 

@@ -9,15 +9,10 @@ docs/synthetic-data.md; parameters: ``pht/reference/data/synth/``.
 
 from __future__ import annotations
 
-import ctypes
 import hashlib
-import importlib
 import json
-import sys
 import threading
-from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -28,11 +23,11 @@ import pyarrow as pa
 
 from pht.core.errors import PhtError
 from pht.reference.files import data_text
-from pht.registry.synth.ids import family_names, given_names, synthetic_person_ids
-from pht.registry.synth.params import CONDITIONS, PARAMS_FILE, load_params
-from pht.registry.synth.plan import ScenarioError, build_plan
-from pht.registry.synth.simulate import NoProgress, Progress, simulate
-from pht.registry.synth.write import Sliced, TableWriter, iter_tables, truth_tables, write_table
+from pht.synth.ids import extract_tag, family_names, given_names, synthetic_person_ids
+from pht.synth.params import CONDITIONS, PARAMS_FILE, load_params
+from pht.synth.plan import ScenarioError, build_plan
+from pht.synth.simulate import NoProgress, Progress, simulate
+from pht.synth.write import Sliced, TableWriter, iter_tables, truth_tables, write_table
 
 __all__ = [
     "CONDITIONS",
@@ -210,69 +205,13 @@ def _manifest(
         "seed": seed,
         "years": [years[0], years[1]],
         "persons_requested": persons,
-        "generated_with": f"pht {_version()} (pht.registry.synth)",
+        "generated_with": f"pht {_version()} (pht.synth)",
         "parameters_sha256": hashlib.sha256(data_text(PARAMS_FILE).encode()).hexdigest(),
         "effects": effects,
         "assumptions": ASSUMPTIONS,
         "tables": rows,
         "diagnostics": {k: round(float(v), 6) for k, v in sorted(diagnostics.items())},
     }
-
-
-@contextmanager
-def _reuse_freed_memory() -> Iterator[None]:
-    """Let the C allocator (glibc) keep freed memory for the next array instead of returning it.
-
-    The generator makes and frees many arrays of a few to a few tens of megabytes; by default
-    glibc gives each back to the system and the next one costs fresh page faults (system time
-    that was a third of a national run). Restored afterwards, and the memory is handed back.
-    numpy's advice to back large arrays with huge pages is switched off for the run as well: on
-    arrays that live for milliseconds it costs more in zeroing huge pages than it saves (pilot
-    2015-2023: 7 s instead of 11 s of system time, 29.9 s instead of 33.3 s wall, median of runs).
-    """
-    with _no_huge_page_advice(), _glibc_keeps_freed_memory():
-        yield
-
-
-@contextmanager
-def _no_huge_page_advice() -> Iterator[None]:
-    """Turn off numpy's madvise(MADV_HUGEPAGE) on new arrays for the block (restored after)."""
-    try:
-        setter = importlib.import_module("numpy._core.multiarray")._set_madvise_hugepage
-    except (ImportError, AttributeError):
-        setter = None
-    if setter is None:
-        yield
-        return
-    before = setter(False)
-    try:
-        yield
-    finally:
-        setter(before)
-
-
-@contextmanager
-def _glibc_keeps_freed_memory() -> Iterator[None]:
-    """mallopt: keep freed memory for reuse during the block (glibc only), hand it back after."""
-    libc = None
-    if sys.platform.startswith("linux"):
-        try:
-            libc = ctypes.CDLL("libc.so.6")
-            libc.mallopt  # noqa: B018 (glibc only)
-        except (OSError, AttributeError):
-            libc = None
-    if libc is None:
-        yield
-        return
-    m_trim_threshold, m_mmap_threshold = -1, -3
-    libc.mallopt(m_mmap_threshold, 32 * 1024 * 1024)
-    libc.mallopt(m_trim_threshold, 2**31 - 1)
-    try:
-        yield
-    finally:
-        libc.mallopt(m_trim_threshold, 128 * 1024)
-        libc.mallopt(m_mmap_threshold, 128 * 1024)
-        libc.malloc_trim(0)
 
 
 def generate(
@@ -286,16 +225,17 @@ def generate(
     progress: Progress | None = None,
     person_quarters: bool | None = None,
 ) -> SynthResult:
-    """Generate *scenario* ("pilot" or "national") for *years* and write it into *out*.
+    """Generate *scenario* ("pilot", "national" or "panel") for *years* and write it into *out*.
 
     *persons* scales the listed population (default: the scenario's real size). *person_quarters*
-    writes truth/person_quarters (default: for the pilot scenario only).
+    writes truth/person_quarters (default: for the pilot scenario only). "panel" is the small
+    stylised pilot of :mod:`pht.synth.panel` for checking estimators (36 practices, *persons*
+    spread over them, 14,400 by default).
     """
     # Arrow imports pandas on its first array from numpy (a quarter of a second): done in the
     # background while the scenario is simulated instead of when the tables are built.
     threading.Thread(target=pa.array, args=(np.zeros(1),), daemon=True).start()
-    with _reuse_freed_memory():
-        return _generate(scenario, years, seed, out, persons, fmt, progress, person_quarters)
+    return _generate(scenario, years, seed, out, persons, fmt, progress, person_quarters)
 
 
 def _generate(
@@ -317,6 +257,8 @@ def _generate(
     except OSError as err:
         raise PhtError(f"cannot create output folder {out_dir}: {err.strerror}") from None
     prog: Progress = progress or NoProgress()
+    if scenario == "panel":
+        return _generate_panel(span, seed, out_dir, persons, fmt, prog)
     params = load_params()
     rng = np.random.default_rng(seed)
     prog.stage("planning practices and lists", 1)
@@ -326,7 +268,8 @@ def _generate(
     sim = simulate(plan, params, rng, prog, keep_pq)
     prog.stage("making identifiers and names", 1)
     P = sim.persons
-    ids = synthetic_person_ids(P["birth"], P["male"], rng)
+    tag = extract_tag(scenario, seed, span, persons)
+    ids = synthetic_person_ids(P["birth"], P["male"], rng, tag)
     given = given_names(P["male"], rng)
     family = family_names(ids.size, rng)
     prog.advance()
@@ -353,7 +296,7 @@ def _generate(
                 pending.append((pool.submit(write_table, table, path, file_fmt), 1))
 
         try:
-            for name, table in iter_tables(plan, sim, ids, given, family):
+            for name, table in iter_tables(plan, sim, ids, given, family, tag):
                 path = out_dir / f"{name}.{fmt}"
                 submit(table, path, fmt)
                 written[name] = (path, table.num_rows)
@@ -377,12 +320,65 @@ def _generate(
     if not keep_pq and stale.exists():
         stale.unlink()
     manifest = _manifest(sim.realised, scenario, span, seed, persons, rows, sim.acsc_codes)
+    manifest["id_prefix"] = tag
     manifest_path = out_dir / "manifest.json"
     manifest_path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", "utf-8")
     files.append(manifest_path)
     return SynthResult(
         out=out_dir,
         scenario=scenario,
+        years=span,
+        seed=seed,
+        rows=rows,
+        manifest=manifest,
+        files=tuple(files),
+    )
+
+
+def _generate_panel(
+    span: tuple[int, int],
+    seed: int,
+    out_dir: Path,
+    persons: int | None,
+    fmt: str,
+    prog: Progress,
+) -> SynthResult:
+    """The ``panel`` scenario written like the others: tables, truth/ and manifest.json."""
+    from pht.synth.panel import simulate_extract
+    from pht.synth.write import table_from_pandas
+
+    if span[1] < span[0] + 1:
+        raise ScenarioError("the panel scenario needs at least two years")
+    per_practice = max(10, (persons or 14_400) // 36)
+    prog.stage("simulating the panel", 1)
+    ex = simulate_extract(
+        seed, persons_per_practice=per_practice, first_year=span[0], years=span[1] - span[0] + 1
+    )
+    prog.advance()
+    prog.stage("writing tables", len(ex.tables))
+    files: list[Path] = []
+    rows: dict[str, int] = {}
+    for name, df in ex.tables.items():
+        path = out_dir / f"{name}.{fmt}"
+        write_table(table_from_pandas(name, df), path, fmt)
+        files.append(path)
+        rows[name] = len(df)
+        prog.advance()
+    truth = ex.write_truth(out_dir / "truth")
+    files += [truth / "conditions.parquet", truth / "persons.parquet"]
+    manifest = {
+        **ex.manifest(),
+        "years": [span[0], span[1]],
+        "persons_requested": persons,
+        "id_prefix": extract_tag("panel", seed, span),
+        "tables": rows,
+    }
+    manifest_path = out_dir / "manifest.json"
+    manifest_path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    files.append(manifest_path)
+    return SynthResult(
+        out=out_dir,
+        scenario="panel",
         years=span,
         seed=seed,
         rows=rows,

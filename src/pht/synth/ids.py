@@ -7,6 +7,7 @@ is the scalar oracle the tests compare against.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 
 import numpy as np
@@ -16,6 +17,8 @@ from faker.providers.person.no_NO import Provider as _NorwegianNames
 from pht.core.identifiers import make_orgnr
 
 __all__ = [
+    "SCENARIO_LETTERS",
+    "extract_tag",
     "family_names",
     "given_names",
     "hpr_numbers",
@@ -61,16 +64,45 @@ def _candidates() -> dict[tuple[int, int, int, int], npt.NDArray[np.int64]]:
 _CANDIDATES = _candidates()
 
 
+#: One letter per scenario, the first character of every event id (docs/synthetic-data.md).
+SCENARIO_LETTERS = {"pilot": "p", "national": "n", "panel": "v"}
+
+
+def extract_tag(
+    scenario: str, seed: int, years: tuple[int, int], persons: int | None = None
+) -> str:
+    """The prefix of every event id of one extract: scenario letter, seed, ``x`` and the persons
+    asked for (when scaled), then the first and last year: ``p1-2015-2023``, ``p7x30000-2019-2022``.
+
+    Two extracts that differ in scenario, seed, scale or years have different tags, so their
+    contact, admission and survey-response ids can never be equal (each id is the tag, a table
+    letter and the row number: ``p1-2015-2023-K00000001``). The same arguments give the same tag:
+    the same extract written again (or as CSV instead of Parquet) has the same ids.
+    """
+    try:
+        letter = SCENARIO_LETTERS[scenario]
+    except KeyError:
+        raise ValueError(f"no id letter for scenario {scenario!r}") from None
+    if seed < 0:
+        raise ValueError("seed must not be negative")
+    scale = f"x{persons}" if persons else ""
+    return f"{letter}{seed}{scale}-{years[0]:04d}-{years[1]:04d}"
+
+
 def synthetic_person_ids(
     birth_days: npt.NDArray[np.int64],
     male: npt.NDArray[np.bool_],
     rng: np.random.Generator,
+    tag: str = "",
 ) -> npt.NDArray[np.bytes_]:
     """Unique synthetic person numbers (month + 80) for birth dates (days since 1970) and sexes,
     as 11-byte ASCII strings (``.astype(str)`` gives text).
 
     Persons born on the same day with the same sex get different individual numbers; the order
     among them is random (from *rng*), so numbers carry no information beyond birth date and sex.
+    The free numbers of each birth day are taken from a point that depends on the extract's *tag*
+    (the list wraps round), so that extracts of other seeds or years mostly use other numbers; a
+    number is a person, so where the numbers of a day run short two extracts can still share one.
     """
     n = birth_days.shape[0]
     dates = birth_days.astype("datetime64[D]")
@@ -99,6 +131,7 @@ def synthetic_person_ids(
     rank_sorted = np.arange(n) - starts[run]
     rank = np.empty(n, dtype=np.int64)
     rank[order] = rank_sorted
+    offset = int.from_bytes(hashlib.sha256(tag.encode()).digest()[:4], "big") if tag else 0
     individual = np.empty(n, dtype=np.int64)
     combo = ((a * 11 + b) * 2 + sex) * 3 + group
     by_combo = np.argsort(combo, kind="stable")
@@ -111,7 +144,7 @@ def synthetic_person_ids(
         r = rank[members]
         if r.max() >= cand.size:
             raise ValueError("too many persons born on one day for the synthetic number range")
-        individual[members] = cand[r]
+        individual[members] = cand[(r + offset) % cand.size]
     ind_digits = (individual // 100, (individual // 10) % 10, individual % 10)
     t1 = sum(int(w) * d for w, d in zip(_W1_IND, ind_digits, strict=True))
     t2 = sum(int(w) * d for w, d in zip(_W2_IND, ind_digits, strict=True))

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from pht.registry.synth import generate
-from pht.registry.synth import write as synth_write
-from pht.registry.synth.write import Sliced, TableWriter, write_table
+from pht.synth import generate
+from pht.synth import write as synth_write
+from pht.synth.write import Sliced, TableWriter, write_table
 
 
 def _table(n: int) -> pa.Table:

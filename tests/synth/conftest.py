@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pht.registry.synth import SynthResult, generate
+from pht.synth import SynthResult, generate
 
 TABLES = (
     "municipalities",

@@ -8,8 +8,8 @@ import duckdb
 import numpy as np
 import pytest
 
-from pht.registry.synth.params import CONDITIONS, load_params
-from pht.registry.synth.simulate import _curve
+from pht.synth.params import CONDITIONS, load_params
+from pht.synth.simulate import _curve
 
 DAY = dt.date(2019, 1, 1)
 # Alive and listed on DAY, with age and sex.

@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 
 from pht.registry.load import validate_extract
-from pht.registry.synth import generate
+from pht.synth import generate
 
 
 def test_national_scenario_covers_the_country_and_passes_validation(tmp_path: Path) -> None:

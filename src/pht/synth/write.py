@@ -6,7 +6,7 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -15,9 +15,12 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from pht.registry.schema import TABLES
-from pht.registry.synth.params import CONDITIONS
-from pht.registry.synth.plan import Plan
-from pht.registry.synth.simulate import KINDS, SERVICES, Simulation
+from pht.synth.params import CONDITIONS
+from pht.synth.plan import Plan
+from pht.synth.simulate import KINDS, SERVICES, Simulation
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["ROW_GROUP", "Sliced", "TableWriter", "iter_tables", "truth_tables", "write_table"]
 
@@ -249,9 +252,13 @@ def iter_tables(
     person_ids: npt.NDArray[np.bytes_],
     given: npt.NDArray[np.str_],
     family: npt.NDArray[np.str_],
+    tag: str,
 ) -> Iterator[tuple[str, pa.Table | Sliced]]:
     """Every table of the extract format, plus ``person_names``, one at a time (so that each can
-    be written while the next is built); the contacts come first, as a :class:`Sliced` table."""
+    be written while the next is built); the contacts come first, as a :class:`Sliced` table.
+
+    Event ids start with the extract's *tag* (:func:`pht.synth.ids.extract_tag`), so that
+    extracts of other scenarios, seeds or years never share one."""
     muni_codes = np.array(plan.municipality_codes, dtype=object)
     yield (
         "municipalities",
@@ -324,7 +331,7 @@ def iter_tables(
     fixed = np.asarray(person_ids, dtype="S11")
     pid = _Identifiers(fixed)
     # The largest table first: its parts are written while the others are built.
-    yield "contacts", _contacts(plan, sim, pid, practice_ids)
+    yield "contacts", _contacts(plan, sim, pid, practice_ids, tag)
     ids = _strings(fixed)
     yield (
         "persons",
@@ -371,7 +378,7 @@ def iter_tables(
         _table(
             "admissions",
             {
-                "admission_id": _ids("A", a["person"].size),
+                "admission_id": _ids(f"{tag}-A", a["person"].size),
                 "person_id": pid.take(a["person"]),
                 "admitted": _dates(a["admitted"]),
                 "discharged": _dates(a["discharged"]),
@@ -403,7 +410,7 @@ def iter_tables(
         _table(
             "survey_responses",
             {
-                "response_id": _ids("S", v["person"].size),
+                "response_id": _ids(f"{tag}-S", v["person"].size),
                 "person_id": pid.take(v["person"]),
                 "practice_id": _take(practice_ids, v["practice"]),
                 "date": _dates(v["date"]),
@@ -421,6 +428,7 @@ def _contacts(
     sim: Simulation,
     pid: _Identifiers,
     practice_ids: npt.NDArray[np.object_],
+    tag: str,
 ) -> Sliced:
     """The contacts table, built one row group at a time."""
     c = sim.contacts
@@ -450,7 +458,7 @@ def _contacts(
         return _table(
             "contacts",
             {
-                "contact_id": _ids("K", hi - lo, lo, n),
+                "contact_id": _ids(f"{tag}-K", hi - lo, lo, n),
                 "person_id": pid.take(c["person"][rows]),
                 "practitioner_id": practitioners.take(who),
                 "practice_id": practices.take(c["practice"][rows]),
@@ -533,6 +541,12 @@ def _person_quarters(plan: Plan, pq_: dict[str, np.ndarray], pid: _Identifiers) 
         )
 
     return Sliced(pq_["person"].size, part)
+
+
+def table_from_pandas(name: str, df: pd.DataFrame) -> pa.Table:
+    """A data frame of the extract format as an Arrow table in the spec's column order and types."""
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    return _table(name, {c: table[c].combine_chunks() for c in table.column_names})
 
 
 def write_table(table: pa.Table, path: Path, fmt: str) -> None:

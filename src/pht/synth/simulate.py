@@ -17,8 +17,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy.special import ndtr
 
-from pht.registry.synth.params import CONDITIONS, SynthParams
-from pht.registry.synth.plan import Plan
+from pht.synth.params import CONDITIONS, SynthParams
+from pht.synth.plan import Plan
 
 __all__ = ["Progress", "Simulation", "simulate"]
 

@@ -15,7 +15,7 @@ import duckdb
 import numpy as np
 import pytest
 
-from pht.registry.synth import SynthResult
+from pht.synth import SynthResult
 
 START, END = "2018-04-01", "2023-04-01"
 

@@ -1,11 +1,13 @@
-"""A small simulated registry extract with planted effects, for validating the evaluation.
+"""The ``panel`` scenario: a small, stylised pilot with planted effects, for checking estimators.
 
-The synthetic generator of the registry room (``pht.registry.synth``) is the project's data
-source; this module exists so that the estimators can be checked on their own: it draws a reduced
-pilot (pilot practices with staggered starts on both financing models, plus practices outside the
-scheme) in the extract format, with additive true effects on the contract's indicators, and
-returns the generator-style truth (target-group membership) beside it. Everything is vectorised
-over person-quarters; one extract of ~15,000 persons over 6 years takes about a second.
+One of the scenarios of the synthetic generator (``pht.synth``; ``generate("panel", ...)`` writes
+it like the others). Where the ``pilot`` and ``national`` scenarios model Norway's population and
+services, this one draws a reduced pilot (pilot practices with staggered starts on both financing
+models, plus practices outside the scheme) with few moving parts and additive true effects on the
+contract's indicators, and returns the truth (target-group membership) beside it, so that the
+evaluation's estimators can be validated on their own and quickly: everything is vectorised over
+person-quarters; one extract of ~15,000 persons over 6 years takes about a second. Its event ids
+carry the extract's tag like every scenario's (docs/synthetic-data.md, "Identifiers").
 """
 
 from __future__ import annotations
@@ -19,11 +21,22 @@ import pandas as pd
 import pyarrow as pa
 
 from pht.core.identifiers import make_orgnr
-from pht.evaluation.indicators import quarter_index, quarter_start
 from pht.registry.schema import TABLES
 from pht.registry.warehouse import Warehouse
+from pht.synth.ids import extract_tag, synthetic_person_ids
 
 __all__ = ["DEFAULT_EFFECTS", "SimulatedExtract", "simulate_extract"]
+
+
+def quarter_index(day: dt.date) -> int:
+    """The quarter of *day* as one integer (year * 4 + quarter - 1)."""
+    return day.year * 4 + (day.month - 1) // 3
+
+
+def quarter_start(q: int) -> dt.date:
+    """The first day of quarter *q*."""
+    return dt.date(q // 4, (q % 4) * 3 + 1, 1)
+
 
 #: True additive effects (ATT per person-quarter) the simulation plants, by indicator name.
 DEFAULT_EFFECTS: dict[str, float] = {
@@ -48,8 +61,8 @@ _MUNICIPALITIES = [
     ("1119", "Hå", 19_000, 4),
     ("3818", "Seljord", 3_000, 6),
 ]
-_ACSC = np.array(["J44", "I50", "E11", "J18", "N39"])
-_OTHER_ACUTE = np.array(["S72", "K35", "I21", "R07"])
+_ACSC = np.array(["J441", "I509", "E119", "J189", "N390"])
+_OTHER_ACUTE = np.array(["S720", "K359", "I219", "R074"])
 _CONDITIONS = np.array(
     ["diabetes", "copd", "heart_failure", "depression_anxiety", "dementia", "substance_use"]
 )
@@ -108,9 +121,9 @@ class SimulatedExtract:
     def manifest(self) -> dict[str, object]:
         """A manifest.json-style description of the planted effects."""
         return {
-            "scenario": "evaluation-simulation",
+            "scenario": "panel",
             "seed": self.seed,
-            "generated_with": "pht.evaluation.simulate",
+            "generated_with": "pht.synth (panel)",
             "effects": [
                 {"indicator": k, "true_effect": v, "scale": "additive"}
                 for k, v in self.effects.items()
@@ -203,17 +216,25 @@ def simulate_extract(
     # --- persons, lists, truth -------------------------------------------------------------------
     n = n_prac * persons_per_practice
     prac_of = np.repeat(np.arange(n_prac), persons_per_practice)
-    pid = np.array([f"S{seed:05d}{i:07d}"[:16] for i in range(n)])
     age = rng.integers(0, 95, n)
     birth = [
         dt.date(first_year - int(a), 1, 1) + dt.timedelta(days=int(d))
         for a, d in zip(age, rng.integers(0, 365, n), strict=True)
     ]
+    sex = np.where(rng.random(n) < 0.5, "F", "M")
+    # Synthetic fødselsnummer from a stream of their own, so the panel's draws stay as they were.
+    tag = extract_tag("panel", seed, (first_year, first_year + years - 1))
+    pid = synthetic_person_ids(
+        np.array(birth, dtype="datetime64[D]").astype(np.int64),
+        sex == "M",
+        np.random.default_rng([seed, 1]),
+        tag,
+    ).astype(str)
     persons = pd.DataFrame(
         {
             "person_id": pid,
             "birth_date": birth,
-            "sex": np.where(rng.random(n) < 0.5, "F", "M"),
+            "sex": sex,
             "municipality_code": [_MUNICIPALITIES[muni[p]][0] for p in prac_of],
             "death_date": None,
         }
@@ -414,14 +435,14 @@ def simulate_extract(
         quarter_start(int(q)) + dt.timedelta(days=int(d))
         for q, d in zip(contacts.pop("q"), contacts.pop("day"), strict=True)
     ]
-    contacts.insert(0, "contact_id", [f"C{i:09d}" for i in range(len(contacts))])
+    contacts.insert(0, "contact_id", [f"{tag}-K{i + 1:09d}" for i in range(len(contacts))])
 
     # --- admissions ------------------------------------------------------------------------------
     adm_rows = []
     for lam, mask, dx, acute in (
         (0.025 + 0.02 * uu + eff["acsc_admissions"] * treated, target, _ACSC, True),
         (0.02 * uu * scale, all_rows, _OTHER_ACUTE, True),
-        (0.01 * uu, all_rows, np.array(["M17", "H25"]), False),
+        (0.01 * uu, all_rows, np.array(["M171", "H251"]), False),
     ):
         k = np.zeros(len(pq_p), dtype=np.int64)
         k[mask] = rng.poisson(np.clip(lam[mask], 0.0, None))
@@ -448,7 +469,7 @@ def simulate_extract(
     ]
     admissions = pd.DataFrame(
         {
-            "admission_id": [f"A{i:09d}" for i in range(len(adm))],
+            "admission_id": [f"{tag}-A{i + 1:09d}" for i in range(len(adm))],
             "person_id": adm["person_id"],
             "admitted": adm["admitted"],
             "discharged": adm["discharged"],
@@ -514,7 +535,7 @@ def simulate_extract(
             )
         )
     survey = pd.concat(survey_parts, ignore_index=True)
-    survey.insert(0, "response_id", [f"R{i:09d}" for i in range(len(survey))])
+    survey.insert(0, "response_id", [f"{tag}-S{i + 1:09d}" for i in range(len(survey))])
 
     return SimulatedExtract(
         tables={
