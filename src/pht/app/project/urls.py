@@ -1,6 +1,7 @@
 """The app's URLs."""
 
 from django.urls import include, path
+from oauth2_provider import views as oauth2_views
 
 from pht.app.api.api import api
 
@@ -11,5 +12,9 @@ urlpatterns = [
     path("dashboard/", include("pht.app.dashboards.urls")),
     path("call/", include("pht.app.call.urls")),
     path("api/", api.urls),
+    # OAuth 2.0 for systems (client credentials): tokens and their revocation only
+    path("o/token/", oauth2_views.TokenView.as_view(), name="oauth2_token"),
+    path("o/revoke_token/", oauth2_views.RevokeTokenView.as_view(), name="oauth2_revoke"),
+    path("", include("pht.app.surveys.urls")),
     path("", include("pht.app.care.urls")),
 ]
