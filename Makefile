@@ -28,6 +28,7 @@ run: setup
 
 test: setup
 	bash scripts/install-chromium.sh
+	bash scripts/install-axe.sh
 	bash scripts/postgres.sh start >/dev/null
 	bash scripts/oidc-provider.sh start >/dev/null
 	$(VENV)/bin/pytest
