@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "pht.app.care",
     "pht.app.dashboards",
     "pht.app.call",
+    "pht.app.quality",
     "pht.app.outbox",
     "pht.app.surveys",
 ]
