@@ -374,3 +374,8 @@ def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> Any:
 @api.exception_handler(Throttled)
 def _throttled(request: HttpRequest, exc: Throttled) -> Any:
     return api.create_response(request, {"detail": "Too many requests"}, status=429)
+
+
+from pht.app.api.surveys import router as surveys_router  # noqa: E402 (after the API exists)
+
+api.add_router("", surveys_router)
