@@ -66,6 +66,8 @@ INSTALLED_APPS = [
     "pht.app.care",
     "pht.app.dashboards",
     "pht.app.call",
+    "pht.app.outbox",
+    "pht.app.surveys",
 ]
 
 MIDDLEWARE = [
@@ -198,6 +200,13 @@ STATIC_URL = "/static/"
 # Static files are served by WhiteNoise straight from the apps (no collectstatic step needed);
 # set PHT_STATIC_ROOT to collect them for a separate web server.
 STATIC_ROOT = os.environ.get("PHT_STATIC_ROOT") or None
+if STATIC_ROOT:
+    # collected files carry a content hash in their names, so the proxy may cache them for ever
+    # (deploy/nginx.conf.in); `collectstatic` must run before the app starts (docs/deploy.md)
+    STORAGES = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
