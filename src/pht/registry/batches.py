@@ -29,8 +29,9 @@ unless *replace* is given; a *dry run* computes the same report and rolls back.
 Undo (:func:`undo_batch`): delete the rows with ``_batch = B`` and put back the pre-images the
 batch saved, in one transaction; the tables are then exactly what they were before the batch.
 Undo is refused when a later batch still in place built on the batch (it changed or deleted a row
-the batch wrote, wrote a row with a key the batch had removed, or references a row only the batch
-provides); ``cascade=True`` undoes every later batch first, newest first.
+the batch wrote, delivered rows of the batch again unchanged, wrote a row with a key the batch had
+removed, or references a row only the batch provides); ``cascade=True`` undoes every later batch
+first, newest first.
 """
 
 from __future__ import annotations
@@ -73,6 +74,9 @@ __all__ = [
 ]
 
 BATCHES_TABLE = "pht_batches"
+# Rows a batch delivered unchanged (so left alone), per batch, table and the batch owning them:
+# a batch that delivered another's rows again depends on it (see _dependents).
+REDELIVERED_TABLE = "pht_redelivered"
 UNDO_PREFIX = "pht_undo_"
 UNDO_COLUMN = "_undo_batch"
 
@@ -292,6 +296,12 @@ def ensure_provenance(con: duckdb.DuckDBPyConnection) -> bool:
             "replace BOOLEAN, status VARCHAR NOT NULL, undone TIMESTAMP, undone_by VARCHAR)"
         )
         made = True
+    if REDELIVERED_TABLE not in present:
+        con.execute(
+            f"CREATE TABLE {REDELIVERED_TABLE} (batch_id INTEGER NOT NULL, tbl VARCHAR NOT NULL, "
+            "owner INTEGER NOT NULL, n BIGINT NOT NULL)"
+        )
+        made = True
     for name, spec in TABLES.items():
         if name in present and BATCH_COLUMN not in _columns(con, name):
             con.execute(f"ALTER TABLE {_q(name)} ADD COLUMN {BATCH_COLUMN} INTEGER DEFAULT 0")
@@ -401,7 +411,8 @@ def apply_table(
         d_expr = f"s.{_q(date_col)}" if date_col else "NULL::DATE"
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE _pht_match AS SELECT s.rowid AS rid, {key_cols}, "
-            f"({same}) AS same, {d_expr} AS d FROM {_q(table)} s JOIN {incoming} i ON {key_eq}"
+            f"({same}) AS same, {d_expr} AS d, s.{BATCH_COLUMN} AS owner "
+            f"FROM {_q(table)} s JOIN {incoming} i ON {key_eq}"
         )
         deleting = ""
         if date_col is not None and period is not None and source is not None:
@@ -426,6 +437,11 @@ def apply_table(
         change.unchanged = unchanged
         change.updated = matched - unchanged
         change.deleted = deleted
+        if unchanged:
+            con.execute(
+                f"INSERT INTO {REDELIVERED_TABLE} SELECT {int(batch_id)}, {_lit(table)}, owner, "
+                "count(*) FROM _pht_match WHERE same GROUP BY owner"
+            )
         if gone:
             key_text = " || '/' || ".join(f"CAST(s.{_q(k)} AS VARCHAR)" for k in spec.key)
             change.removed_keys = [
@@ -594,8 +610,15 @@ def _dependents(con: duckdb.DuckDBPyConnection, batch_id: int) -> set[int]:
     }
     if not later:
         return set()
-    found: set[int] = set()
     b = int(batch_id)
+    # a later batch delivered rows of this batch again (unchanged, so they kept this batch)
+    found = {
+        int(r[0])
+        for r in con.execute(
+            f"SELECT DISTINCT batch_id FROM {REDELIVERED_TABLE} WHERE owner = {b} "
+            f"AND batch_id > {b}"
+        ).fetchall()
+    }
     for name, spec in TABLES.items():
         undo = _q(undo_table(name))
         # a later batch changed or deleted a row this batch wrote
@@ -696,6 +719,7 @@ def _undo_one(
     finally:
         with contextlib.suppress(duckdb.Error):
             con.execute("SET preserve_insertion_order = true")
+    con.execute(f"DELETE FROM {REDELIVERED_TABLE} WHERE batch_id = {b}")
     con.execute(
         f"UPDATE {BATCHES_TABLE} SET status = 'undone', undone = ?, undone_by = ? "
         "WHERE batch_id = ?",
