@@ -51,7 +51,7 @@ def _fingerprint(*parts: object) -> str:
 
 def _generate(out: Path, *, years: str, seed: int, persons: int | None) -> str:
     """Generate the pilot into *out* unless the same one is there; its fingerprint."""
-    from pht.registry.synth import generate
+    from pht.synth import generate
 
     wanted = _fingerprint(SCENARIO, years, seed, persons)
     stamp = out / ".pht-run"

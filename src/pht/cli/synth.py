@@ -9,7 +9,7 @@ import typer
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from pht.cli.output import Format, console, emit_json, emit_rows
-from pht.registry.synth import generate
+from pht.synth import generate
 
 app = typer.Typer(no_args_is_help=False, invoke_without_command=True)
 
@@ -36,7 +36,9 @@ def synth(
     scenario: Annotated[
         str,
         typer.Option(
-            "--scenario", "-s", help="pilot (17 pilot + comparison practices) or national."
+            "--scenario",
+            "-s",
+            help="pilot (17 pilot + comparison practices), national, or panel (small, stylised).",
         ),
     ] = "pilot",
     years: Annotated[

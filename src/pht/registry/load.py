@@ -31,7 +31,7 @@ import datetime as dt
 import json
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -589,8 +589,7 @@ class _Stage:
             and c.name in schema.names
             and pa.types.is_string(schema.field(c.name).type)
         ]
-        with _system_allocator():
-            data = pq.ParquetFile(path, read_dictionary=dictionary).read(columns=header)
+        data = pq.ParquetFile(path, read_dictionary=dictionary).read(columns=header)
         n = data.num_rows
         data = data.append_column("_line", pa.array(np.arange(2, n + 2, dtype=np.int64)))
         data = pa.Table.from_batches(data.to_batches(max_chunksize=ARROW_BATCH_ROWS), data.schema)
@@ -1240,23 +1239,6 @@ class _Stage:
             f"FROM ({' UNION ALL '.join(parts)}) WINDOW w AS (PARTITION BY pid ORDER BY s, line)"
             ") WHERE line IS NOT NULL AND pe >= s",
         )
-
-
-@contextlib.contextmanager
-def _system_allocator() -> Iterator[None]:
-    """Arrow memory allocated inside the block comes from the C library's allocator.
-
-    pyarrow's default allocator (mimalloc) cost 1.2–1.5 s more system time (page faults) than
-    the C library's for reading a 5,000,000-contact Parquet file into memory (measured with
-    ``getrusage`` over whole loads: 2.3–3.0 s against 1.4–1.6 s). Arrays keep the allocator
-    they came from, so restoring the default afterwards is safe.
-    """
-    before = pa.default_memory_pool()
-    pa.set_memory_pool(pa.system_memory_pool())
-    try:
-        yield
-    finally:
-        pa.set_memory_pool(before)
 
 
 def _ends_with_newline(path: Path) -> bool:

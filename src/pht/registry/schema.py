@@ -100,12 +100,11 @@ class TableSpec:
         *layout* is a key of :data:`STORAGE_METHODS`: ``"current"`` for warehouse files in
         DuckDB's storage format v1.3 or newer, ``"legacy"`` for older files.
         """
-        from ibis.backends.sql.datatypes import DuckDBType
-
         methods = STORAGE_METHODS[layout]
         cols = []
         for c in self.columns:
-            sql_type = DuckDBType.to_string(c.dtype)
+            column = ibis.schema({c.name: c.dtype}).to_sqlglot_column_defs("duckdb")[0]
+            sql_type = column.kind.sql("duckdb")
             if c.storage == "enum":
                 sql_type = (
                     "ENUM(" + ", ".join("'" + v.replace("'", "''") + "'" for v in c.values) + ")"

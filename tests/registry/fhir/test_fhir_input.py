@@ -131,7 +131,7 @@ def test_two_sources_same_encounter_id_give_two_rows(tmp_path: Path, wh: Warehou
     second = load_fhir(wh, _bundle_file(tmp_path / "b", norway_bundle()), source="server-b")
     assert (first.source, second.source) == ("legekontor-a", "server-b")
     ids = {r[0] for r in wh.sql("SELECT contact_id FROM contacts")}
-    assert {"fhir:legekontor-a:konsultasjon-1", "fhir:server-b:konsultasjon-1"} <= ids
+    assert {"legekontor-a:fhir:konsultasjon-1", "server-b:fhir:konsultasjon-1"} <= ids
     assert len(ids) == 4 and _count(wh, "admissions") == 2
     assert _count(wh, "persons") == 3  # people are the same people: keyed by their number
     # the same source again changes nothing

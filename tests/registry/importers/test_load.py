@@ -143,9 +143,9 @@ def _three_decimals(data: Data, i: int) -> tuple[str, int, str]:
 
 
 def _tariff_not_valid_on_the_date(data: Data, i: int) -> tuple[str, int, str]:
-    """pht01 (a nurse code of the fee model) is valid 2018-04-01 to 2023-03-31 only."""
+    """pht01 (a nurse code of the fee model) is valid 2018-04-01 to 2025-12-31 only."""
     i %= len(data["contacts"])
-    data["contacts"][i]["date"] = "2024-01-10"
+    data["contacts"][i]["date"] = "2026-01-10"
     return _set(data, "contacts", i, "tariffs", "2ad pht01")
 
 
@@ -171,7 +171,7 @@ BREAKAGES: dict[str, tuple[Callable[[Data, int], tuple[str, int, str]], str]] = 
     "not a finite number": (_not_finite, "not a finite number"),
     "tariff not valid on the date": (
         _tariff_not_valid_on_the_date,
-        "tariff code pht01 not valid on 2024-01-10 (valid 2018-04-01–2023-03-31)",
+        "tariff code pht01 not valid on 2026-01-10 (valid 2018-04-01–2025-12-31)",
     ),
 }
 
@@ -469,16 +469,16 @@ def test_cli_validate_writes_nothing(tmp_path: Path) -> None:
 def test_tariff_codes_valid_on_their_dates_load(tmp_path: Path, wh: Warehouse) -> None:
     """A code inside its validity loads; the same code a day after it ends does not."""
     data = tables()
-    data["contacts"][0].update(date="2023-03-31", tariffs="pht01")
+    data["contacts"][0].update(date="2025-12-31", tariffs="pht01")
     assert load_extract(wh, write_csv(tmp_path / "ok", data)).imported
-    data["contacts"][0].update(date="2023-04-01")
+    data["contacts"][0].update(date="2026-01-01")
     report = validate_extract(write_parquet(tmp_path / "late", data))
     assert [(p.line, p.column, p.value, p.reason) for p in report.problems] == [
         (
             2,
             "tariffs",
             "pht01",
-            "tariff code pht01 not valid on 2023-04-01 (valid 2018-04-01–2023-03-31)",
+            "tariff code pht01 not valid on 2026-01-01 (valid 2018-04-01–2025-12-31)",
         )
     ]
 

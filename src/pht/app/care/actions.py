@@ -12,11 +12,13 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
 from pht.app.accounts.access import profile_of
-from pht.app.accounts.models import PRACTICE_ROLES, AppRole
+from pht.app.accounts.models import PRACTICE_ROLES
+from pht.app.accounts.permissions import Action, allowed
 from pht.app.audit.log import record
 from pht.app.audit.models import AuditAction
 from pht.app.care.models import (
@@ -24,6 +26,7 @@ from pht.app.care.models import (
     Activity,
     ActivityKind,
     Channel,
+    ConditionChoice,
     FollowUpPlan,
     Invitation,
     Partner,
@@ -48,14 +51,23 @@ class ActionError(PhtError):
         super().__init__(message, where=field)
 
 
-class AccessDenied(PhtError):
-    """The user may not act on this patient."""
+class AccessDenied(PhtError, PermissionDenied):
+    """The user may not act on this patient (a 403 where it reaches a page or the API)."""
 
 
-def _check_access(user: Any, patient: Patient) -> None:
+#: The roles a task can be given to.
+_TEAM_ROLES = frozenset(r.value for r in PRACTICE_ROLES)
+#: Longest task title (the column's length).
+MAX_TITLE = 200
+
+
+def _check_access(user: Any, patient: Patient, action: Action = Action.VIEW_PATIENT) -> None:
+    """Same practice and the permission table allows *action* (pht.app.accounts.permissions)."""
     profile = profile_of(user)
     if profile is None or not profile.sees_patients or profile.practice_id != patient.practice_id:
         raise AccessDenied(f"{user} has no access to this patient")
+    if not allowed(user, action, practice_id=patient.practice_id):
+        raise AccessDenied(f"{user} may not {action}")
 
 
 def _check_member(user: Any, patient: Patient, *, field: str) -> None:
@@ -96,7 +108,7 @@ def do_save_plan(
     reason: str = "oppfølgingsplan",
 ) -> FollowUpPlan:
     """Create or replace *patient*'s follow-up plan."""
-    _check_access(user, patient)
+    _check_access(user, patient, Action.SAVE_PLAN)
     goal = goal.strip()
     if not goal:
         raise ActionError("Skriv pasientens eget mål.", field="goal")
@@ -151,21 +163,25 @@ def do_create_task(
     reason: str = "oppgave",
 ) -> Task:
     """Create a task or recall for *patient*, assigned to a member or to a role."""
-    _check_access(user, patient)
+    _check_access(user, patient, Action.CREATE_TASK)
     title = title.strip()
     if not title:
         raise ActionError("Skriv hva som skal gjøres.", field="title")
+    if len(title) > MAX_TITLE:
+        raise ActionError(f"Skriv høyst {MAX_TITLE} tegn.", field="title")
     if kind not in TaskKind.values:
         raise ActionError("Ukjent oppgavetype.", field="kind")
     if kind == TaskKind.ANNUAL_CHECK and not condition:
         raise ActionError("Velg tilstanden årskontrollen gjelder.", field="condition")
+    if condition and condition not in ConditionChoice.values:
+        raise ActionError("Ukjent tilstand.", field="condition")
     if assigned_user is None and not assigned_role:
         raise ActionError("Tildel oppgaven til en person eller en rolle.", field="assigned_user")
     if assigned_user is not None and assigned_role:
         raise ActionError("Velg enten en person eller en rolle, ikke begge.", field="assigned_role")
     if assigned_user is not None:
         _check_member(assigned_user, patient, field="assigned_user")
-    if assigned_role and AppRole(assigned_role) not in PRACTICE_ROLES:
+    if assigned_role and assigned_role not in _TEAM_ROLES:
         raise ActionError("Velg en rolle i teamet.", field="assigned_role")
     _check_due(due)
     with transaction.atomic():
@@ -200,14 +216,14 @@ def do_assign_task(
 ) -> Task:
     """Give *task* to another member or role."""
     patient = task.patient
-    _check_access(user, patient)
+    _check_access(user, patient, Action.ASSIGN_TASK)
     if not task.is_open:
         raise ActionError("Oppgaven er allerede lukket.", field="assigned_user")
     if (assigned_user is None) == (not assigned_role):
         raise ActionError("Velg enten en person eller en rolle.", field="assigned_user")
     if assigned_user is not None:
         _check_member(assigned_user, patient, field="assigned_user")
-    if assigned_role and AppRole(assigned_role) not in PRACTICE_ROLES:
+    if assigned_role and assigned_role not in _TEAM_ROLES:
         raise ActionError("Velg en rolle i teamet.", field="assigned_role")
     with transaction.atomic():
         task.assigned_user = assigned_user
@@ -228,7 +244,7 @@ def do_assign_task(
 
 def do_complete_task(*, user: Any, task: Task, note: str = "") -> Task:
     """Mark *task* done."""
-    _check_access(user, task.patient)
+    _check_access(user, task.patient, Action.COMPLETE_TASK)
     if not task.is_open:
         raise ActionError("Oppgaven er allerede lukket.", field="note")
     with transaction.atomic():
@@ -249,7 +265,7 @@ def do_complete_task(*, user: Any, task: Task, note: str = "") -> Task:
 
 def do_record_invitation(*, user: Any, task: Task, channel: str, sent_on: dt.date) -> Invitation:
     """Record an invitation (first, second or third) for a recall; the task becomes "invited"."""
-    _check_access(user, task.patient)
+    _check_access(user, task.patient, Action.INVITE)
     if task.kind not in (TaskKind.RECALL, TaskKind.ANNUAL_CHECK):
         raise ActionError("Bare innkallinger får invitasjoner.", field="channel")
     if not task.is_open:
@@ -282,7 +298,7 @@ def do_record_invitation(*, user: Any, task: Task, channel: str, sent_on: dt.dat
 def do_close_recall(*, task: Task, reason: str, user: Any = None) -> Task:
     """Close a recall because its purpose was met (by the system when *user* is None)."""
     if user is not None:
-        _check_access(user, task.patient)
+        _check_access(user, task.patient, Action.COMPLETE_TASK)
     if task.status not in OPEN_STATUSES:
         return task
     with transaction.atomic():
@@ -312,7 +328,7 @@ def do_log_activity(
     condition: str = "",
 ) -> Activity:
     """Log an activity (consultation, home visit, annual check, coordination meeting)."""
-    _check_access(user, patient)
+    _check_access(user, patient, Action.LOG_ACTIVITY)
     if kind not in ActivityKind.values:
         raise ActionError("Velg en aktivitet.", field="kind")
     if date > timezone.localdate():
@@ -325,6 +341,8 @@ def do_log_activity(
         raise ActionError("Ukjent samarbeidspartner.", field="partner")
     if kind == ActivityKind.ANNUAL_CHECK and not condition:
         raise ActionError("Velg tilstanden årskontrollen gjaldt.", field="condition")
+    if condition and condition not in ConditionChoice.values:
+        raise ActionError("Ukjent tilstand.", field="condition")
     with transaction.atomic():
         activity = Activity.objects.create(
             patient=patient,
