@@ -28,7 +28,9 @@ run: setup
 
 test: setup
 	bash scripts/install-chromium.sh
+	bash scripts/install-axe.sh
 	bash scripts/postgres.sh start >/dev/null
+	bash scripts/oidc-provider.sh start >/dev/null
 	$(VENV)/bin/pytest
 	$(PG_LANE)
 

@@ -67,6 +67,10 @@ class ClientRateThrottle(SimpleRateThrottle):
     def __init__(self) -> None:
         super().__init__(rate=settings.PHT_API_RATE_PER_CLIENT)
 
+    def allow_request(self, request: HttpRequest) -> bool:
+        self.num_requests, self.duration = self.parse_rate(settings.PHT_API_RATE_PER_CLIENT)
+        return super().allow_request(request)
+
     def get_cache_key(self, request: HttpRequest) -> str | None:
         token = getattr(request, "oauth_token", None)
         return None if token is None else f"pht-api:client:{token.application_id}"
@@ -79,6 +83,10 @@ class UserRateThrottle(SimpleRateThrottle):
 
     def __init__(self) -> None:
         super().__init__(rate=settings.PHT_API_RATE_PER_USER)
+
+    def allow_request(self, request: HttpRequest) -> bool:
+        self.num_requests, self.duration = self.parse_rate(settings.PHT_API_RATE_PER_USER)
+        return super().allow_request(request)
 
     def get_cache_key(self, request: HttpRequest) -> str | None:
         if getattr(request, "oauth_token", None) is not None:

@@ -316,6 +316,11 @@ def complete_task(request: HttpRequest, task_id: int, body: CompleteIn) -> Any:
     return Status(200, _task(task))
 
 
+from pht.app.api.leaders import router as leaders_router  # noqa: E402
+
+api.add_router("", leaders_router)
+
+
 @api.exception_handler(PermissionDenied)
 def _denied(request: HttpRequest, exc: PermissionDenied) -> Any:
     return api.create_response(request, {"detail": "forbidden"}, status=403)
