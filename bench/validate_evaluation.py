@@ -37,6 +37,11 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--source", choices=("synth", "panel"), default="synth")
     ap.add_argument("--persons", type=int, default=40_000, help="listed persons (synth)")
     ap.add_argument("--years", default="2016-2021", help="years of the extract (synth)")
+    ap.add_argument(
+        "--effects",
+        default="power",
+        help="planted effects' profile (synth): power (default, detectable sizes) or published",
+    )
     ap.add_argument("--runs", type=Path, default=Path("var/validation/runs.csv"))
     ap.add_argument("--jobs", type=int, default=1, help="seeds run in this many processes")
     ap.add_argument("--append", action="store_true", help="keep the runs already in --runs")
@@ -44,7 +49,12 @@ def main(argv: list[str]) -> int:
     console = Console()
     first, last = (int(y) for y in args.years.split("-"))
     options = (
-        {"scenario": "pilot", "years": (first, last), "persons": args.persons}
+        {
+            "scenario": "pilot",
+            "years": (first, last),
+            "persons": args.persons,
+            "effects": args.effects,
+        }
         if args.source == "synth"
         else {"persons_per_practice": 250}
     )

@@ -21,8 +21,8 @@ from pht.app.care.models import Patient
 from pht.app.surveys import actions, links
 from pht.app.surveys import warehouse as to_warehouse
 from pht.evaluation.indicators import indicator, indicator_cells, quarter_index, quarter_start
-from pht.evaluation.simulate import simulate_extract
 from pht.registry.warehouse import Warehouse
+from pht.synth.panel import simulate_extract
 
 pytestmark = pytest.mark.django_db
 

@@ -34,7 +34,7 @@ def test_the_17_pilot_practices_with_their_models_dates_and_gps(
     for p in pilot.practices:
         _, model, start, end = by_id[p.practice_id]
         assert model == p.financing_model.value
-        assert start == p.joined and end == pilot.last_day
+        assert start == p.joined and end is None  # the teams continue to the extract's end
         gps_on_join = db.execute(
             "select count(*) from practitioners where practice_id = ? and role = 'gp' "
             'and start <= ? and ("end" is null or "end" >= ?)',
@@ -211,6 +211,8 @@ def test_names_and_manifest(pilot_extract: SynthResult, db: duckdb.DuckDBPyConne
         "annual_checks",
         "home_visits",
         "acsc_admissions",
+        "acsc_type2_diabetes",
+        "list_length",
         "patient_activation",
         "coordination",
         "satisfaction",
@@ -220,6 +222,8 @@ def test_names_and_manifest(pilot_extract: SynthResult, db: duckdb.DuckDBPyConne
     }
     assert all(e["scale"] == "additive" for e in manifest["effects"])
     assert manifest["assumptions"]
+    assert manifest["effects_profile"] == "published"
+    assert manifest["id_prefix"] == "p11x20000-2015-2023"
 
 
 def test_bad_arguments_are_refused_with_a_clear_message(tmp_path: Path) -> None:

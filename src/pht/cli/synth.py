@@ -55,6 +55,13 @@ def synth(
     file_format: Annotated[
         str, typer.Option("--format", help="File format of the tables: parquet or csv.")
     ] = "parquet",
+    effects: Annotated[
+        str,
+        typer.Option(
+            "--effects",
+            help="Planted effects: published (the published findings) or power (larger).",
+        ),
+    ] = "published",
     report: Annotated[Format, typer.Option("--report", help="Summary format.")] = Format.TABLE,
 ) -> None:
     """Generate a synthetic registry extract (every table, manifest.json and truth/)."""
@@ -74,6 +81,7 @@ def synth(
             persons=persons,
             fmt=file_format,
             progress=_RichProgress(bar),
+            effects=effects,
         )
     if report is Format.JSON:
         emit_json(

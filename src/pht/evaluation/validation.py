@@ -123,6 +123,9 @@ def _run_synth(
             seed,
             out,
             persons=options.get("persons"),
+            # the power profile by default: the published profile's effects are too small (or
+            # nil) for coverage and bias to be measured; the nulls are null in both
+            effects=options.get("effects", "power"),
         )
         manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
         effects = {e["indicator"]: float(e["true_effect"]) for e in manifest["effects"]}

@@ -24,7 +24,7 @@ import pyarrow as pa
 from pht.core.errors import PhtError
 from pht.reference.files import data_text
 from pht.synth.ids import extract_tag, family_names, given_names, synthetic_person_ids
-from pht.synth.params import CONDITIONS, PARAMS_FILE, load_params
+from pht.synth.params import CONDITIONS, PARAMS_FILE, SynthParams, load_params
 from pht.synth.plan import ScenarioError, build_plan
 from pht.synth.simulate import NoProgress, Progress, simulate
 from pht.synth.write import Sliced, TableWriter, iter_tables, truth_tables, write_table
@@ -32,12 +32,16 @@ from pht.synth.write import Sliced, TableWriter, iter_tables, truth_tables, writ
 __all__ = [
     "CONDITIONS",
     "EFFECT_INDICATORS",
+    "GENERATOR_VERSION",
     "Progress",
     "ScenarioError",
     "SynthResult",
     "generate",
     "parse_years",
 ]
+
+#: Changes whenever the same arguments give other data (callers that cache extracts compare it).
+GENERATOR_VERSION = "2026-12-02 calibrated, teams continue, tagged ids"
 
 FORMATS = ("parquet", "csv")
 # Files of the extract format plus person_names.
@@ -60,8 +64,8 @@ EFFECT_INDICATORS: dict[str, tuple[tuple[str, ...], str, str, str]] = {
         ("nurse_office", "nurse_home", "nurse_phone", "nurse_simple"),
         "contacts per target-group patient per quarter",
         "target-group patients listed at pilot practices, quarters inside pht_start..pht_end",
-        "contacts with tariff pht01-pht04, or grant-model codes (074*, 086*, 070, 071a) with a "
-        "nurse's HPR number as practitioner_id",
+        "contacts with tariff pht01-pht04 (H2ad, H11ad, H2ae, H1g from 2026), or grant-model "
+        "codes (074*, 086*, 070, 071a) with a nurse's HPR number as practitioner_id",
     ),
     "annual_checks": (
         ("annual_checks",),
@@ -113,6 +117,18 @@ EFFECT_INDICATORS: dict[str, tuple[tuple[str, ...], str, str, str]] = {
         "contacts by a GP (not a nurse) in setting office, video, home or e-consultation "
         "(tariffs 2ad, 2ak, 2ae, 11ad, 074a, 074b, 074d, 074ae, 086a by a GP)",
     ),
+    "acsc_type2_diabetes": (
+        ("acsc_type2_diabetes",),
+        "acute diabetes ACSC admissions per type 2 diabetes patient per quarter",
+        "patients with type 2 diabetes (T90) listed at pilot practices, quarters inside the scheme",
+        "acute admissions whose main_diagnosis starts with E11",
+    ),
+    "list_length": (
+        ("list_length",),
+        "listed persons per GP",
+        "GP lists of pilot practices, quarters inside the scheme",
+        "persons on the list on the quarter's first day (the team changes no list)",
+    ),
     "out_of_hours": (
         ("out_of_hours",),
         "out-of-hours contacts per listed person per quarter",
@@ -124,13 +140,19 @@ EFFECT_INDICATORS: dict[str, tuple[tuple[str, ...], str, str, str]] = {
 ASSUMPTIONS = [
     "Target-group patient: a listed person with at least one of the 13 conditions, or frailty "
     "moderate/severe (eFI >= 0.24), at the start of the quarter (truth/person_quarters).",
-    "Effects are planted while a pilot practice is in the scheme (pht_start..pht_end, whole "
-    "quarters); comparison practices and the time before get none.",
+    "Effects are planted while a pilot practice is in the scheme (from pht_start, whole "
+    "quarters, to the extract's end: the teams went on after the pilot's first end date); "
+    "comparison practices and the time before get none.",
+    "The team's nurses follow up a fixed share of the target group ([team] followed_share); "
+    "nurse contacts per target-group patient are the planted effect.",
+    "acsc_admissions' true effect is the mean planted change per treated target-group "
+    "patient-quarter of this extract (from the type 2 diabetes effect, and the general one "
+    "where a profile plants it).",
     "List changes, moves and GP turnover take effect on the first day of a quarter.",
     "Out-of-hours contacts are attributed to the person's own GP and practice (no separate "
     "legevakt units in the extract).",
     "Nurse tariffs pht01-pht05 are placeholder codes (status A); grant-model practices use the "
-    "activity codes 074*/086*/070/071a from pht_start to pht_end.",
+    "activity codes 074*/086*/070/071a from pht_start on.",
     "Annual checks are GP consultations; their extra number under the team is taken from other GP "
     "consultations, so GP consultations per person are unchanged (null effect).",
     "Co-payments and refunds are plausible amounts indexed from 2022 (status U/A); the financing "
@@ -177,6 +199,8 @@ def _version() -> str:
 
 
 def _manifest(
+    params: SynthParams,
+    profile: str,
     diagnostics: dict[str, float],
     scenario: str,
     years: tuple[int, int],
@@ -185,13 +209,18 @@ def _manifest(
     rows: dict[str, int],
     acsc_codes: list[str],
 ) -> dict[str, Any]:
-    params = load_params()
     effects = []
     for name, (keys, unit, population, definition) in EFFECT_INDICATORS.items():
         value = sum(params.effect(k) for k in keys)
+        if name == "acsc_admissions" and diagnostics.get("acsc_treated_quarters"):
+            value = diagnostics["acsc_planted_sum"] / diagnostics["acsc_treated_quarters"]
+        elif name == "acsc_type2_diabetes" and diagnostics.get("acsc_type2_patient_quarters"):
+            value = (
+                diagnostics["acsc_type2_planted_sum"] / diagnostics["acsc_type2_patient_quarters"]
+            )
         item: dict[str, Any] = {
             "indicator": name,
-            "true_effect": round(value, 6),
+            "true_effect": round(value, 10),
             "scale": "additive",
             "unit": unit,
             "population": population,
@@ -205,6 +234,7 @@ def _manifest(
         "seed": seed,
         "years": [years[0], years[1]],
         "persons_requested": persons,
+        "effects_profile": profile,
         "generated_with": f"pht {_version()} (pht.synth)",
         "parameters_sha256": hashlib.sha256(data_text(PARAMS_FILE).encode()).hexdigest(),
         "effects": effects,
@@ -224,18 +254,21 @@ def generate(
     *,
     progress: Progress | None = None,
     person_quarters: bool | None = None,
+    effects: str = "published",
 ) -> SynthResult:
     """Generate *scenario* ("pilot", "national" or "panel") for *years* and write it into *out*.
 
     *persons* scales the listed population (default: the scenario's real size). *person_quarters*
-    writes truth/person_quarters (default: for the pilot scenario only). "panel" is the small
-    stylised pilot of :mod:`pht.synth.panel` for checking estimators (36 practices, *persons*
+    writes truth/person_quarters (default: for the pilot scenario only). *effects* names the
+    planted effects' profile: "published" (the published findings, default) or "power" (larger).
+    "panel" is the small stylised pilot of :mod:`pht.synth.panel` for checking estimators (36
+    practices, *persons*
     spread over them, 14,400 by default).
     """
     # Arrow imports pandas on its first array from numpy (a quarter of a second): done in the
     # background while the scenario is simulated instead of when the tables are built.
     threading.Thread(target=pa.array, args=(np.zeros(1),), daemon=True).start()
-    return _generate(scenario, years, seed, out, persons, fmt, progress, person_quarters)
+    return _generate(scenario, years, seed, out, persons, fmt, progress, person_quarters, effects)
 
 
 def _generate(
@@ -247,6 +280,7 @@ def _generate(
     fmt: str,
     progress: Progress | None,
     person_quarters: bool | None,
+    effects: str = "published",
 ) -> SynthResult:
     if fmt not in FORMATS:
         raise ScenarioError(f"format {fmt!r}: choose parquet or csv")
@@ -258,8 +292,10 @@ def _generate(
         raise PhtError(f"cannot create output folder {out_dir}: {err.strerror}") from None
     prog: Progress = progress or NoProgress()
     if scenario == "panel":
+        if effects not in ("published", "default"):
+            raise ScenarioError("the panel scenario has its own effects (panel.DEFAULT_EFFECTS)")
         return _generate_panel(span, seed, out_dir, persons, fmt, prog)
-    params = load_params()
+    params = load_params().with_effects(effects)
     rng = np.random.default_rng(seed)
     prog.stage("planning practices and lists", 1)
     plan = build_plan(scenario, span, params, rng, persons)
@@ -268,7 +304,7 @@ def _generate(
     sim = simulate(plan, params, rng, prog, keep_pq)
     prog.stage("making identifiers and names", 1)
     P = sim.persons
-    tag = extract_tag(scenario, seed, span, persons)
+    tag = extract_tag(scenario, seed, span, persons, effects)
     ids = synthetic_person_ids(P["birth"], P["male"], rng, tag)
     given = given_names(P["male"], rng)
     family = family_names(ids.size, rng)
@@ -319,7 +355,9 @@ def _generate(
     stale = out_dir / "truth" / "person_quarters.parquet"
     if not keep_pq and stale.exists():
         stale.unlink()
-    manifest = _manifest(sim.realised, scenario, span, seed, persons, rows, sim.acsc_codes)
+    manifest = _manifest(
+        params, effects, sim.realised, scenario, span, seed, persons, rows, sim.acsc_codes
+    )
     manifest["id_prefix"] = tag
     manifest_path = out_dir / "manifest.json"
     manifest_path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", "utf-8")

@@ -69,10 +69,15 @@ SCENARIO_LETTERS = {"pilot": "p", "national": "n", "panel": "v"}
 
 
 def extract_tag(
-    scenario: str, seed: int, years: tuple[int, int], persons: int | None = None
+    scenario: str,
+    seed: int,
+    years: tuple[int, int],
+    persons: int | None = None,
+    effects: str = "published",
 ) -> str:
     """The prefix of every event id of one extract: scenario letter, seed, ``x`` and the persons
-    asked for (when scaled), then the first and last year: ``p1-2015-2023``, ``p7x30000-2019-2022``.
+    asked for (when scaled), the effects profile when it is not the default, then the first and
+    last year: ``p1-2015-2023``, ``p7x30000-2019-2022``, ``p3-power-2016-2021``.
 
     Two extracts that differ in scenario, seed, scale or years have different tags, so their
     contact, admission and survey-response ids can never be equal (each id is the tag, a table
@@ -86,7 +91,8 @@ def extract_tag(
     if seed < 0:
         raise ValueError("seed must not be negative")
     scale = f"x{persons}" if persons else ""
-    return f"{letter}{seed}{scale}-{years[0]:04d}-{years[1]:04d}"
+    profile = "" if effects in ("published", "default") else f"-{effects}"
+    return f"{letter}{seed}{scale}{profile}-{years[0]:04d}-{years[1]:04d}"
 
 
 def synthetic_person_ids(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -75,6 +76,20 @@ class SynthParams:
     def effect(self, name: str) -> float:
         """A planted effect size."""
         return self.value("effects", name)
+
+    def with_effects(self, profile: str) -> SynthParams:
+        """These parameters with the planted effects of *profile*: "published" (the default,
+        ``[effects]``) or a name of ``[effects_profiles]`` (e.g. "power")."""
+        if profile in ("published", "default"):
+            return self
+        profiles = self.raw.get("effects_profiles", {})
+        if profile not in profiles:
+            choices = ", ".join(["published", *sorted(profiles)])
+            raise ReferenceDataError(
+                f"no effects profile {profile!r}; choose {choices}", where=PARAMS_FILE
+            )
+        effects = {**self.section("effects"), **profiles[profile]}
+        return dataclasses.replace(self, raw={**self.raw, "effects": effects})
 
     def municipality(self, code: str) -> MunicipalityRow:
         """The national row of municipality *code*."""

@@ -79,6 +79,10 @@ class Plan:
     list_size: npt.NDArray[np.int64]
     staff: list[StaffRow] = field(default_factory=list)
     hpr_pool: npt.NDArray[np.str_] = field(default_factory=lambda: np.array([], dtype="U9"))
+    # Days of each whole quarter (the last quarter may end early: see build_plan).
+    quarter_days: npt.NDArray[np.int64] = field(
+        default_factory=lambda: np.array([], dtype=np.int64)
+    )
 
     @property
     def first_day(self) -> int:
@@ -149,6 +153,14 @@ def build_plan(
     if persons is not None and persons < 100:
         raise ScenarioError(f"--persons {persons} is too small; give at least 100")
     qs, qe = _quarters(years)
+    nominal = qe - qs + 1
+    # Nothing is generated after today: an extract whose years reach past it ends today (the
+    # registry refuses dates in the future), and its last quarter is a part of one.
+    today = day(dt.date.today())
+    keep = qs <= today
+    if not keep.any():
+        raise ScenarioError(f"years {years[0]}-{years[1]} lie wholly in the future")
+    qs, qe, nominal = qs[keep], np.minimum(qe[keep], today), nominal[keep]
     pilot = load_pilot()
     prac_cfg = params.section("practices")
     list_mean = float(prac_cfg["list_length_mean"])
@@ -175,7 +187,9 @@ def build_plan(
 
     practices: list[PracticePlan] = []
     list_lengths: list[npt.NDArray[np.float64]] = []
-    pilot_end = day(pilot.last_day)
+    # The teams went on after the pilot's first end date (the trial ran to June 2024, and the
+    # practices could keep the model afterwards, U HDIR-FINAL): the pilot practices stay in the
+    # scheme, with their nurses, to the extract's last day.
     for p in pilot.practices:
         pm = pilot.municipality(p.municipality)
         try:
@@ -194,7 +208,7 @@ def build_plan(
                 district=p.district,
                 financing_model=p.financing_model.value,
                 pht_start=day(p.joined),
-                pht_end=pilot_end,
+                pht_end=None,
                 gps=p.gps,
                 nurse_fte=float(p.nurse_fte),
                 pilot=True,
@@ -273,6 +287,7 @@ def build_plan(
         years=years,
         quarter_start=qs,
         quarter_end=qe,
+        quarter_days=nominal,
         municipality_codes=codes,
         municipality_names=names,
         municipality_population=np.array(pops, dtype=np.int64),

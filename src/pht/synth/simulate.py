@@ -59,6 +59,12 @@ KINDS: tuple[tuple[str, str, str, str, str], ...] = (
     ("nurse_home", "home", "pht02", "086a", "nurse"),
     ("nurse_phone", "phone", "pht03", "074ae", "nurse"),
     ("nurse_simple", "message", "pht04", "070", "nurse"),
+    # From 2026 a nurse's work in a fee-model practice is billed as delegated consultations
+    # (the tariff's chapter H, reference/data/tariff_codes.csv) instead of pht01-pht04.
+    ("nurse_office_delegated", "office", "H2ad", "074a", "nurse"),
+    ("nurse_home_delegated", "home", "H11ad", "086a", "nurse"),
+    ("nurse_phone_delegated", "message", "H2ae", "074ae", "nurse"),
+    ("nurse_simple_delegated", "message", "H1g", "070", "nurse"),
 )
 K = {k[0]: i for i, k in enumerate(KINDS)}
 # Kinds of contact at which the GP also codes the chronic conditions followed up (beside the main
@@ -308,6 +314,26 @@ class _Simulator:
             self.code_cum[ci, : code_cum.size] = code_cum
             self.code_count[ci] = code_idx.size
         self.acute_idx = np.array([vocab.index(c) for c in acute["codes"]])
+        use = p.section("use")
+        self.p_away = 1.0 - float(use["usual_provider_share"])
+        self.away_in_practice = float(use["other_gp_in_practice"])
+        self.consult_kind = np.zeros(len(KINDS), dtype=bool)
+        for k in (
+            "office",
+            "office_long",
+            "office_sample",
+            "office_evening",
+            "video",
+            "home_visit",
+        ):
+            self.consult_kind[K[k]] = True
+        self.consult_kind[K["e_consultation"]] = True
+        self.consult_kind[K["annual_check"]] = True
+        self.followed_share = float(p.value("team", "followed_share"))
+        self.delegated_from = int(p.value("team", "delegated_tariffs_from_year"))
+        # Type 2 diabetes: persons whose GP codes their diabetes T90 (the person's code draw).
+        dm = p.condition("diabetes")
+        self.type2_share = float(dm["icpc2_share"][dm["icpc2"].index("T90")])
         self.nurse_kind = np.zeros(len(KINDS), dtype=bool)
         self.nurse_kind[[i for i, k in enumerate(KINDS) if k[4] == "nurse"]] = True
         self.follow_up_kind = np.zeros(len(KINDS), dtype=bool)
@@ -338,6 +364,9 @@ class _Simulator:
             self.acsc_codes_by_cond[C[name]] = np.array([icd_index(c) for c in codes])
             acsc_codes.extend(codes)
         self.acsc_codes = acsc_codes
+        dm_codes = adm["acsc_icd10"].get("diabetes", [])
+        self.acsc_dm_type1 = np.array([icd_index(c) for c in dm_codes if c.startswith("E10")])
+        self.acsc_dm_type2 = np.array([icd_index(c) for c in dm_codes if not c.startswith("E10")])
         self.other_acute = np.array([icd_index(c) for c in adm["other_acute_icd10"]])
         w = np.asarray(adm["other_acute_weight"], float)
         self.other_acute_cum = np.cumsum(w / w.sum())
@@ -405,6 +434,7 @@ class _Simulator:
             first_onset=onset.min(axis=1),
             weak=weak,
             code_draw=rng.random(n).astype(np.float32),
+            team_draw=rng.random(n).astype(np.float32),
         )
 
     def _onsets(
@@ -483,6 +513,7 @@ class _Simulator:
                 "any_service": (np.dtype(bool), (), False),
                 "weak": (np.dtype(bool), (), False),
                 "code_draw": (np.dtype(np.float32), (), 0.0),
+                "team_draw": (np.dtype(np.float32), (), 0.0),
                 "due": (np.dtype(np.uint16), (), 0),
                 "efi": (np.dtype(np.float32), (), 0.0),
                 "need": (np.dtype(np.float32), (), 0.0),
@@ -524,6 +555,16 @@ class _Simulator:
         self.nurse_first = np.r_[0, np.cumsum(nc)[:-1]]
         self.nurse_count = nc
         self.practice_grant = np.array([pp.financing_model == "grant" for pp in plan.practices])
+        self.grant_now = np.zeros(n_pr, dtype=bool)
+        # Lists of each practice (for consultations with another GP of the practice).
+        self.prac_order = np.argsort(plan.list_practice, kind="stable")
+        pc = np.bincount(plan.list_practice, minlength=n_pr)
+        self.prac_first = np.r_[0, np.cumsum(pc)[:-1]]
+        self.prac_count = pc
+        self.prac_pos = np.empty(n_lists, dtype=np.int64)
+        self.prac_pos[self.prac_order] = (
+            np.arange(n_lists) - self.prac_first[plan.list_practice[self.prac_order]]
+        )
 
         # Initial population.
         total = int(plan.list_size.sum())
@@ -661,7 +702,8 @@ class _Simulator:
         dies = rng.random(n) < 1.0 - np.exp(-hazard * qdays / YEAR)
         death_day = np.where(dies, qs + rng.integers(0, qdays, n), qe)
         window = death_day - qs + 1  # days of exposure in the quarter
-        frac = window / qdays
+        # exposure as a share of the whole quarter (a last quarter cut at today is a part of one)
+        frac = window / int(plan.quarter_days[q])
 
         # Morbidity and frailty at the start of the quarter.
         # Conditions are looked at only for persons with one by the quarter's end (a minority).
@@ -693,7 +735,11 @@ class _Simulator:
         practice = plan.list_practice[self.act_list]
         in_scheme = plan.in_scheme(q)
         treated = in_scheme[practice] & target
-        grant = (self.practice_grant & in_scheme)[practice]
+        self.grant_now = self.practice_grant & in_scheme
+        grant = self.grant_now[practice]
+        # The team follows up a fixed share of the target group (a person-level draw).
+        followed = treated & (P["team_draw"][act] < self.followed_share)
+        type2 = self._type2(P["code_draw"][act])
         gp = self.holder[self.act_list]
         P.cols["efi"][act] = efi
         P.cols["ever_target"][act] |= target
@@ -740,7 +786,12 @@ class _Simulator:
         n_onset = np.bincount(o_row, minlength=n)
         lam_ord = np.maximum(lam_gp - lam_ac - extra_ac - lam_home - n_onset, 0.0)
         lam_simple = np.asarray(use["simple_contacts"])[ub] * mult / 4.0 * frac * season
-        lam_ooh = np.asarray(use["out_of_hours"])[ub] * np.sqrt(mult) / 4.0 * frac
+        # Out-of-hours use rises with need more slowly (square root), normalised like GP use so
+        # that each band's mean holds.
+        root = np.sqrt(mult)
+        rsum = np.bincount(group, root, minlength=sums.size)
+        root = root / np.where(cnts > 0, rsum / np.maximum(cnts, 1), 1.0)[group]
+        lam_ooh = np.asarray(use["out_of_hours"])[ub] * root / 4.0 * frac
         lam_agency = np.where(P["any_service"][act], 0.5 / 4.0 * frac, 0.0)
 
         if year >= 2020:
@@ -788,8 +839,10 @@ class _Simulator:
         )
         chunks.append((rr, ks, np.full(rr.size, True)))
         add(lam_agency, "other_agencies", lam_agency > 0)
+        delegated = year >= self.delegated_from
         for k in ("nurse_office", "nurse_home", "nurse_phone", "nurse_simple"):
-            add(np.full(n, self.p.effect(k)), k, treated)
+            rate = np.full(n, self.p.effect(k) / self.followed_share)
+            add(rate, f"{k}_delegated" if delegated else k, followed)
         chunks.append((o_row, np.full(o_row.size, K["office"]), np.full(o_row.size, False)))
 
         rows = np.concatenate([c[0] for c in chunks])
@@ -841,6 +894,29 @@ class _Simulator:
             self.realised["acsc_largest_relative_change"] = max(
                 self.realised.get("acsc_largest_relative_change", 0.0), abs(reduction)
             )
+        dm_factor = np.ones(n)
+        e_t2 = self.p.effect("acsc_type2_diabetes")
+        if e_t2 and treated.any():
+            # Type 2 diabetes patients' diabetes ACSC admissions only (C JHE25's finding).
+            t2 = treated & has[:, C["diabetes"]] & type2
+            d = self.acsc_rate[C["diabetes"]] / 4.0 * frac
+            change = np.where(e_t2 < 0, -np.minimum(abs(e_t2) * frac, 0.95 * d), e_t2 * frac)
+            change = np.where(t2, change, 0.0)
+            lam_acsc = lam_acsc + change
+            dm_factor = np.where(t2 & (d > 0), (d + change) / np.where(d > 0, d, 1.0), 1.0)
+            self.realised["acsc_type2_patient_quarters"] = self.realised.get(
+                "acsc_type2_patient_quarters", 0.0
+            ) + float(t2.sum())
+            self.realised["acsc_type2_planted_sum"] = self.realised.get(
+                "acsc_type2_planted_sum", 0.0
+            ) + float(change.sum())
+        if treated.any():
+            self.realised["acsc_treated_quarters"] = self.realised.get(
+                "acsc_treated_quarters", 0.0
+            ) + float(treated.sum())
+            self.realised["acsc_planted_sum"] = self.realised.get("acsc_planted_sum", 0.0) + float(
+                (lam_acsc - counterfactual)[treated].sum()
+            )
         if self.keep_pq:
             # Truth for the evaluation: expected ACSC admissions of the quarter with and
             # without the team (the same where not treated).
@@ -851,6 +927,8 @@ class _Simulator:
             self._poisson_where_positive(lam_acsc),
             act,
             has,
+            dm_factor,
+            type2,
             qs,
             window,
             death_day,
@@ -908,6 +986,11 @@ class _Simulator:
         u = self.rng.random(has_rows.shape[0]) * tot
         pick = (cum <= u[:, None]).sum(axis=1)
         return np.where(tot > 0, np.minimum(pick, NC - 1), -1)
+
+    def _type2(self, draw: np.ndarray) -> np.ndarray:
+        """Per person: would his or her diabetes be coded T90 (type 2)? (as _person_code)."""
+        u = (draw.astype(np.float64) * (C["diabetes"] + 3) * 7.31) % 1.0
+        return u < self.type2_share
 
     def _person_code(self, draw: np.ndarray, cond: np.ndarray) -> np.ndarray:
         """The ICPC-2 code a person's GP uses for condition *cond* (fixed per person: *draw* is
@@ -995,6 +1078,8 @@ class _Simulator:
                 np.int64
             )
             practitioner[nurse] = self.nurse_order[pick]
+        grant_c = grant[rows]
+        pr, practitioner, grant_c = self._other_gps(kind, rows, pr, practitioner, grant_c)
         follow_ups = self._follow_ups(due, rows, kind, act)
         self.contacts.add_later(
             partial(
@@ -1015,10 +1100,53 @@ class _Simulator:
                 pr,
                 follow_ups,
                 age,
-                grant,
+                grant_c,
                 qs,
             )
         )
+
+    def _other_gps(
+        self,
+        kind: np.ndarray,
+        rows: np.ndarray,
+        pr: np.ndarray,
+        practitioner: np.ndarray,
+        grant_c: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Consultations with a GP other than the person's own (usual-provider continuity, C
+        HETLEVIK12): another GP of the practice, or of another list in the municipality (which
+        may be in another practice: the contact then belongs to that practice)."""
+        cons = np.flatnonzero(self.consult_kind[kind])
+        if cons.size == 0 or self.p_away <= 0.0:
+            return pr, practitioner, grant_c
+        rng = self.rng
+        u = rng.random(cons.size)
+        ai = cons[u < self.p_away]
+        if ai.size == 0:
+            return pr, practitioner, grant_c
+        v = rng.random(ai.size)
+        w = rng.random(ai.size)
+        own = self.act_list[rows[ai]]
+        own_pr = self.plan.list_practice[own]
+        cnt_p = self.prac_count[own_pr]
+        inside = (v < self.away_in_practice) & (cnt_p > 1)
+        # another list of the practice
+        jp = (self.prac_pos[own] + 1 + (w * (cnt_p - 1)).astype(np.int64)) % np.maximum(cnt_p, 1)
+        in_list = self.prac_order[self.prac_first[own_pr] + jp]
+        # another list of the municipality
+        mu = self.list_muni[own]
+        cnt_m = self.muni_count[mu]
+        pos_m = own - self.muni_first[mu]
+        jm = (pos_m + 1 + (w * np.maximum(cnt_m - 1, 0)).astype(np.int64)) % np.maximum(cnt_m, 1)
+        out_list = self.muni_first[mu] + jm
+        other = np.where(inside, in_list, out_list)
+        pr = pr.copy()
+        practitioner = practitioner.copy()
+        grant_c = grant_c.copy()
+        practitioner[ai] = self.holder[other]
+        pr[ai] = self.plan.list_practice[other]
+        grant_c[ai] = self.grant_now[pr[ai]]
+        return pr, practitioner, grant_c
 
     def _finish_contacts(
         self,
@@ -1071,7 +1199,7 @@ class _Simulator:
             main = diag[coded]
             coded, main = coded[main < 32], main[main < 32]
             extra[coded] &= ~np.left_shift(np.uint32(1), main.astype(np.uint32))
-        is_grant = grant[rows] & (kind != K["out_of_hours"])
+        is_grant = grant & (kind != K["out_of_hours"])
         combo = kind * 2 + is_grant
         child = age[rows] + (date - qs) / YEAR < 16.0
         return {
@@ -1118,6 +1246,8 @@ class _Simulator:
         n_acsc: np.ndarray,
         act: np.ndarray,
         has: np.ndarray,
+        dm_factor: np.ndarray,
+        type2: np.ndarray,
         qs: int,
         window: np.ndarray,
         death_day: np.ndarray,
@@ -1153,12 +1283,25 @@ class _Simulator:
         ]
         acsc_rows = np.flatnonzero(kind == 2)
         if acsc_rows.size:
-            sub = has[rows[acsc_rows]]
-            cond = self._pick_condition(sub, sub * self.acsc_rate[None, :])
+            who = rows[acsc_rows]
+            sub = has[who]
+            weights = sub * self.acsc_rate[None, :]
+            weights[:, C["diabetes"]] *= dm_factor[who]
+            cond = self._pick_condition(sub, weights)
             for ci in np.unique(cond):
                 s = cond == ci
                 codes = self.acsc_codes_by_cond[int(ci)]
-                main[acsc_rows[s]] = codes[(rng.random(s.sum()) * codes.size).astype(np.int64)]
+                pick = rng.random(s.sum())
+                main[acsc_rows[s]] = codes[(pick * codes.size).astype(np.int64)]
+                if ci == C["diabetes"] and self.acsc_dm_type1.size and self.acsc_dm_type2.size:
+                    # the diabetes code follows the person's type (E10 type 1, E11 type 2)
+                    t2 = type2[who[s]]
+                    c1, c2 = self.acsc_dm_type1, self.acsc_dm_type2
+                    main[acsc_rows[s]] = np.where(
+                        t2,
+                        c2[(pick * c2.size).astype(np.int64)],
+                        c1[(pick * c1.size).astype(np.int64)],
+                    )
         # One other diagnosis: one of the person's conditions (its ICD-10 code), if any.
         cond = self._pick_condition(has[rows])
         other = np.full(m, -1, dtype=np.int64)

@@ -11,6 +11,7 @@ urlpatterns = [
     path("audit/", include("pht.app.audit.urls")),
     path("dashboard/", include("pht.app.dashboards.urls")),
     path("call/", include("pht.app.call.urls")),
+    path("kvalitet/", include("pht.app.quality.urls")),
     path("api/", api.urls),
     # OAuth 2.0 for systems (client credentials): tokens and their revocation only
     path("o/token/", oauth2_views.TokenView.as_view(), name="oauth2_token"),
