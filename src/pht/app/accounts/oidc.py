@@ -27,7 +27,7 @@ from pht.app.accounts.models import Profile
 #: The name of the provider in authlib's registry and in the session.
 NAME = "helseid"
 #: Session key of the ID token (the logout hint).
-ID_TOKEN = "pht_oidc_id_token"
+ID_TOKEN = "pht_oidc_id_token"  # nosec B105
 
 
 def enabled() -> bool:

@@ -24,7 +24,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Field, NinjaAPI, Query, Schema, Status
+from ninja import Field, NinjaAPI, Path, Query, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
 from ninja.security import django_auth
 
@@ -35,23 +35,9 @@ from pht.app.accounts.systems import ClientRateThrottle, SystemToken, UserRateTh
 from pht.app.audit.log import record
 from pht.app.audit.models import AuditAction
 from pht.app.care import actions
-from pht.app.care.forms import TaskForm, WorklistFilter
+from pht.app.care.forms import CompleteForm, TaskForm, WorklistFilter
 from pht.app.care.models import ConditionChoice, Patient, Task, TaskKind
 from pht.app.care.views import VIEW_REASON, worklist_queryset
-
-api = NinjaAPI(
-    title="pht team API",
-    version="1",
-    description=(
-        "Worklists, patients and tasks of a primary health team. Signed-in users (session) "
-        "or systems with an OAuth 2.0 client-credentials token (Bearer; scopes worklist:read, "
-        "tasks:write) scoped to one practice."
-    ),
-    auth=[SystemToken(), django_auth],
-    throttle=[ClientRateThrottle(), UserRateThrottle()],
-    urls_namespace="api",
-    docs_url=None,
-)
 
 
 class Problem(Schema):
@@ -69,6 +55,43 @@ class FieldError(Schema):
 
 #: The refusals every operation can answer, documented in the schema.
 REFUSALS: dict[int, Any] = {401: Problem, 403: Problem, 429: Problem}
+REFUSAL_BODIES: dict[int, Any] = {**REFUSALS, 404: Problem, 422: FieldError}
+
+
+class TeamAPI(NinjaAPI):
+    """The API; every operation's schema documents the refusals every operation can answer
+    (401, 403, 404, 422, 429 with their bodies), whichever router it comes from."""
+
+    def get_openapi_schema(self, **kwargs: Any) -> Any:
+        for bound in self._get_bound_routers():
+            for path_view in bound.path_operations.values():
+                for operation in path_view.operations:
+                    models = operation.response_models
+                    if len(models) == 1 and 200 not in models:
+                        continue  # a single non-200 answer: adding codes would change it
+                    for code, model in REFUSAL_BODIES.items():
+                        if code not in models:
+                            models[code] = operation._create_response_model(model)
+        return super().get_openapi_schema(**kwargs)
+
+
+api = TeamAPI(
+    title="pht team API",
+    version="1",
+    description=(
+        "Worklists, patients and tasks of a primary health team. Signed-in users (session) "
+        "or systems with an OAuth 2.0 client-credentials token (Bearer; scopes worklist:read, "
+        "tasks:write) scoped to one practice."
+    ),
+    auth=[SystemToken(), django_auth],
+    throttle=[ClientRateThrottle(), UserRateThrottle()],
+    urls_namespace="api",
+    docs_url=None,
+)
+
+
+#: Text without NUL characters (PostgreSQL refuses them; the forms do too).
+NO_NUL = r"^[^\x00]*$"
 
 
 def _choices(field: str, form: Any = WorklistFilter) -> Any:
@@ -86,7 +109,7 @@ class WorklistFilters(Schema):
     frailty_band: _choices("frailty_band") = ""  # type: ignore[valid-type]
     overdue: bool = False
     no_plan: bool = False
-    q: Annotated[str, Field(max_length=100)] = ""
+    q: Annotated[str, Field(max_length=100, pattern=NO_NUL)] = ""
     sort: _choices("sort") = "rank"  # type: ignore[valid-type]
     page: Annotated[int, Field(ge=1, le=100_000)] = 1
 
@@ -149,6 +172,8 @@ class PatientDetail(PatientRow):
 
 
 _TEAM_ROLES = ("", *sorted(r.value for r in PRACTICE_ROLES))
+#: Largest id a database row can have (a bigger number is a 422, not an overflow).
+MAX_ID = 2**31 - 1
 
 
 class TaskIn(Schema):
@@ -158,14 +183,14 @@ class TaskIn(Schema):
     due: dt.date
     kind: Literal[tuple(TaskKind.values)] = "task"  # type: ignore[valid-type]
     condition: Literal[("", *ConditionChoice.values)] = ""  # type: ignore[valid-type]
-    assigned_username: Annotated[str, Field(max_length=150)] | None = None
+    assigned_username: Annotated[str, Field(max_length=150, pattern=NO_NUL)] | None = None
     assigned_role: Literal[_TEAM_ROLES] = ""  # type: ignore[valid-type]
 
 
 class CompleteIn(Schema):
     """Completing a task (the completion form's note)."""
 
-    note: Annotated[str, Field(max_length=300)] = ""
+    note: Annotated[str, Field(max_length=300, pattern=NO_NUL)] = ""
 
 
 def _team(request: HttpRequest, action: Action = Action.VIEW_WORKLIST) -> Any:
@@ -305,12 +330,17 @@ def _api_field(field: str | None) -> str | None:
     response={200: TaskOut, 400: Problem, 404: Problem, 422: FieldError, **REFUSALS},
     summary="Mark a task done",
 )
-def complete_task(request: HttpRequest, task_id: int, body: CompleteIn) -> Any:
-    """Mark a task of the practice done."""
+def complete_task(
+    request: HttpRequest, task_id: Annotated[int, Path(ge=1, le=MAX_ID)], body: CompleteIn
+) -> Any:
+    """Mark a task of the practice done (the completion form checks the note)."""
     practice = _team(request, Action.COMPLETE_TASK)
     task = get_object_or_404(Task, pk=task_id, patient__practice=practice)
+    form = CompleteForm({"note": body.note})
+    if not form.is_valid():
+        return Status(422, _form_error(form))
     try:
-        actions.do_complete_task(user=request.user, task=task, note=body.note)
+        actions.do_complete_task(user=request.user, task=task, **form.cleaned_data)
     except actions.ActionError as err:
         return Status(422, {"field": _api_field(err.field), "message": err.message})
     return Status(200, _task(task))
@@ -344,3 +374,8 @@ def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> Any:
 @api.exception_handler(Throttled)
 def _throttled(request: HttpRequest, exc: Throttled) -> Any:
     return api.create_response(request, {"detail": "Too many requests"}, status=429)
+
+
+from pht.app.api.surveys import router as surveys_router  # noqa: E402 (after the API exists)
+
+api.add_router("", surveys_router)

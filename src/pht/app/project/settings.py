@@ -33,7 +33,8 @@ if PHT_ENV not in {"development", "test", "production"}:
     raise ImproperlyConfigured(f"PHT_ENV={PHT_ENV!r} is not one of development, test, production")
 DEVELOPMENT = PHT_ENV == "development"
 
-_DEV_SECRET = "development-only-secret-key-never-use-in-production-5f1c9e2a7b"
+# (the development key: refused outside development, see below)
+_DEV_SECRET = "development-only-secret-key-never-use-in-production-5f1c9e2a7b"  # nosec B105
 SECRET_KEY = os.environ.get("PHT_SECRET_KEY", "")
 if not SECRET_KEY:
     if PHT_ENV == "production":
