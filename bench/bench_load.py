@@ -28,12 +28,12 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from pht.cli.tuning import tune_process
 from pht.core.identifiers import PersonIdKind, make_orgnr, make_person_id
 from pht.registry.batches import list_batches, undo_batch
 from pht.registry.fhir import load_fhir
 from pht.registry.load import LoadReport, load_extract, validate_extract
 from pht.registry.warehouse import Warehouse
+from pht.tuning import tune_process
 
 CONTACTS = int(os.environ.get("PHT_BENCH_CONTACTS", "5000000"))
 PERSONS = max(1_000, CONTACTS // 20)

@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
+from pht.cli import app
 from pht.registry.batches import list_batches, undo_batch
 from pht.registry.fhir import FHIR_CONDITIONS_TABLE, load_fhir
 from pht.registry.fhir.write import FHIR_CONDITIONS_SCHEMA
@@ -83,3 +85,25 @@ def test_dry_run_changes_nothing_and_an_overwrite_needs_replace(
     done = load_fhir(wh, path, source="a", replace=True)
     assert done.refused is None and done.changes["practices"]["updated"] == 1
     assert wh.sql("SELECT name FROM practices") == [("Sørlandet legesenter AS",)]
+
+
+def test_cli_dry_run_and_refusal(tmp_path: Path) -> None:
+    target = str(tmp_path / "w.duckdb")
+    path = _bundle(tmp_path / "a", norway_bundle())
+    runner = CliRunner()
+
+    def load(path: Path, *extra: str) -> Any:
+        return runner.invoke(app, ["registry", "load-fhir", str(path), "-w", target, *extra])
+
+    dry = load(path, "--dry-run", "-f", "json")
+    assert dry.exit_code == 0, dry.stdout
+    assert json.loads(dry.stdout)["dry_run"] and json.loads(dry.stdout)["batch_id"] is None
+    res = load(path, "-s", "a")
+    assert res.exit_code == 0 and "rader skrevet" in res.stdout, res.stdout
+    renamed = norway_bundle()
+    renamed["entry"][0]["resource"]["name"] = "Nytt navn"
+    path = _bundle(tmp_path / "b", renamed)
+    res = load(path, "-s", "a")
+    assert res.exit_code == 1 and "avvist" in res.stdout, res.stdout
+    res = load(path, "-s", "a", "--replace", "-f", "json")
+    assert res.exit_code == 0 and json.loads(res.stdout)["batch_id"] == 2, res.stdout
