@@ -270,7 +270,8 @@ CONTENT_SECURITY_POLICY = {
         "img-src": [SELF, "data:"],
         "font-src": [SELF],
         "connect-src": [SELF],
-        "form-action": [SELF],
+        # single sign-on's logout is a form whose answer redirects to the provider
+        "form-action": [SELF, *([PHT_OIDC_ISSUER] if PHT_OIDC_ISSUER else [])],
         "frame-ancestors": [NONE],
         "base-uri": [SELF],
         "object-src": [NONE],
