@@ -47,6 +47,7 @@ from pht.app.care.models import (
     TaskKind,
     TimelineKind,
 )
+from pht.app.surveys.needs import survey_needs
 
 VIEW_REASON = "oppfølging i teamet"
 
@@ -216,6 +217,8 @@ def worklist_rows(patients: Any) -> SafeString:
     overdue = gettext("årskontroll forfalt")
     yes = gettext("ja")
     rows = []
+    patients = list(patients)
+    needs = survey_needs(p.pk for p in patients)  # e.g. "WHO-5 28 eller lavere"
     for p in patients:
         try:
             plan = p.plan
@@ -231,7 +234,7 @@ def worklist_rows(patients: Any) -> SafeString:
                 p.name,
                 p.birth_date.strftime("%d.%m.%Y"),
                 p.sex,
-                p.reasons,
+                "; ".join(x for x in (p.reasons, needs.get(p.pk, "")) if x),
                 format_html(' <span class="badge warn">{}</span>', overdue)
                 if p.annual_check_overdue
                 else "",
