@@ -257,3 +257,8 @@ def complete_task(request: HttpRequest, task_id: int, body: CompleteIn) -> Any:
 @api.exception_handler(PermissionDenied)
 def _denied(request: HttpRequest, exc: PermissionDenied) -> Any:
     return api.create_response(request, {"detail": "forbidden"}, status=403)
+
+
+from pht.app.api.care import router as care_router  # noqa: E402  (the care room's endpoints)
+
+api.add_router("", care_router)
