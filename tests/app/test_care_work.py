@@ -30,6 +30,7 @@ from tests.app.care_fixtures import (
     load_names,
 )
 from tests.app.conftest import client_for
+from tests.app.pdfpages import page_count
 
 pytestmark = pytest.mark.django_db
 
@@ -56,10 +57,6 @@ def _recall(patient: Patient, user: Any, condition: str = "diabetes") -> Task:
         condition=condition,
         assigned_role="secretary",
     )
-
-
-def _pages(pdf: bytes) -> int:
-    return len(re.findall(rb"/Type\s*/Page[^s]", pdf))
 
 
 def test_app_today_is_the_data_date_and_the_header_shows_it(client: Any, users: Any) -> None:
@@ -146,7 +143,7 @@ def test_batch_letters_are_one_pdf_and_no_answer_needs_three(
     }
     response = client.post(reverse("care:recall_invite"), post)
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
-    assert _pages(response.content) == 3
+    assert page_count(response.content) == 3
     assert all(t.invitations.count() == 1 for t in recalls)
     # "ikke svart" only after the third invitation; "reservert seg" at once
     close = reverse("care:recall_close", kwargs={"pk": recalls[0].pk})
@@ -263,7 +260,7 @@ def test_plan_contact_on_due_list_review_end_history_and_min_plan(
     history = client.get(reverse("care:plan_history", kwargs={"uid": patient.uid})).content
     assert "Gå til butikken igjen" in history.decode()
     pdf = client.get(reverse("care:min_plan", kwargs={"uid": patient.uid}))
-    assert pdf["Content-Type"] == "application/pdf" and _pages(pdf.content) == 1
+    assert pdf["Content-Type"] == "application/pdf" and page_count(pdf.content) == 1
     # ending takes it off the due list
     client.post(
         reverse("care:plan_end", kwargs={"uid": patient.uid}),

@@ -5,12 +5,12 @@ per-condition worklist filter; screenshots at 1280 and 390 px with nothing wider
 from __future__ import annotations
 
 import datetime as dt
-import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.app.pdfpages import page_count
 from tests.browser.test_nurse_journey import log_in
 
 pytestmark = [pytest.mark.browser]
@@ -27,7 +27,8 @@ WIDEST = """() => {
     if (getComputedStyle(el).visibility === 'hidden') continue;
     if (r.right > w + 1 || r.left < -1) {
       if (el.closest('.visually-hidden, .skip-link')) continue;
-      out.push(el.tagName + (el.id ? '#' + el.id : '') + '.' + el.className + ' ' + Math.round(r.left) + '-' + Math.round(r.right));
+      out.push(el.tagName + (el.id ? '#' + el.id : '') + '.' + el.className
+               + ' ' + Math.round(r.left) + '-' + Math.round(r.right));
     }
   }
   return {w, scroll: document.documentElement.scrollWidth, out: out.slice(0, 10)};
@@ -99,10 +100,6 @@ def care_pilot(transactional_db: Any) -> Any:
     triggers.remove(connection)
 
 
-def _pages(pdf: bytes) -> int:
-    return len(re.findall(rb"/Type\s*/Page[^s]", pdf))
-
-
 def test_recall_cycle_check_plan_and_worklist(page: Any, live_server: Any, care_pilot: Any) -> None:
     from playwright.sync_api import expect
 
@@ -119,7 +116,7 @@ def test_recall_cycle_check_plan_and_worklist(page: Any, live_server: Any, care_
     with page.expect_download() as info:
         page.click("#invite-selected")
     pdf = Path(info.value.path()).read_bytes()
-    assert pdf.startswith(b"%PDF") and _pages(pdf) == 3
+    assert pdf.startswith(b"%PDF") and page_count(pdf) == 3
     assert [t.invitations.count() for t in care_pilot["recalls"]] == [1, 1, 1, 0]
     page.click("#logout")
 
@@ -145,7 +142,7 @@ def test_recall_cycle_check_plan_and_worklist(page: Any, live_server: Any, care_
     expect(page.locator("#plan-contacts")).to_contain_text(other.name)
     response = page.request.get(f"{base}/patients/{other.uid}/plan/min-plan/")
     assert response.headers["content-type"] == "application/pdf"
-    assert _pages(response.body()) == 1
+    assert page_count(response.body()) == 1
 
     # the worklist's diabetes-overdue filter lists only patients whose diabetes check is overdue
     page.click("nav >> text=Arbeidsliste")

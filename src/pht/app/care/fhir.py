@@ -17,7 +17,7 @@ _FNR = "urn:oid:2.16.578.1.12.4.1.4.1"  # Norwegian national identity number (fÃ
 
 
 def _communication(thread: CoordinationThread, msg: Any, previous: Any) -> dict[str, Any]:
-    from fhir.resources.communication import Communication
+    from fhir.resources.R4B.communication import Communication
 
     practice = {
         "identifier": {
@@ -53,7 +53,7 @@ def _communication(thread: CoordinationThread, msg: Any, previous: Any) -> dict[
 
 def thread_communications(thread: CoordinationThread) -> dict[str, Any]:
     """The thread as a FHIR ``Bundle`` (type collection) of Communication resources."""
-    from fhir.resources.bundle import Bundle
+    from fhir.resources.R4B.bundle import Bundle
 
     entries = []
     previous = None
