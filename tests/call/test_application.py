@@ -102,8 +102,12 @@ def test_staffing_below_the_norm_is_a_warning_with_the_required_fte() -> None:
     (msg,) = validate(app, RULES)
     assert msg in warnings_of([msg]) and not errors_of([msg])
     assert msg.field == "practices[0].planned_nurse_fte"
-    assert "1.5 sykepleierårsverk er under normen på 2.00 for 6 fastlegelister" in msg.text
-    assert "mangler 0.50" in msg.text
+    # the primary reading (about 3,900 listed per FTE): 7,215 listed need 1.85 FTE
+    listed = app.practices[0].listed
+    required = RULES.staffing_norm.required_fte_by_listed(listed)
+    assert f"1.5 sykepleierårsverk er under normen på {required} for 6 fastlegelister" in msg.text
+    assert f"og {listed} listeinnbyggere" in msg.text
+    assert f"mangler {required - Decimal('1.5')}" in msg.text
     app.practices[0].planned_nurse_fte = Decimal("2.0")
     assert validate(app, RULES) == []
 

@@ -228,9 +228,14 @@ def _practice(p: JoiningPractice, i: int, rules: CallRules) -> Iterable[Message]
                 Severity.WARNING,
                 "below_staffing_norm",
                 f"{label}: {p.planned_nurse_fte} sykepleierårsverk er under normen på "
-                f"{norm.required_fte} for {lists} fastlegelister "
-                f"(én sykepleier per {rules.staffing_norm.lists_per_nurse} lister; "
-                f"mangler {norm.shortfall_fte})",
+                f"{norm.required_fte} for {lists} fastlegelister"
+                + (
+                    f" og {p.listed} listeinnbyggere (ca. "
+                    f"{rules.staffing_norm.listed_per_nurse} per årsverk; "
+                    if norm.reading == "listed"
+                    else f" (én sykepleier per {rules.staffing_norm.lists_per_nurse} lister; "
+                )
+                + f"mangler {norm.shortfall_fte})",
             )
     if p.financing_model is None:
         yield Message(

@@ -8,6 +8,7 @@ from pht.cli import app as app_cli
 from pht.cli import call as call_cli
 from pht.cli import evaluate as evaluate_cli
 from pht.cli import finance, pilot, registry
+from pht.cli import ops as ops_cli
 from pht.cli import population as population_cli
 from pht.cli import synth as synth_cli
 from pht.cli.main_job import run_main_job
@@ -38,6 +39,12 @@ app.add_typer(
 )
 app.add_typer(
     evaluate_cli.app, name="evaluate", help="Evaluation: indicators, DiD, the published report."
+)
+app.command("backup", help="Back up the app database and the warehouse, with a manifest.")(
+    ops_cli.backup
+)
+app.command("restore", help="Check a backup and restore it (app database, warehouse).")(
+    ops_cli.restore
 )
 app.command(
     "run", help="The main job: synthetic pilot, analytics, app database, demo users, serve."

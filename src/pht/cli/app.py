@@ -87,6 +87,23 @@ def demo_users(fmt: Annotated[Format, typer.Option("--format")] = Format.TABLE) 
     print_logins(create_demo_users(), fmt=fmt)
 
 
+@app.command("send-outbox", help="Send the outbox's due messages (SMS, e-mail, letters).")
+def send_outbox(
+    limit: Annotated[int | None, typer.Option(help="Send at most this many.")] = None,
+) -> None:
+    """Send every queued message that is due, each by its channel's configured sender."""
+    setup_django()
+    from pht.app.outbox.actions import send_pending
+
+    s = send_pending(limit=limit)
+    console.print(
+        f"[bold]pht app[/]: outbox sent {s.sent}, to retry {s.retry}, failed {s.failed}, "
+        f"interrupted {s.stale}"
+    )
+    for pk, why in s.failures:
+        console.print(f"  #{pk}: {why}")
+
+
 @app.command("serve", help="Serve the web app (gunicorn) on http://127.0.0.1:8000.")
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = DEFAULT_HOST,

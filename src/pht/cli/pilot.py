@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from pht.cli.output import Format, console, emit_json, emit_rows
+from pht.core import StaffingAssessment
 from pht.financing.project_funds import project_funds_for_year
 from pht.reference import load_pilot, load_scheme_rules
 from pht.reference.pilot import Pilot
@@ -16,10 +17,25 @@ app = typer.Typer(no_args_is_help=True)
 FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
 
 
+def staffing_row(norm: StaffingAssessment) -> dict[str, Any]:
+    """The staffing norm's figures under both readings (the primary one decides)."""
+    return {
+        "nurse_fte_norm": norm.required_fte,
+        "meets_norm": norm.meets_norm,
+        "norm_reading": norm.reading,
+        "nurse_fte_norm_by_listed": norm.required_fte_by_listed,
+        "meets_by_listed": norm.meets_by_listed,
+        "nurse_fte_norm_by_lists": norm.required_fte_by_lists,
+        "meets_by_lists": norm.meets_by_lists,
+    }
+
+
 def pilot_summary(pilot: Pilot) -> dict[str, Any]:
     """The pilot in figures, with its municipalities and practices."""
     by_model = pilot.practices_by_model()
     rules = load_scheme_rules()
+    norm = rules.staffing_norm
+    whole = norm.assess(gp_lists=pilot.gps, nurse_fte=pilot.nurse_fte, listed=pilot.listed)
     return {
         "name": pilot.name,
         "start": pilot.start,
@@ -30,6 +46,12 @@ def pilot_summary(pilot: Pilot) -> dict[str, Any]:
         "nurse_fte": pilot.nurse_fte,
         "listed": pilot.listed,
         "financing_models": {m.value: n for m, n in by_model.items()},
+        "staffing": {
+            **staffing_row(whole),
+            "primary_reading": norm.primary,
+            "primary_status": rules.staffing_primary_status,
+            "primary_sources": list(rules.staffing_primary_sources),
+        },
         "municipality_list": [
             {
                 "code": m.code,
@@ -50,13 +72,8 @@ def pilot_summary(pilot: Pilot) -> dict[str, Any]:
                 "financing_model": p.financing_model.value,
                 "gps": p.gps,
                 "nurse_fte": p.nurse_fte,
-                "nurse_fte_norm": (
-                    norm := rules.staffing_norm.assess(
-                        gp_lists=p.gps, nurse_fte=p.nurse_fte, listed=p.listed
-                    )
-                ).required_fte,
-                "meets_norm": norm.meets_norm,
                 "listed": p.listed,
+                **staffing_row(norm.assess(gp_lists=p.gps, nurse_fte=p.nurse_fte, listed=p.listed)),
             }
             for p in pilot.practices
         ],
@@ -76,6 +93,13 @@ def show(fmt: FormatOption = Format.TABLE) -> None:
             f"{summary['municipalities']} municipalities, {summary['practices']} practices, "
             f"{summary['gps']} GPs, {summary['nurse_fte']} nurse FTEs, "
             f"{summary['listed']} listed; {models}"
+        )
+        st = summary["staffing"]
+        console.print(
+            f"Staffing norm ({st['primary_reading']} reading, {st['primary_status']}: "
+            f"{', '.join(st['primary_sources'])}): {st['nurse_fte_norm']} FTE required, "
+            f"{'met' if st['meets_norm'] else 'not met'}; by GP lists "
+            f"{st['nurse_fte_norm_by_lists']} FTE, {'met' if st['meets_by_lists'] else 'not met'}"
         )
         emit_rows(summary["municipality_list"], fmt=fmt, title="Municipalities")
     emit_rows(summary["practice_list"], fmt=fmt, title="Practices")

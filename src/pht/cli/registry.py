@@ -148,28 +148,42 @@ def validate(
 def load_fhir_command(
     path: Annotated[Path, typer.Argument(help="A Bundle, a folder, or an NDJSON bulk export.")],
     warehouse: WarehouseOption = None,
+    source: Annotated[
+        str | None,
+        typer.Option(
+            "--source",
+            "-s",
+            help="Where the data come from (server, export); ids are qualified by it. "
+            "Default: the folder's name.",
+        ),
+    ] = None,
     fmt: FormatOption = Format.TABLE,
 ) -> None:
     target = warehouse_path(warehouse)
     with Warehouse.open(target) as wh:
         wh.init()
-        report = load_fhir(wh, path)
+        report = load_fhir(wh, path, source=source)
     if fmt is Format.JSON:
         emit_json(report.as_dict())
         return
     rows = [
-        {"ressurstype": k, "brukt": report.used.get(k, 0), "hoppet over": report.skipped.get(k, 0)}
-        for k in sorted(set(report.used) | set(report.skipped))
+        {
+            "ressurstype": k,
+            "lest": report.read.get(k, 0),
+            "brukt": report.used.get(k, 0),
+            "hoppet over": report.skipped.get(k, 0),
+        }
+        for k in sorted(report.read)
     ]
-    emit_rows(rows, fmt=fmt, title=f"{report.resources} FHIR-ressurser lest")
+    emit_rows(rows, fmt=fmt, title=f"{report.resources} FHIR-ressurser lest fra {report.source}")
     if report.problems:
         emit_rows(
             [
-                {"kilde": p.source, "ressurs": p.resource, "årsak": p.reason}
+                {"hvor": p.where, "ressurs": p.resource, "felt": p.field, "årsak": p.reason}
                 for p in report.problems
             ],
             fmt=fmt,
-            title="ressurser som ikke kunne brukes fullt ut",
+            title="filer, ressurser og referanser som ikke kunne brukes fullt ut",
         )
     if report.unknown_codes:
         emit_rows(
@@ -181,9 +195,10 @@ def load_fhir_command(
             title="koder pht ikke kjenner",
         )
     emit_rows(
-        [{"tabell": t, "rader": n} for t, n in report.written.items()],
+        [{"tabell": t, "rader skrevet": n} for t, n in report.written.items()],
         fmt=fmt,
-        title=f"lastet inn i {target} ({report.pseudonymised_patients} pasienter med pseudonym)",
+        title=f"{report.rows_written} rader skrevet til {target} "
+        f"({report.pseudonymised_patients} personer med pseudonym)",
     )
 
 

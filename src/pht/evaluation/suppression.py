@@ -27,14 +27,47 @@ import pandas as pd
 
 from pht.evaluation.indicators import min_cell
 
-__all__ = ["primary_mask", "protect_nested", "protect_partition", "publish", "suppress_table"]
+__all__ = [
+    "is_small",
+    "primary_mask",
+    "protect_nested",
+    "protect_partition",
+    "publish",
+    "publish_count",
+    "publish_share",
+    "suppress_table",
+]
+
+
+def is_small(n: int | None, n_event: int | None = None, *, threshold: int | None = None) -> bool:
+    """Rule 1 (primary) for one cell: fewer than ``min_cell`` persons, or 1 to ``min_cell`` - 1
+    of them with the counted event. :func:`primary_mask` is the same rule over a table."""
+    k = threshold or min_cell()
+    if (n or 0) < k:
+        return True
+    return n_event is not None and 0 < n_event < k
+
+
+def publish_count(n: int, *, threshold: int | None = None) -> int | None:
+    """A count of persons as published: None when it is a small cell (0 is published)."""
+    return None if n != 0 and is_small(n, threshold=threshold) else n
+
+
+def publish_share(
+    numerator: int, denominator: int, *, threshold: int | None = None
+) -> float | None:
+    """numerator / denominator as published: None when the cell is small by rule 1 (fewer than
+    ``min_cell`` persons in the denominator, or 1 to ``min_cell`` - 1 with the event)."""
+    if denominator <= 0 or is_small(denominator, numerator, threshold=threshold):
+        return None
+    return numerator / denominator
 
 
 def primary_mask(
     df: pd.DataFrame, *, n: str = "n", n_event: str | None = "n_event", threshold: int | None = None
 ) -> pd.Series:
     """True where a row is a small cell by itself."""
-    k = threshold or min_cell()
+    k = threshold or min_cell()  # the rule of is_small, vectorised
     mask = df[n].fillna(0) < k
     if n_event is not None and n_event in df.columns:
         e = df[n_event].fillna(0)

@@ -24,6 +24,9 @@ class _Norm(BaseModel):
     lists_per_nurse: Decimal
     listed_per_nurse: int
     sources: list[str]
+    primary: str = "lists"
+    primary_status: str = "A"
+    primary_sources: list[str] = []
 
 
 class _Sizes(BaseModel):
@@ -74,6 +77,8 @@ class SchemeRules(BaseModel):
     size_thresholds: SizeThresholds
     project_funds: tuple[ProjectFundsRate, ...]
     sources: tuple[str, ...]
+    staffing_primary_status: str = "A"
+    staffing_primary_sources: tuple[str, ...] = ()
 
     def project_funds_rate(self, day: dt.date) -> ProjectFundsRate:
         """The project-funds rate in force on *day*."""
@@ -91,7 +96,10 @@ def load_scheme_rules() -> SchemeRules:
         staffing_norm=StaffingNorm(
             lists_per_nurse=raw.staffing_norm.lists_per_nurse,
             listed_per_nurse=raw.staffing_norm.listed_per_nurse,
+            primary=raw.staffing_norm.primary,
         ),
+        staffing_primary_status=raw.staffing_norm.primary_status,
+        staffing_primary_sources=tuple(raw.staffing_norm.primary_sources),
         size_thresholds=SizeThresholds(
             small_below=raw.size_classes.small_below, large_above=raw.size_classes.large_above
         ),

@@ -13,16 +13,23 @@ ORGNR = make_orgnr("92345678") or make_orgnr("92345679") or ""
 GP_HPR, NURSE_HPR = "9144889", "9144890"
 
 
-def _number(birth: dt.date, kind: PersonIdKind) -> str:
-    for individual in range(100, 500):
-        number = make_person_id(birth, individual, kind=kind)
+def person_number(
+    birth: dt.date, kind: PersonIdKind, sex: str, start: int = 100, *, d_number: bool = False
+) -> str:
+    """A valid person number for *birth* and *sex* (the third individual digit is even for
+    women), the first one from individual number *start*."""
+    low = 500 if birth.year >= 2000 else 0
+    for individual in range(max(start, low), low + 500):
+        if individual % 2 != (sex == "M"):
+            continue
+        number = make_person_id(birth, individual, kind=kind, d_number=d_number)
         if number:
             return number
     raise AssertionError("no person number")
 
 
-FNR = _number(dt.date(1948, 3, 21), PersonIdKind.SYNTHETIC)
-DNR = _number(dt.date(1990, 7, 2), PersonIdKind.D_NUMBER)
+FNR = person_number(dt.date(1948, 3, 21), PersonIdKind.SYNTHETIC, "F")
+DNR = person_number(dt.date(1990, 7, 2), PersonIdKind.D_NUMBER, "M")
 
 
 def norway_bundle() -> dict[str, Any]:
@@ -193,11 +200,48 @@ def norway_bundle() -> dict[str, Any]:
 
 
 SYNTHEA_NPI = "9999974493"
+SYNTHEA_IDLE_NPI = "9999999698"
 SYNTHEA_ORG = "3b23bdf7-5bd6-30bf-85a9-a37d7d74938a"
+NPI_SYSTEM = "http://hl7.org/fhir/sid/us-npi"
+SYNTHEA_SYSTEM = "https://github.com/synthetichealth/synthea"
+
+# a bulk-data export log as Synthea's sample exports deliver it next to the resources
+EXPORT_LOG = [
+    {
+        "exportId": "export-10",
+        "timestamp": "2024-08-06T14:11:57.560606-04:00",
+        "eventId": "kickoff",
+        "eventDetail": {"exportUrl": "https://example.com/fhir/Group/sample-10/$export"},
+    },
+    {
+        "exportId": "export-10",
+        "timestamp": "2024-08-06T14:12:58.124336-04:00",
+        "eventId": "export_complete",
+        "eventDetail": {"files": 0, "resources": 0, "bytes": 0, "duration": 563},
+    },
+]
 
 
-def synthea_ndjson(folder: Path, patients: int = 3) -> Path:
-    """A Synthea-style bulk export: one NDJSON file per type, US identifiers, SNOMED CT codes."""
+def _role(rid: str, npi: str) -> dict[str, Any]:
+    """A Synthea PractitionerRole: logical references (identifier only), no period."""
+    return {
+        "resourceType": "PractitionerRole",
+        "id": rid,
+        "practitioner": {"identifier": {"system": NPI_SYSTEM, "value": npi}},
+        "organization": {"identifier": {"system": SYNTHEA_SYSTEM, "value": SYNTHEA_ORG}},
+        "code": [
+            {
+                "coding": [{"system": "http://nucc.org/provider-taxonomy", "code": "208D00000X"}],
+                "text": "General Practice Physician",
+            }
+        ],
+    }
+
+
+def synthea_ndjson(folder: Path, patients: int = 3, *, log: bool = True) -> Path:
+    """A Synthea-style bulk export: one NDJSON file per type, US identifiers, SNOMED CT codes,
+    PractitionerRoles with logical references, a practitioner without encounters, and (with
+    *log*) the export's ``log.ndjson``."""
     folder.mkdir(parents=True, exist_ok=True)
     out: dict[str, list[dict[str, Any]]] = {
         "Organization": [
@@ -232,8 +276,15 @@ def synthea_ndjson(folder: Path, patients: int = 3) -> Path:
                 "active": True,
                 "name": [{"family": "Simonis280", "given": ["Chelsey293"], "prefix": ["Dr."]}],
                 "gender": "female",
-            }
+            },
+            {
+                "resourceType": "Practitioner",
+                "id": "prac-idle",
+                "identifier": [{"system": NPI_SYSTEM, "value": SYNTHEA_IDLE_NPI}],
+                "name": [{"family": "Wuckert783", "given": ["Bobbye345"]}],
+            },
         ],
+        "PractitionerRole": [_role("role-1", SYNTHEA_NPI), _role("role-idle", SYNTHEA_IDLE_NPI)],
         "Patient": [],
         "Encounter": [],
         "Condition": [],
@@ -359,12 +410,16 @@ def synthea_ndjson(folder: Path, patients: int = 3) -> Path:
         (folder / f"{name}.000.ndjson").write_text(
             "\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8"
         )
+    if log:
+        (folder / "log.ndjson").write_text(
+            "".join(json.dumps(e) + "\n" for e in EXPORT_LOG), encoding="utf-8"
+        )
     return folder
 
 
 def synthea_bundle(folder: Path, patients: int = 2) -> dict[str, Any]:
     """The same data as one Synthea-style transaction Bundle: urn:uuid fullUrls and references."""
-    synthea_ndjson(folder, patients)
+    synthea_ndjson(folder, patients, log=False)
     resources = [
         json.loads(line)
         for path in sorted(folder.glob("*.ndjson"))
@@ -386,3 +441,51 @@ def synthea_bundle(folder: Path, patients: int = 2) -> dict[str, Any]:
             for r in json.loads(text)
         ],
     }
+
+
+# Norwegian patients as the HL7 Norway no-basis examples give them: a fødselsnummer (or
+# D-number) and a name, often neither birthDate nor gender. Synthetic numbers of the national
+# test population (month + 80), which no real person holds.
+RITA = person_number(dt.date(2013, 3, 13), PersonIdKind.SYNTHETIC, "F", start=530)
+JANNICE = person_number(dt.date(2005, 3, 21), PersonIdKind.SYNTHETIC, "F", start=502)
+DINA = person_number(dt.date(1990, 7, 2), PersonIdKind.SYNTHETIC, "M", start=300)
+BAD_CHECK = RITA[:10] + str((int(RITA[10]) + 1) % 10)
+
+
+DINA_D = person_number(dt.date(1990, 7, 2), PersonIdKind.SYNTHETIC, "M", d_number=True)
+
+
+def norway_patients() -> list[dict[str, Any]]:
+    """Patients in the shapes of the HL7 Norway examples (one per NDJSON line, in this order):
+    1 fødselsnummer only; 2-3 the same number twice, gender only; 4 a D-number only;
+    5 a wrong check digit; 6 a masked number; 7 no identifier; 8 a birthDate that disagrees."""
+
+    def patient(rid: str, system: str | None, value: str | None, **extra: Any) -> dict[str, Any]:
+        body: dict[str, Any] = {"resourceType": "Patient", "id": rid, **extra}
+        if value is not None:
+            body["identifier"] = [{"system": system, "value": value}]
+        body["name"] = [{"family": "Eksempel", "given": [rid]}]
+        return body
+
+    fnr, dnr = "urn:oid:2.16.578.1.12.4.1.4.1", "urn:oid:2.16.578.1.12.4.1.4.2"
+    return [
+        patient("Pasient-1", fnr, RITA),
+        patient("JanniceSoreng", fnr, JANNICE, gender="female"),
+        patient("JanniceSorengTo", fnr, JANNICE, gender="female"),
+        patient("Dina", dnr, DINA_D),
+        patient("Pasient-Middle-Name-1", fnr, BAD_CHECK),
+        patient("EspenEksempel", fnr, "210377xxxxx", gender="male"),
+        patient("PatientExample", None, None),
+        patient("Feil-dato", fnr, DINA, birthDate="1991-07-02", gender="male"),
+    ]
+
+
+def write_ndjson(folder: Path, resources: list[dict[str, Any]]) -> Path:
+    """Write *resources* as a bulk export: ``<Type>.000.ndjson`` per type, in the given order."""
+    folder.mkdir(parents=True, exist_ok=True)
+    by_type: dict[str, list[str]] = {}
+    for r in resources:
+        by_type.setdefault(r["resourceType"], []).append(json.dumps(r, ensure_ascii=False))
+    for kind, lines in by_type.items():
+        (folder / f"{kind}.000.ndjson").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return folder

@@ -41,7 +41,7 @@ def _rows(wh: Warehouse, table: str) -> list[tuple[Any, ...]]:
 def test_norway_bundle_maps_identifiers_codes_and_list(tmp_path: Path, wh: Warehouse) -> None:
     path = tmp_path / "bundle.json"
     path.write_text(json.dumps(norway_bundle()), encoding="utf-8")
-    report = load_fhir(wh, path)
+    report = load_fhir(wh, path, source="norway")
     assert report.skipped["Appointment"] == 1  # not used by pht: counted, not fatal
     persons = {r[0]: r for r in _rows(wh, "persons")}
     assert persons[FNR][1:4] == (dt.date(1948, 3, 21), "F", "4204")
@@ -53,14 +53,19 @@ def test_norway_bundle_maps_identifiers_codes_and_list(tmp_path: Path, wh: Wareh
     assert roles == {GP_HPR: "gp", NURSE_HPR: "nurse"}
     assert {r[1] for r in _rows(wh, "practices")} == {"Sørlandet legesenter"}
     contacts = {r[0]: r for r in _rows(wh, "contacts")}
-    assert contacts["fhir:konsultasjon-1"][2:7] == (
+    assert contacts["fhir:norway:konsultasjon-1"][2:7] == (
         GP_HPR,
         ORGNR,
         dt.date(2021, 3, 2),
         "office",
         "T90 K86",
     )
-    assert contacts["fhir:hjemmebesok-1"][2:6] == (NURSE_HPR, ORGNR, dt.date(2021, 4, 12), "home")
+    assert contacts["fhir:norway:hjemmebesok-1"][2:6] == (
+        NURSE_HPR,
+        ORGNR,
+        dt.date(2021, 4, 12),
+        "home",
+    )
     (admission,) = _rows(wh, "admissions")
     assert admission[1:7] == (FNR, dt.date(2021, 6, 1), dt.date(2021, 6, 5), "I210a", None, True)
     lists = {r[0]: (r[1], r[2]) for r in _rows(wh, "list_memberships")}
@@ -94,7 +99,12 @@ def test_synthea_transaction_bundle_with_uuid_references_loads(
     path = tmp_path / "synthea.json"
     path.write_text(json.dumps(synthea_bundle(tmp_path / "nd", patients=2)), encoding="utf-8")
     report = load_fhir(wh, path)
-    assert not report.problems, [str(p) for p in report.problems]
+    # only the Immunizations (not imported) and the practitioner without encounters
+    assert {(p.resource, p.field) for p in report.problems} == {
+        ("Immunization", ""),
+        ("PractitionerRole/role-idle", "period.start"),
+        ("Practitioner/prac-idle", ""),
+    }, [str(p) for p in report.problems]
     assert report.written["contacts"] == 2 and report.written["admissions"] == 2
 
 
@@ -192,9 +202,16 @@ def test_cli_load_fhir_and_export(tmp_path: Path) -> None:
     path.write_text(json.dumps(norway_bundle()), encoding="utf-8")
     target = tmp_path / "w.duckdb"
     runner = CliRunner()
-    res = runner.invoke(app, ["registry", "load-fhir", str(path), "-w", str(target), "-f", "json"])
+    res = runner.invoke(
+        app,
+        ["registry", "load-fhir", str(path), "-w", str(target), "-f", "json", "-s", "legekontor"],
+    )
     assert res.exit_code == 0, res.stdout
-    assert json.loads(res.stdout)["written"]["persons"] == 3
+    out = json.loads(res.stdout)
+    assert out["written"]["persons"] == 3 and out["source"] == "legekontor"
+    res = runner.invoke(app, ["registry", "load-fhir", str(path), "-w", str(target)])
+    assert res.exit_code == 0, res.stdout
+    assert "rader skrevet" in res.stdout
     out = tmp_path / "export.json"
     res = runner.invoke(
         app,
@@ -316,11 +333,11 @@ def test_survey_observations_become_survey_responses_and_claims_are_known_skips(
     ]
     path = tmp_path / "bundle.json"
     path.write_text(json.dumps(bundle), encoding="utf-8")
-    report = load_fhir(wh, path)
+    report = load_fhir(wh, path, source="norway")
     answers = {r[0]: r for r in _rows(wh, "survey_responses")}
     assert answers == {
-        "fhir:prem-1": (
-            "fhir:prem-1",
+        "fhir:norway:prem-1": (
+            "fhir:norway:prem-1",
             FNR,
             ORGNR,
             dt.date(2021, 5, 3),
@@ -328,16 +345,25 @@ def test_survey_observations_become_survey_responses_and_claims_are_known_skips(
             "coordination",
             4.0,
         ),
-        "fhir:eq5d-1": ("fhir:eq5d-1", FNR, ORGNR, dt.date(2021, 3, 2), "eq5d5l", "index", 0.812),
+        "fhir:norway:eq5d-1": (
+            "fhir:norway:eq5d-1",
+            FNR,
+            ORGNR,
+            dt.date(2021, 3, 2),
+            "eq5d5l",
+            "index",
+            0.812,
+        ),
     }
-    assert report.used["Observation"] == 4
-    assert report.skipped["Observation"] == 1 and report.skipped["Claim"] == 1
+    # 5 read: 2 written, 2 survey answers that cannot be used, 1 vital sign not imported
+    assert report.read["Observation"] == 5 and report.used["Observation"] == 2
+    assert report.skipped["Observation"] == 3 and report.skipped["Claim"] == 1
     assert report.skipped_known == {"Observation": 1, "Claim": 1}
     assert report.as_dict()["skipped_known"]["Claim"]["count"] == 1
     reasons = {p.resource: p.reason for p in report.problems}
     assert "without a number" in reasons["Observation/no-number"]
     assert "<instrument>.<item>" in reasons["Observation/no-item"]
     # loading again changes nothing
-    again = load_fhir(wh, path)
+    again = load_fhir(wh, path, source="norway")
     assert again.written["survey_responses"] == 2
     assert len(_rows(wh, "survey_responses")) == 2

@@ -66,6 +66,19 @@ class AuditAction(models.TextChoices):
     CALL_APPROVE_REFUSED = "call.approve_refused", _("godkjenning av vedtak avvist")
     CALL_LETTER = "call.letter", _("lagde vedtaksbrev")
     CALL_PAYMENTS = "call.payments", _("lagde utbetalingsliste")
+    # The outbox (pht.app.outbox) and patient surveys (pht.app.surveys).
+    OUTBOX_ENQUEUE = "outbox.enqueue", _("la melding i utboksen")
+    OUTBOX_SENT = "outbox.sent", _("sendte melding")
+    OUTBOX_FAILED = "outbox.failed", _("melding ble ikke sendt")
+    SURVEY_INVITE = "survey.invite", _("inviterte til spørreskjema")
+    SURVEY_REMIND = "survey.remind", _("purret på spørreskjema")
+    SURVEY_ANSWER = "survey.answer", _("pasienten svarte på spørreskjema")
+    SURVEY_REFUSED = "survey.refused", _("spørreskjemalenke avvist")
+    SURVEY_VIEW = "survey.view", _("så svar på spørreskjema")
+    SURVEY_EXPORT = "survey.export", _("eksporterte spørreskjemasvar")
+    SURVEY_IMPORT = "survey.import", _("importerte spørreskjemasvar")
+    SURVEY_LOAD = "survey.load", _("overførte svar til datavarehuset")
+    SURVEY_INSTRUMENT = "survey.instrument", _("la inn spørreskjema")
 
 
 class AuditEntry(models.Model):

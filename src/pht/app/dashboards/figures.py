@@ -1,26 +1,44 @@
 """The figures of a practice dashboard, computed from the app database (aggregates only).
 
-Counts under :data:`SMALL_CELL` are suppressed (shown as None) for users outside the practice,
-as published aggregates must be.
+Every published count and share goes through ONE rule, :mod:`pht.evaluation.suppression`
+(fewer than ``min_cell`` = 5 persons, or 1–4 with the event, is not shown), in the page, the
+chart JSON, the SVG rendered from it and the CSV alike: the tables are built once here,
+suppressed, and every output is made from the suppressed table. Counts of the practice's own
+patients are shown unsuppressed to its own team (they see the patients anyway); shares on fewer
+than 5 persons are hidden for everyone, with their n.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 import altair as alt
 import pandas as pd
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 
 from pht.app.accounts.models import Practice, Practitioner
-from pht.app.care.models import Patient, PracticeIndicator, TargetGroupChoice
+from pht.app.care.models import (
+    Activity,
+    ActivityKind,
+    FollowUpPlan,
+    Patient,
+    PracticeIndicator,
+    TargetGroupChoice,
+)
 from pht.core import StaffingAssessment
+from pht.core.staffing import NeedInputs, StaffingPlan, plan_staffing
+from pht.evaluation.indicators import min_cell
+from pht.evaluation.suppression import publish_count, publish_share, suppress_table
 from pht.reference import load_scheme_rules
+from pht.reference.staffing import load_need_parameters
 
-SMALL_CELL = 5
 ANNUAL_CHECK_INDICATOR = "annual_check_share"
+COMPARISON = "Sammenligningskontor"
+ALL_LISTED = "Alle listeinnbyggere"
+SMALL_CELL = min_cell()
 
 
 @dataclass(frozen=True)
@@ -32,23 +50,41 @@ class GroupCount:
     count: int | None  # None when suppressed
 
 
-def suppress(count: int, *, suppressed: bool) -> int | None:
-    """*count*, or None when it is a small cell and suppression applies."""
-    return None if suppressed and 0 < count < SMALL_CELL else count
-
-
 def listed_by_target_group(practice: Practice, *, suppressed: bool) -> list[GroupCount]:
-    """Listed patients per target group (a patient counts once in each of their groups)."""
+    """Listed patients per target group (a patient counts once in each of their groups).
+
+    Suppressed: the evaluation's rules 1 and 3 (a group is a subset of all listed, and groups
+    nest), so neither a group nor its difference from another can be under 5.
+    """
     patients = Patient.objects.filter(practice=practice, listed=True)
-    out = []
-    for value, label in TargetGroupChoice.choices:
-        n = patients.filter(target_groups__contains=f"|{value}|").count()
-        out.append(GroupCount(value, str(label), suppress(n, suppressed=suppressed)))
-    return out
+    agg = patients.aggregate(
+        all=Count("pk"),
+        **{
+            v: Count("pk", filter=Q(target_groups__contains=f"|{v}|"))
+            for v, _ in TargetGroupChoice.choices
+        },
+    )
+    rows = [{"practice": practice.pk, "group": "all", "label": ALL_LISTED, "n": agg["all"]}]
+    rows += [
+        {"practice": practice.pk, "group": v, "label": str(label), "n": agg[v]}
+        for v, label in TargetGroupChoice.choices
+    ]
+    frame = pd.DataFrame(rows)
+    if suppressed:
+        frame = suppress_table(frame, numbers=("n",), nested=(["practice"], "group", "all"))
+        # a group with no patient is published as 0 (no person can be found in it)
+        frame["n"] = [
+            0 if raw == 0 else v for raw, v in zip([r["n"] for r in rows], frame["n"], strict=True)
+        ]
+    return [
+        GroupCount(r["group"], r["label"], None if pd.isna(r["n"]) else int(r["n"]))
+        for r in frame.to_dict("records")
+        if r["group"] != "all"
+    ]
 
 
 def staffing(practice: Practice) -> StaffingAssessment:
-    """Nurse FTEs against the staffing norm (reference data), from the practice's staff."""
+    """Nurse FTEs against the staffing norm (both readings), from the practice's staff."""
     active = Practitioner.objects.filter(practice=practice, active=True)
     gp_lists = active.filter(role="gp").count()
     nurse_fte = active.filter(role="nurse").aggregate(s=Sum("fte"))["s"] or Decimal(0)
@@ -57,38 +93,98 @@ def staffing(practice: Practice) -> StaffingAssessment:
     return norm.assess(gp_lists=gp_lists, nurse_fte=nurse_fte, listed=listed)
 
 
+def need_inputs(practice: Practice, *, today: dt.date | None = None) -> NeedInputs:
+    """The counts of the staffing plan from the practice's own list."""
+    listed = Patient.objects.filter(practice=practice, listed=True)
+    today = today or (listed.order_by("-as_of").values_list("as_of", flat=True).first())
+    today = today or dt.date.today()
+    year_on = today + dt.timedelta(days=365)
+    plans = FollowUpPlan.objects.filter(patient__in=listed)
+    intervals = plans.values_list("contact_interval_months", flat=True)
+    contacts = sum((Decimal(12) / m for m in intervals if m), Decimal(0))
+    due = 0
+    for checks in listed.exclude(annual_checks={}).values_list("annual_checks", flat=True):
+        for info in (checks or {}).values():
+            day = (info or {}).get("due")
+            if day is None or str(day) <= year_on.isoformat():
+                due += 1
+    counts = listed.aggregate(
+        listed=Count("pk"),
+        target=Count("pk", filter=~Q(target_groups="")),
+        worklist=Count("pk", filter=Q(flagged=True)),
+        worklist_no_plan=Count("pk", filter=Q(flagged=True, plan__isnull=True)),
+        target_no_plan=Count("pk", filter=~Q(target_groups="") & Q(plan__isnull=True)),
+        frail=Count("pk", filter=Q(frailty_band="severe")),
+    )
+    visits = Activity.objects.filter(
+        patient__in=listed,
+        kind=ActivityKind.HOME_VISIT,
+        date__gt=today - dt.timedelta(days=365),
+        date__lte=today,
+    ).count()
+    return NeedInputs(
+        listed=counts["listed"],
+        target_group_patients=counts["target"],
+        worklist=counts["worklist"],
+        worklist_without_plan=counts["worklist_no_plan"],
+        plan_contacts_per_year=contacts.quantize(Decimal("0.1")),
+        target_without_plan=counts["target_no_plan"],
+        annual_checks_due=due,
+        home_visits_last_year=visits,
+        severely_frail=counts["frail"],
+    )
+
+
+def staffing_plan(practice: Practice) -> StaffingPlan:
+    """Nurse hours the practice's patients need against its FTE and the norm."""
+    norm = staffing(practice)
+    return plan_staffing(
+        need_inputs(practice), load_need_parameters(), nurse_fte=norm.nurse_fte, norm=norm
+    )
+
+
 def annual_check_trend(practice: Practice) -> pd.DataFrame:
     """Share with an annual check by quarter: this practice and the comparison practices.
 
-    Comparison practices are those outside the scheme (no financing model); their shares are
-    pooled (sum of numerators over sum of denominators).
+    Comparison practices are those outside the scheme (no financing model), pooled (sum of
+    numerators over sum of denominators). Columns: quarter, series, n (persons in the
+    denominator), share (None when the cell is small). The numerator is never published.
     """
     own = PracticeIndicator.objects.filter(practice=practice, indicator=ANNUAL_CHECK_INDICATOR)
     rows: list[dict[str, Any]] = [
-        {"quarter": i.quarter, "series": practice.name, "share": i.share}
-        for i in own
-        if i.share is not None
+        {
+            "quarter": i.quarter,
+            "series": practice.name,
+            "n": publish_count(i.denominator),
+            "share": publish_share(i.numerator, i.denominator),
+        }
+        for i in own.order_by("quarter")
     ]
     comparison = (
         PracticeIndicator.objects.filter(
             indicator=ANNUAL_CHECK_INDICATOR, practice__financing_model=""
         )
         .values("quarter")
-        .annotate(n=Sum("numerator"), d=Sum("denominator"), practices=Count("practice"))
+        .annotate(num=Sum("numerator"), den=Sum("denominator"))
         .order_by("quarter")
     )
     rows += [
-        {"quarter": c["quarter"], "series": "Sammenligningskontor", "share": c["n"] / c["d"]}
+        {
+            "quarter": c["quarter"],
+            "series": COMPARISON,
+            "n": publish_count(c["den"]),
+            "share": publish_share(c["num"], c["den"]),
+        }
         for c in comparison
-        if c["d"]
     ]
-    return pd.DataFrame(rows, columns=["quarter", "series", "share"])
+    return pd.DataFrame(rows, columns=["quarter", "series", "n", "share"])
 
 
 def target_group_chart(counts: list[GroupCount]) -> dict[str, Any]:
-    """A Vega-Lite bar chart of listed patients by target group."""
+    """A Vega-Lite bar chart of listed patients by target group (suppressed cells left out)."""
     frame = pd.DataFrame(
-        [{"Målgruppe": c.label, "Pasienter": c.count} for c in counts if c.count is not None]
+        [{"Målgruppe": c.label, "Pasienter": c.count} for c in counts if c.count is not None],
+        columns=["Målgruppe", "Pasienter"],
     )
     chart = (
         alt.Chart(frame)
@@ -104,15 +200,16 @@ def target_group_chart(counts: list[GroupCount]) -> dict[str, Any]:
 
 
 def annual_check_chart(frame: pd.DataFrame) -> dict[str, Any]:
-    """A Vega-Lite line chart of the annual-check share by quarter, practice vs comparison."""
+    """A Vega-Lite line chart of the published shares by quarter, with n in the tooltip."""
+    data = frame[frame["share"].notna()][["quarter", "series", "n", "share"]]
     chart = (
-        alt.Chart(frame)
+        alt.Chart(data)
         .mark_line(point=True)
         .encode(
             x=alt.X("quarter:O", title="Kvartal"),
             y=alt.Y("share:Q", title="Andel med årskontroll", axis=alt.Axis(format="%")),
             color=alt.Color("series:N", title=None, legend=alt.Legend(orient="bottom")),
-            tooltip=["quarter", "series", alt.Tooltip("share:Q", format=".1%")],
+            tooltip=["quarter", "series", "n", alt.Tooltip("share:Q", format=".1%")],
         )
         .properties(width=520, height=220)
     )

@@ -11,4 +11,5 @@ urlpatterns = [
     path("<str:practice_id>/", views.practice, name="practice"),
     path("<str:practice_id>/charts/<str:name>.svg", views.chart_svg, name="chart_svg"),
     path("<str:practice_id>/charts/<str:name>.json", views.chart_json, name="chart_json"),
+    path("<str:practice_id>/tables/<str:name>.csv", views.table_csv, name="table_csv"),
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from typing import Any
 
@@ -15,6 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from pht.app.accounts.access import profile_of
 from pht.app.accounts.models import AppRole, Practice
 from pht.app.dashboards import figures
+from pht.reference import load_scheme_rules
 
 
 def _visible_practices(request: HttpRequest) -> Any:
@@ -54,14 +57,18 @@ def practice(request: HttpRequest, practice_id: str) -> HttpResponse:
     suppressed = profile is None or profile.practice_id != obj.pk
     counts = figures.listed_by_target_group(obj, suppressed=suppressed)
     trend = figures.annual_check_trend(obj)
+    plan = figures.staffing_plan(obj)
     return render(
         request,
         "dashboards/practice.html",
         {
             "practice": obj,
             "counts": counts,
-            "staffing": figures.staffing(obj),
-            "has_trend": not trend.empty,
+            "staffing": plan.norm,
+            "plan": plan,
+            "norm": load_scheme_rules(),
+            "trend": trend.to_dict("records"),
+            "has_trend": bool(trend["share"].notna().any()) if not trend.empty else False,
             "small_cell": figures.SMALL_CELL,
             "suppressed": suppressed,
         },
@@ -69,6 +76,44 @@ def practice(request: HttpRequest, practice_id: str) -> HttpResponse:
 
 
 CHARTS = {"target-groups", "annual-checks"}
+TABLES = {"target-groups", "annual-checks"}
+
+
+def table_rows(request: HttpRequest, practice: Practice, name: str) -> list[dict[str, Any]]:
+    """The rows of table *name* as published (the same suppressed figures as the charts)."""
+    profile = profile_of(request.user)
+    suppressed = profile is None or profile.practice_id != practice.pk
+    if name == "target-groups":
+        return [
+            {"målgruppe": c.label, "pasienter": c.count}
+            for c in figures.listed_by_target_group(practice, suppressed=suppressed)
+        ]
+    return [
+        {"kvartal": r["quarter"], "serie": r["series"], "n": r["n"], "andel": r["share"]}
+        for r in figures.annual_check_trend(practice).to_dict("records")
+    ]
+
+
+@login_required
+def table_csv(request: HttpRequest, practice_id: str, name: str) -> HttpResponse:
+    """A dashboard table as CSV (suppressed cells empty)."""
+    if name not in TABLES:
+        raise Http404
+    obj = _practice(request, practice_id)
+    return csv_response(table_rows(request, obj, name), f"{obj.pk}-{name}.csv")
+
+
+def csv_response(rows: list[dict[str, Any]], filename: str) -> HttpResponse:
+    """*rows* as a CSV download (None as an empty cell)."""
+    out = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: "" if v is None or v != v else v for k, v in row.items()})
+    response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 def chart_spec(request: HttpRequest, practice: Practice, name: str) -> dict[str, Any]:

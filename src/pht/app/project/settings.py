@@ -66,6 +66,8 @@ INSTALLED_APPS = [
     "pht.app.care",
     "pht.app.dashboards",
     "pht.app.call",
+    "pht.app.outbox",
+    "pht.app.surveys",
 ]
 
 MIDDLEWARE = [

@@ -11,5 +11,6 @@ urlpatterns = [
     path("dashboard/", include("pht.app.dashboards.urls")),
     path("call/", include("pht.app.call.urls")),
     path("api/", api.urls),
+    path("", include("pht.app.surveys.urls")),
     path("", include("pht.app.care.urls")),
 ]

@@ -36,7 +36,7 @@ from pht.reference.codes import (
     icpc2_codes,
     snomed_map,
 )
-from pht.registry.fhir.importer import SYSTEM_DNR, SYSTEM_FNR, SYSTEM_HPR, SYSTEM_ORGNR
+from pht.registry.fhir.systems import SYSTEM_DNR, SYSTEM_FNR, SYSTEM_HPR, SYSTEM_ORGNR
 from pht.registry.warehouse import Warehouse
 
 __all__ = ["SYSTEM_PSEUDONYM", "FollowUpPlan", "FollowUpTask", "export_practice"]

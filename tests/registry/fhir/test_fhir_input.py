@@ -1,0 +1,170 @@
+"""Real FHIR input: bulk exports as delivered, Norwegian patients known only by their number,
+a problem line for everything skipped, counts of rows written, ids qualified by the source."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pht.registry.fhir import MAPPINGS, FhirLoadReport, load_fhir
+from pht.registry.warehouse import Warehouse
+from tests.registry.fhir.bundles import (
+    BAD_CHECK,
+    DINA,
+    DINA_D,
+    JANNICE,
+    RITA,
+    norway_bundle,
+    norway_patients,
+    synthea_ndjson,
+    write_ndjson,
+)
+
+
+@pytest.fixture
+def wh() -> Warehouse:
+    w = Warehouse.open(":memory:")
+    w.init()
+    return w
+
+
+def _count(wh: Warehouse, table: str) -> int:
+    return int(wh.sql(f'SELECT count(*) FROM "{table}"')[0][0])
+
+
+def _assert_nothing_vanishes(report: FhirLoadReport) -> None:
+    """Every resource read is used or skipped; every skipped one of a type pht imports has its
+    own problem line, every other type one line."""
+    for kind, n in report.read.items():
+        assert report.used[kind] + report.skipped[kind] == n, kind
+    lines = {p.resource for p in report.problems}
+    for kind, n in report.skipped.items():
+        if kind not in MAPPINGS or kind == "Observation":
+            assert kind in lines, kind
+        else:
+            assert sum(1 for r in lines if r.startswith(f"{kind}/")) >= n, kind
+
+
+def test_bulk_export_folder_loads_as_delivered_with_its_log_reported(
+    tmp_path: Path, wh: Warehouse
+) -> None:
+    folder = synthea_ndjson(tmp_path / "bulk", patients=2)
+    (folder / "README.txt").write_text("exported 2024-08-06\n", encoding="utf-8")
+    report = load_fhir(wh, folder)
+    assert report.skipped_files == ["README.txt", "log.ndjson"]
+    log = next(p for p in report.problems if p.where == "log.ndjson")
+    assert "2 lines that are not FHIR resources" in log.reason
+    assert _count(wh, "contacts") == 2 and _count(wh, "admissions") == 2
+    # the role's logical references (identifier only) resolve: the GP is placed in the practice
+    # and starts with the first encounter there
+    (gp,) = wh.sql("SELECT role, start FROM practitioners")
+    assert gp == ("gp", dt.date(2020, 10, 4))
+    # the practitioner without encounters and without a role period does not vanish silently
+    reasons = {(p.resource, p.field): p for p in report.problems}
+    assert reasons[("PractitionerRole/role-idle", "period.start")].where == (
+        "PractitionerRole.000.ndjson:2"
+    )
+    assert "no practice" in reasons[("Practitioner/prac-idle", "")].reason
+    assert report.skipped["Practitioner"] == 1
+    _assert_nothing_vanishes(report)
+
+
+def test_a_folder_without_any_resource_is_refused(tmp_path: Path, wh: Warehouse) -> None:
+    folder = tmp_path / "empty"
+    folder.mkdir()
+    (folder / "log.ndjson").write_text('{"eventId": "kickoff"}\n', encoding="utf-8")
+    with pytest.raises(Exception, match="no FHIR resources"):
+        load_fhir(wh, folder)
+
+
+def test_norwegian_patients_take_birth_date_and_sex_from_the_number(
+    tmp_path: Path, wh: Warehouse
+) -> None:
+    report = load_fhir(wh, write_ndjson(tmp_path / "no", norway_patients()))
+    persons = {r[0]: r[1:3] for r in wh.sql("SELECT person_id, birth_date, sex FROM persons")}
+    assert persons == {
+        RITA: (dt.date(2013, 3, 13), "F"),  # fødselsnummer only
+        JANNICE: (dt.date(2005, 3, 21), "F"),  # twice, one person
+        DINA_D: (dt.date(1990, 7, 2), "M"),  # D-number only
+        DINA: (dt.date(1990, 7, 2), "M"),  # the number wins over a birthDate that disagrees
+    }
+    assert report.pseudonymised_patients == 0
+    where = {(p.resource, p.field): p for p in report.problems}
+    assert where[("Patient/Feil-dato", "birthDate")].where == "Patient.000.ndjson:8"
+    assert "JanniceSoreng" in where[("Patient/JanniceSorengTo", "")].reason
+    # counts are rows written: 8 patients read, 5 in the 4 person rows, 3 skipped
+    assert report.read["Patient"] == 8 and report.used["Patient"] == 5
+    assert report.written["persons"] == _count(wh, "persons") == 4
+    _assert_nothing_vanishes(report)
+
+
+def test_invalid_numbers_are_reported_with_where_and_field(tmp_path: Path, wh: Warehouse) -> None:
+    report = load_fhir(wh, write_ndjson(tmp_path / "no", norway_patients()))
+    lines = [p for p in report.problems if p.resource == "Patient/Pasient-Middle-Name-1"]
+    assert [(p.where, p.field) for p in lines] == [
+        ("Patient.000.ndjson:5", "identifier"),
+        ("Patient.000.ndjson:5", "birthDate"),
+    ]
+    assert BAD_CHECK in lines[0].reason and "check digit" in lines[0].reason
+    assert "skipped" in lines[1].reason
+    masked = next(p for p in report.problems if p.resource == "Patient/EspenEksempel")
+    assert masked.where == "Patient.000.ndjson:6" and "digits only" in masked.reason
+    assert any(
+        p.resource == "Patient/PatientExample" and p.field == "birthDate" for p in report.problems
+    )
+
+
+def _bundle_file(folder: Path, bundle: dict[str, Any]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "bundle.json"
+    path.write_text(json.dumps(bundle), encoding="utf-8")
+    return path
+
+
+def test_two_sources_same_encounter_id_give_two_rows(tmp_path: Path, wh: Warehouse) -> None:
+    first = load_fhir(wh, _bundle_file(tmp_path / "legekontor-a", norway_bundle()))
+    second = load_fhir(wh, _bundle_file(tmp_path / "b", norway_bundle()), source="server-b")
+    assert (first.source, second.source) == ("legekontor-a", "server-b")
+    ids = {r[0] for r in wh.sql("SELECT contact_id FROM contacts")}
+    assert {"fhir:legekontor-a:konsultasjon-1", "fhir:server-b:konsultasjon-1"} <= ids
+    assert len(ids) == 4 and _count(wh, "admissions") == 2
+    assert _count(wh, "persons") == 3  # people are the same people: keyed by their number
+    # the same source again changes nothing
+    load_fhir(wh, _bundle_file(tmp_path / "c", norway_bundle()), source="server-b")
+    assert _count(wh, "contacts") == 4
+
+
+def test_a_dropped_reference_is_reported_with_its_field(tmp_path: Path, wh: Warehouse) -> None:
+    bundle = norway_bundle()
+    visit = next(e["resource"] for e in bundle["entry"] if e["resource"]["id"] == "konsultasjon-1")
+    visit["participant"].insert(0, {"individual": {"reference": "Practitioner/vikar"}})
+    visit["serviceProvider"] = {"reference": "Organization/borte"}
+    report = load_fhir(wh, _bundle_file(tmp_path / "x", bundle))
+    found = [
+        (p.where, p.field, p.reason)
+        for p in report.problems
+        if p.resource == "Encounter/konsultasjon-1"
+    ]
+    where = next(w for w, _, _ in found)
+    assert where.startswith("bundle.json#")
+    assert found == [
+        (
+            where,
+            "participant[0].individual",
+            "reference 'Practitioner/vikar' is not in the data: the reference is dropped",
+        ),
+        (
+            where,
+            "serviceProvider",
+            "reference 'Organization/borte' is not in the data: "
+            "the practice comes from the participant's role",
+        ),
+        # the GP is named directly, not by a role: without the provider there is no practice
+        (where, "serviceProvider", "encounter without a known organisation: skipped"),
+    ]
+    assert report.written["contacts"] == 1 == _count(wh, "contacts")
+    _assert_nothing_vanishes(report)
