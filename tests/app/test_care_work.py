@@ -370,3 +370,53 @@ def test_api_recalls_checks_and_reviews_validate_as_the_forms(
     )
     assert rev.status_code == 201 and rev.json()["goal"] == "5 kg ned"
     assert FollowUpPlan.objects.get(patient=patient).reviews.count() == 1
+
+
+def test_sms_and_email_invitations_go_through_the_outbox(
+    client: Any, users: Any, hand_built: dict[str, Patient], settings: Any, tmp_path: Any
+) -> None:
+    """E-mail to a real local SMTP server (aiosmtpd), SMS to the file sender."""
+    from pht.app.outbox.actions import send_pending
+    from pht.app.outbox.models import Message
+    from tests.app.smtp import SmtpServer
+
+    settings.PHT_SURVEY_CONTACTS = "synthetic"
+    settings.PHT_OUTBOX_DIR = str(tmp_path / "outbox")
+    settings.PHT_OUTBOX_SENDERS = {"email": "smtp"}
+    settings.PHT_OUTBOX_FROM = "legekontoret@pht.example"
+    smtp = SmtpServer()
+    try:
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", smtp.port
+        a, b = hand_built[DIABETES_OVERDUE], hand_built[HYPERTENSION_ONLY]
+        recalls = [_recall(a, users["nurse_a"]), _recall(b, users["nurse_a"], "hypertension")]
+        client_for(client, users["secretary_a"])
+        post = {"tasks": [t.pk for t in recalls], "sent_on": clock.today().isoformat()}
+        assert (
+            client.post(reverse("care:recall_invite"), {**post, "channel": "email"}).status_code
+            == 302
+        )
+        assert (
+            client.post(reverse("care:recall_invite"), {**post, "channel": "sms"}).status_code
+            == 302
+        )
+        queued = Message.objects.order_by("pk")
+        assert [m.channel for m in queued] == ["email", "email", "sms", "sms"]
+        assert {m.ref for m in queued} == {f"task:{t.pk}" for t in recalls}
+        assert all(t.invitations.count() == 2 for t in recalls)
+        assert recalls[0].invitations.get(number=1).outbox_ref == f"outbox:{queued[0].pk}"
+        summary = send_pending()
+        assert summary.sent == 4
+        assert len(smtp.messages) == 2
+        assert "årskontroll for diabetes" in smtp.messages[0].message["Subject"]
+        sms = list((tmp_path / "outbox" / "sms").rglob("*.txt"))
+        assert len(sms) == 2 and "Ring legekontoret" in sms[0].read_text()
+        page = client.get(reverse("care:recalls")).content.decode()
+        assert "2. 31.03.2023 · SMS" in page and "1. 31.03.2023 · e-post" in page
+    finally:
+        smtp.stop()
+    # without a contact directory nothing is sent and nothing is recorded
+    settings.PHT_SURVEY_CONTACTS = ""
+    before = Message.objects.count()
+    r = client.post(reverse("care:recall_invite"), {**post, "channel": "sms"})
+    assert r.status_code == 400 and Message.objects.count() == before
+    assert all(t.invitations.count() == 2 for t in recalls)

@@ -57,3 +57,20 @@ def isodate(value: Any) -> str:
     except ValueError:
         return str(value)
     return f"{day:%d.%m.%Y}"
+
+
+@register.filter
+def role_label(value: str) -> str:
+    """A stored role (``nurse``) as the user reads it (``sykepleier``)."""
+    from pht.app.accounts.models import AppRole
+
+    return str(dict(AppRole.choices).get(value, value))
+
+
+@register.filter
+def financing_label(value: str) -> str:
+    """A practice's financing model as the user reads it."""
+    from django.utils.translation import gettext
+
+    labels = {"fee": gettext("takstmodell"), "grant": gettext("driftstilskuddsmodell")}
+    return labels.get(value, value) if value else "—"
