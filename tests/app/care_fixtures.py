@@ -47,7 +47,7 @@ def bundle_with_hand_built() -> tuple[AnalyticsBundle, dict[str, str]]:
                 "person_id": pid,
                 "priority": 0.99,
                 "rank": 1,
-                "reasons": "hand-built",
+                "reasons": "testpasient laget for hånd",
                 "target_groups": ["chronic_disease"],
                 "conditions": ["diabetes", "hypertension"],
                 "frailty_band": "mild",

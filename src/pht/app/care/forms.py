@@ -238,9 +238,7 @@ class BatchInviteForm(forms.Form):
         from pht.app.care.sending import available
 
         self.fields["tasks"].choices = [(i, str(i)) for i in task_ids]
-        self.fields["channel"].choices = [
-            (c.value, c.label) for c in Channel if c.value in available()
-        ]
+        self.fields["channel"].choices = [(c, Channel(c).label) for c in available()]
 
 
 class CloseRecallForm(forms.Form):
