@@ -28,7 +28,9 @@ run: setup
 
 test: setup
 	bash scripts/install-chromium.sh
+	bash scripts/install-axe.sh
 	bash scripts/postgres.sh start >/dev/null
+	bash scripts/oidc-provider.sh start >/dev/null
 	$(VENV)/bin/pytest
 	$(PG_LANE)
 
@@ -41,6 +43,9 @@ test-postgres: setup
 lint: setup
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/bandit -q -c pyproject.toml -r src
+	$(UV) export --frozen --all-groups --no-emit-project --no-hashes -o $(TOOLS)/requirements-audit.txt >/dev/null
+	$(VENV)/bin/pip-audit -r $(TOOLS)/requirements-audit.txt --no-deps --disable-pip --progress-spinner off
 
 format: setup
 	$(VENV)/bin/ruff format src tests bench

@@ -20,7 +20,8 @@ import tempfile
 import time
 
 _SCRIPT = (
-    "import sys; from pht.registry.synth import generate; "
+    "import sys; from pht.cli.tuning import tune_process; from pht.synth import generate; "
+    "tune_process(); "
     "n = int(sys.argv[4]) if sys.argv[4] != '0' else None; "
     "generate(sys.argv[1], sys.argv[2], 1, sys.argv[3], persons=n)"
 )
@@ -38,7 +39,7 @@ def _run(scenario: str, years: str, persons: int | None) -> dict[str, float]:
     try:
         cmd = [sys.executable, "-c", _SCRIPT, scenario, years, out, str(persons or 0)]
         # Warm up once so that compiled byte code exists (not part of the figures).
-        subprocess.run([sys.executable, "-c", "import pht.registry.synth"], env=_env(), check=True)
+        subprocess.run([sys.executable, "-c", "import pht.synth"], env=_env(), check=True)
         timer = shutil.which("time") and os.path.exists("/usr/bin/time")
         t0 = time.perf_counter()
         if timer:

@@ -1,6 +1,6 @@
 """A national-size synthetic warehouse for the population benchmark, made with numpy.
 
-Not the project's generator (pht.registry.synth): a quick, reproducible table of the right size
+Not the project's generator (pht.synth): a quick, reproducible table of the right size
 and shape (persons, lists, one year of contacts with ICPC-2 codes and tariffs, admissions with
 ICD-10 codes, municipal services), written straight into DuckDB through Arrow.
 """

@@ -4,8 +4,8 @@ Repeats generation and estimation over many seeds of a reduced pilot and prints,
 with a known true effect: coverage of the 95% intervals, mean bias, and the rejection rate of the
 5% test for null effects; for ACSC admissions also the bias without Poisson noise (the estimator
 run on the generator's expected rates, pht.evaluation.validation.noise_free). The data come from
-the registry's synthetic generator (``pht.registry.synth``, ``--source synth``, the default) or
-from the evaluation's own simulator (``--source simulate``). Every run is appended to ``--runs``
+the synthetic generator's pilot scenario (``pht.synth``, ``--source synth``, the default) or
+its small ``panel`` scenario (``--source panel``). Every run is appended to ``--runs``
 as it finishes, so a long validation can be read while it runs.
 
     .venv/bin/python bench/validate_evaluation.py --seeds 100 --persons 40000 --jobs 2
@@ -34,9 +34,14 @@ def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=100)
     ap.add_argument("--first-seed", type=int, default=1)
-    ap.add_argument("--source", choices=("synth", "simulate"), default="synth")
+    ap.add_argument("--source", choices=("synth", "panel"), default="synth")
     ap.add_argument("--persons", type=int, default=40_000, help="listed persons (synth)")
     ap.add_argument("--years", default="2016-2021", help="years of the extract (synth)")
+    ap.add_argument(
+        "--effects",
+        default="power",
+        help="planted effects' profile (synth): power (default, detectable sizes) or published",
+    )
     ap.add_argument("--runs", type=Path, default=Path("var/validation/runs.csv"))
     ap.add_argument("--jobs", type=int, default=1, help="seeds run in this many processes")
     ap.add_argument("--append", action="store_true", help="keep the runs already in --runs")
@@ -44,7 +49,12 @@ def main(argv: list[str]) -> int:
     console = Console()
     first, last = (int(y) for y in args.years.split("-"))
     options = (
-        {"scenario": "pilot", "years": (first, last), "persons": args.persons}
+        {
+            "scenario": "pilot",
+            "years": (first, last),
+            "persons": args.persons,
+            "effects": args.effects,
+        }
         if args.source == "synth"
         else {"persons_per_practice": 250}
     )

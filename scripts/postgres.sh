@@ -22,7 +22,7 @@ DATA="$BASE/data"
 ROLE="pht"
 DB="pht"
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-URL_FILE="$ROOT/.tools/postgres.url"
+URL_FILE="${PHT_PG_URL_FILE:-$ROOT/.tools/postgres.url}"
 LOG_DIR="$ROOT/.tools/logs"
 
 say() { echo "postgres.sh: $*" >&2; }

@@ -48,7 +48,7 @@ def test_create_and_complete_task_through_the_api(client: Any, users: Any) -> No
     bad = client.post(
         url, {"title": "Ring", "due": str(clock.today())}, content_type="application/json"
     )
-    assert bad.status_code == 422 and bad.json()["field"] == "assigned_user"
+    assert bad.status_code == 422 and bad.json()["field"] == "assigned_username"
     assert not Task.objects.exists()
     ok = client.post(
         url,

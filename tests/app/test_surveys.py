@@ -297,3 +297,78 @@ def test_invite_form_and_overview(client: Any, users: Any, patient: Patient, out
     assert ok.status_code == 302
     page = c.get("/surveys/").content.decode()
     assert "Svarprosent" in page and "&lt;5" in page  # one invitation: suppressed
+
+
+# -- FHIR and the API --------------------------------------------------------------------------
+
+
+def test_fhir_questionnaire_and_response_round_trip(
+    client: Any, users: Any, patient: Patient, outdir: Path
+) -> None:
+    from pht.app.surveys import fhir
+
+    q = fhir.questionnaire(instrument("prem"))
+    assert q["url"] == "urn:pht:questionnaire:prem" and q["copyright"]
+    first = q["item"][0]["item"][0]
+    assert first["type"] == "choice" and len(first["answerOption"]) == 5
+    assert any(e["extension"][0]["valueCode"] == "nn" for e in first["_text"]["extension"])
+
+    actions.invite(
+        user=None, patient=patient, instrument_id="who5", channel="sms", recipient="91234567"
+    )
+    token = send_and_get_token(outdir)
+    _answer_whole_survey(Client(), token, {"q1": "5", "q2": "4", "q3": "4", "q4": "3", "q5": "4"})
+    c = client_for(client, users["nurse_a"])
+    bundle = c.get(f"/api/patients/{patient.uid}/questionnaire-responses").json()
+    assert bundle["total"] == 1
+    qr = bundle["entry"][0]["resource"]
+    assert qr["subject"]["identifier"]["value"] == patient.person_id
+    assert AuditEntry.objects.filter(
+        action=AuditAction.SURVEY_EXPORT, patient_uid=patient.uid
+    ).exists()
+
+    # the same answers imported as if from another system: a second, equal response
+    qr["id"] = "elsewhere-1"
+    ok = c.post("/api/surveys/questionnaire-responses", qr, content_type="application/json")
+    assert ok.status_code == 201, ok.json()
+    assert ok.json()["scores"] == {"index": 80.0}
+    assert SurveyResponse.objects.filter(origin="fhir", patient=patient).count() == 1
+    assert AuditEntry.objects.filter(action=AuditAction.SURVEY_IMPORT).count() == 1
+
+    bad = dict(
+        qr,
+        item=[
+            {
+                "linkId": "siste-to-uker",
+                "item": [{"linkId": "q1", "answer": [{"valueCoding": {"code": "9"}}]}],
+            }
+        ],
+    )
+    refused = c.post("/api/surveys/questionnaire-responses", bad, content_type="application/json")
+    assert refused.status_code == 422 and refused.json()["field"] == "item[0].item[0].answer[0]"
+    other = client_for(Client(), users["nurse_b"])
+    assert (
+        other.post(
+            "/api/surveys/questionnaire-responses", qr, content_type="application/json"
+        ).status_code
+        == 403
+    )
+    assert SurveyResponse.objects.filter(origin="fhir").count() == 1
+
+
+def test_api_invite_validates_as_the_form(client: Any, users: Any, patient: Patient) -> None:
+    c = client_for(client, users["nurse_a"])
+    url = f"/api/patients/{patient.uid}/survey-invitations"
+    bad = c.post(
+        url,
+        {"instrument": "who5", "channel": "sms", "recipient": "12"},
+        content_type="application/json",
+    )
+    assert bad.status_code == 422 and bad.json()["field"] == "recipient"
+    ok = c.post(
+        url,
+        {"instrument": "who5", "channel": "sms", "recipient": "91234567"},
+        content_type="application/json",
+    )
+    assert ok.status_code == 201
+    assert c.get("/api/surveys/instruments").json()[0]["licence"]

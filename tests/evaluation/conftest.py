@@ -7,9 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from pht.evaluation.simulate import SimulatedExtract, simulate_extract
 from pht.evaluation.study import Study
 from pht.registry.warehouse import Warehouse
+from pht.synth.panel import SimulatedExtract, simulate_extract
 
 
 @pytest.fixture(scope="session")

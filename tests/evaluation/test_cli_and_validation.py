@@ -9,9 +9,9 @@ import pytest
 from typer.testing import CliRunner
 
 from pht.cli import app
-from pht.evaluation.simulate import SimulatedExtract
 from pht.evaluation.validation import run_once, summarise
 from pht.registry.warehouse import Warehouse
+from pht.synth.panel import SimulatedExtract
 
 runner = CliRunner()
 

@@ -10,6 +10,7 @@ import pyfixest as pf
 import pytest
 import statsmodels.formula.api as smf
 
+from pht.core.errors import PhtError
 from pht.evaluation import did
 from pht.evaluation.indicators import indicator
 from pht.evaluation.study import Study
@@ -66,6 +67,28 @@ def test_twfe_equals_a_statsmodels_reference_fit_to_1e6() -> None:
     n_obs, k = len(cells), len(ref.params)
     se_ref = float(ref.bse["treated"]) * np.sqrt((n_obs - k) / (n_obs - 1))
     assert ours.se == pytest.approx(se_ref, abs=1e-6)
+
+
+def test_the_se_conventions_equal_statsmodels_cr1_and_pyfixests_default() -> None:
+    cells, _ = _panel(1)
+    ref = smf.wls("y_mean ~ treated + C(unit) + C(q)", data=cells, weights=cells["n"]).fit(
+        cov_type="cluster", cov_kwds={"groups": pd.factorize(cells["practice_id"])[0]}
+    )
+    cr1 = did.fit_twfe(cells, se="cr1_statsmodels")
+    assert cr1.se == pytest.approx(float(ref.bse["treated"]), abs=1e-6)
+    default = pf.feols(
+        "y_mean ~ treated | unit + q", data=cells, weights="n", vcov={"CRV1": "practice_id"}
+    )
+    assert did.fit_twfe(cells, se="pyfixest_default").se == pytest.approx(
+        float(default.se()["treated"]), abs=1e-9
+    )
+    ours = did.fit_twfe(cells)  # crv1_g: G/(G-1) only
+    n_obs, k = len(cells), len(ref.params)  # 576 cells, 48 coefficients
+    assert ours.se / cr1.se == pytest.approx(np.sqrt((n_obs - k) / (n_obs - 1)), abs=1e-9)
+    assert 1 - ours.se / cr1.se == pytest.approx(0.0418, abs=5e-4)  # 4.2 % below CR1 here
+    assert did.fit(cells, "twfe", se="cr1_statsmodels").se == cr1.se
+    with pytest.raises(PhtError, match="crv1_g"):
+        did.fit_twfe(cells, se="hc3")
 
 
 def test_person_level_cells_give_exactly_the_person_fixed_effects_fit(small_study: Study) -> None:

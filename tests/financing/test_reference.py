@@ -15,6 +15,7 @@ from pht.reference import load_sources, tariff_codes
 from pht.reference.files import data_text
 from pht.reference.financing import (
     activity_equivalents,
+    all_activity_equivalents,
     financing_years,
     load_financing_rates,
     load_tariff_amounts,
@@ -47,6 +48,63 @@ def test_rates_follow_the_published_figures() -> None:
     assert load_financing_rates(2022).ceiling == Decimal("2921")
 
 
+def test_the_basistilskudd_follows_helfo_and_the_directorate() -> None:
+    # C HELFO-BT16: 442 from 1 July 2016 (pht had 422 for all of 2016, A)
+    h2_2016 = load_financing_rates(2016).basistilskudd[-1]
+    assert (h2_2016.valid_from, h2_2016.rate, h2_2016.status) == (
+        dt.date(2016, 7, 1),
+        Decimal(442),
+        "C",
+    )
+    # C HELFO-BT22: 653 before 1 July 2022 up to 1,000 listed (pht had 675/544 as C), 675 after;
+    # 544 from no. 1,001 to 2,500; grunntilskudd for lists under 500 for two years
+    h1, h2 = load_financing_rates(2022).basistilskudd
+    assert (h1.rate_below_knekkpunkt, h1.knekkpunkt, h1.list_cap) == (Decimal(653), 1000, 2500)
+    assert h1.status_of("rate_below_knekkpunkt") == "C" and h1.status_of("rate") == "U"
+    assert (h2.valid_from, h2.rate_below_knekkpunkt, h2.rate) == (
+        dt.date(2022, 7, 1),
+        Decimal(675),
+        Decimal(544),
+    )
+    assert (h2.grunntilskudd_below, h2.grunntilskudd_years) == (500, 2)
+    # from 1 May 2023 patient-adjusted, no knekkpunkt; 841.80 from 1 July = 787.02 × 1.0696 (D)
+    k, may, july = load_financing_rates(2023).basistilskudd
+    assert (k.last_day, may.kind, may.status, july.rate) == (
+        dt.date(2023, 4, 30),
+        "patient_adjusted",
+        "D",
+        Decimal("841.80"),
+    )
+    assert abs(may.rate * Decimal("1.0696") - july.rate) < Decimal("0.01")
+
+
+def test_ceilings_and_settlements_follow_the_sources() -> None:
+    # 2026 is published (C FRIKORT-2026: 3,278; pht assumed 3,380 before); 2017 C FRIKORT-2017
+    cp = load_financing_rates(2026).copayment
+    assert (cp.ceiling, cp.ceiling_status) == (Decimal(3278), "C")
+    assert load_financing_rates(2017).copayment.ceiling_status == "C"
+    by_day = {(t.code, t.valid.start): t for y in (2023, 2024) for t in load_tariff_amounts(y)}
+    before, after = by_day[("2ad", dt.date(2023, 1, 1))], by_day[("2ad", dt.date(2023, 7, 1))]
+    # the 2022-23 tariff book 175/15/160 (C NT-SPES); + 6.96 % on the fee from 1 July 2023 (D),
+    # the co-payment 170 as posted (C PRICE-2324)
+    assert (before.fee, before.refund, before.copay, before.status) == (175, 15, 160, "C")
+    assert (after.fee, after.copay) == (round(175 * Decimal("1.0696")), 170)
+    assert after.fee == after.refund + after.copay
+
+
+def test_nurse_work_is_priced_through_2025_and_as_delegated_consultations_from_2026() -> None:
+    codes_2025 = {t.code for t in load_tariff_amounts(2025)}
+    codes_2026 = {t.code for t in load_tariff_amounts(2026)}
+    assert "pht01" in codes_2025 and "pht01" not in codes_2026 and "H2ad" in codes_2026
+    assert activity_equivalents(2025)[("pht01", "nurse")].fee_codes == ("pht01",)
+    assert activity_equivalents(2026)[("pht01", "nurse")].fee_codes == ("H2ad",)
+    assert activity_equivalents(2026)[("2ad", "nurse")].fee_codes == ("H2ad",)
+    assert ("2ad", "nurse") not in activity_equivalents(2025)
+    # a delegated consultation is refunded below the GP's (C LEGEFOR-DELEG2; amounts A)
+    first = {t.code: t for t in load_tariff_amounts(2026) if t.valid.start == dt.date(2026, 1, 1)}
+    assert first["H2ad"].refund < first["2ad"].refund and first["H2ad"].status == "A"
+
+
 def test_every_financing_source_is_defined_and_every_figure_has_a_status() -> None:
     sources = load_sources()
     cited: set[str] = set()
@@ -57,7 +115,10 @@ def test_every_financing_source_is_defined_and_every_figure_has_a_status() -> No
         for t in load_tariff_amounts(year):
             assert t.status in {"C", "D", "U", "A"}, t
             cited.add(t.source)
-    cited |= {e.source for e in activity_equivalents().values()}
+    cited |= {e.source for e in all_activity_equivalents()}
+    for name in ("financing/patient_adjusted_basistilskudd.toml", "scheme.toml"):
+        for block in re.findall(r"sources = \[(.*?)\]", data_text(name)):
+            cited |= set(re.findall(r'"([^"]+)"', block))
     missing = sorted(c for c in cited if c not in sources)
     assert not missing, f"cited but not in sources.toml: {missing}"
 
@@ -69,8 +130,8 @@ def test_nurse_tariffs_are_marked_as_assumptions_and_codes_are_known() -> None:
             assert t.code in known, t.code
             if t.code.startswith("pht"):
                 assert t.status == "A"
-    for (code, _), eq in activity_equivalents().items():
-        assert code in known and all(c in known for c in eq.fee_codes + eq.grant_copay_codes)
+    for eq in all_activity_equivalents():
+        assert eq.code in known and all(c in known for c in eq.fee_codes + eq.grant_copay_codes)
 
 
 def test_a_helfo_csv_and_json_file_drop_in(tmp_path: Path) -> None:

@@ -17,15 +17,33 @@ from pydantic import BaseModel, ConfigDict, Field
 from pht.call.decisions import DecisionSet
 from pht.call.rules import CallRules
 from pht.call.validation import Message, Severity
+from pht.core.errors import PhtError
 from pht.core.labels import EffectGoal
 
 __all__ = [
     "FundsUse",
+    "ReportFigures",
+    "ReportRejected",
     "ReportStatus",
     "YearlyReport",
     "report_status",
+    "sign_and_submit",
     "validate_report",
 ]
+
+
+class ReportFigures(BaseModel):
+    """The year's figures the report form is pre-filled with (from the app's loaded data)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    municipality: str = ""
+    practices: int = 0
+    gps_months: int = 0
+    funds_to_practices: Decimal = Decimal(0)
+    funds_to_municipality: Decimal = Decimal(0)
+    nurse_fte: Decimal = Decimal(0)
+    listed: int | None = None  # None when suppressed
+    indicators: dict[EffectGoal, list[str]] = Field(default_factory=dict)
 
 
 class FundsUse(BaseModel):
@@ -46,11 +64,43 @@ class YearlyReport(BaseModel):
     use_of_funds: tuple[FundsUse, ...] = ()
     activity: str = ""
     effect_goals: dict[EffectGoal, str] = Field(default_factory=dict)
+    figures: ReportFigures | None = None
+    progress: str = ""
+    signed_by: str = ""
+    signed_role: str = ""
 
     @property
     def funds_used(self) -> Decimal:
         """Sum of the reported use of funds."""
         return sum((u.amount for u in self.use_of_funds), Decimal(0))
+
+
+class ReportRejected(PhtError):
+    """A report that cannot be submitted: the messages per field."""
+
+    def __init__(self, messages: list[Message]) -> None:
+        super().__init__("; ".join(f"{m.field}: {m.text}" for m in messages))
+        self.messages = messages
+
+
+def sign_and_submit(
+    report: YearlyReport, *, signed_by: str, signed_role: str, on: dt.date
+) -> YearlyReport:
+    """The report signed by *signed_by* and submitted *on*; refused with the messages per field
+    when it is incomplete, unsigned or already submitted."""
+    messages = validate_report(report)
+    if not signed_by.strip():
+        messages.append(Message("signed_by", Severity.ERROR, "missing", "Rapporten må signeres"))
+    if report.submitted_on is not None:
+        messages.append(
+            Message("submitted_on", Severity.ERROR, "submitted", "Rapporten er allerede sendt inn")
+        )
+    errors = [m for m in messages if m.severity is Severity.ERROR]
+    if errors:
+        raise ReportRejected(errors)
+    return report.model_copy(
+        update={"signed_by": signed_by, "signed_role": signed_role, "submitted_on": on}
+    )
 
 
 def validate_report(report: YearlyReport) -> list[Message]:

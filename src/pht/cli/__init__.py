@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from pht.cli import app as app_cli
@@ -24,6 +26,25 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def _process(
+    tune_memory: Annotated[
+        bool,
+        typer.Option(
+            "--tune-memory/--no-tune-memory",
+            help="Tune this process's memory use for large arrays (glibc, numpy, Arrow).",
+        ),
+    ] = True,
+) -> None:
+    """pht: primary health teams in Norwegian GP practices."""
+    if tune_memory:
+        from pht.cli.tuning import tune_process
+
+        tune_process()
+
+
 app.add_typer(registry.app, name="registry", help="The registry warehouse: create, inspect, load.")
 app.add_typer(pilot.app, name="pilot", help="The 2018 pilot as reference data: practices, funds.")
 app.add_typer(

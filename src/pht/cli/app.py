@@ -37,6 +37,7 @@ def load_warehouse(
     setup_django()
     from pht.app.care.loading import load_bundle
     from pht.app.care.pipeline import bundle_from_warehouse, read_names
+    from pht.app.dashboards import loading as leaders
     from pht.registry.warehouse import Warehouse
 
     with (
@@ -44,8 +45,12 @@ def load_warehouse(
         Warehouse.open(warehouse) as wh,
     ):
         bundle = bundle_from_warehouse(wh, as_of=as_of, names=read_names(names))
+        with console.status("Beregner begge finansieringsmodeller og prosjektmidler …"):
+            figures = leaders.compute(wh, leaders.financing_years(bundle.as_of))
     with console.status("Laster inn i appens database …"):
-        return load_bundle(bundle), bundle.as_of
+        summary = load_bundle(bundle)
+        leaders.store(figures)
+        return summary, bundle.as_of
 
 
 def print_logins(

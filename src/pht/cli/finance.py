@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -11,13 +12,16 @@ import typer
 
 from pht.cli.output import Format, console, emit_json, emit_rows
 from pht.core.errors import NotFound, PhtError
+from pht.core.money import Money
 from pht.core.settings import get_settings
 from pht.financing.calibrate import calibrate_base_rate
 from pht.financing.charts import comparison_chart, drivers_chart
 from pht.financing.compare import ModelParts, compare_parts, model_parts, scheme_practices
 from pht.financing.fee_model import practice_facts
 from pht.financing.inputs import FinancingInputs
+from pht.financing.rates import rates_in_force
 from pht.financing.rollout import rollout as rollout_figures
+from pht.financing.scenarios import run_scenario, scenario_names
 from pht.financing.whatif import WhatIf, what_if
 from pht.reference.financing import read_tariff_file
 from pht.registry.warehouse import Warehouse
@@ -73,6 +77,13 @@ def _practices(wh: Warehouse, given: list[str] | None, every: bool) -> list[str]
     if every:
         return None
     return scheme_practices(wh) or None
+
+
+def _day(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise PhtError(f"--date: {value!r} is not a date (YYYY-MM-DD)") from None
 
 
 def _open(path: Path | None) -> Warehouse:
@@ -271,3 +282,105 @@ def rollout(
         title=f"Nasjonal utrulling {year} (sykepleierårsverk à {result.cost_per_fte})",
         footer=result.totals(),
     )
+
+
+@app.command("rates", help="Every rate and rule in force on a day, with period, status and source.")
+def rates(
+    date: Annotated[str, typer.Option("--date", "-d", help="The day (YYYY-MM-DD).")],
+    fmt: FormatOption = Format.TABLE,
+) -> None:
+    day = _day(date)
+    figures = rates_in_force(day)
+    if fmt is Format.JSON:
+        emit_json(
+            {
+                "date": day,
+                "statuses": {
+                    "C": "confirmed in the source",
+                    "D": "derived from confirmed figures",
+                    "U": "uncertain",
+                    "A": "assumption of this project",
+                },
+                "rates": [f.as_row() for f in figures],
+            }
+        )
+        return
+    rows = [
+        {
+            "gruppe": f.group,
+            "sats": f.label_nb,
+            "verdi": str(f.value).replace(".", ","),
+            "enhet": f.unit,
+            "fra": f.valid_from.strftime("%d.%m.%Y"),
+            "til": f.last_day.strftime("%d.%m.%Y") if f.last_day else "",
+            "status": f.status,
+            "kilde": " ".join(f.sources),
+        }
+        for f in figures
+    ]
+    emit_rows(rows, fmt=fmt, title=f"Satser og regler i kraft {day.strftime('%d.%m.%Y')}")
+
+
+@app.command("scenario", help="A policy scenario (Meld. St. 23, teams everywhere, GPs or teams).")
+def scenario(
+    name: Annotated[str, typer.Argument(help="meld-st-23, team-overalt or fastleger-eller-team.")],
+    year: YearOption,
+    municipality: Annotated[
+        str | None,
+        typer.Option("--municipality", "-m", help="Municipality number (default: every practice)."),
+    ] = None,
+    fmt: FormatOption = Format.TABLE,
+    warehouse: WarehouseOption = None,
+    tariffs: TariffOption = None,
+    population: Annotated[
+        bool,
+        typer.Option(
+            "--population/--no-population",
+            help="Target groups and need weights from population analytics (default off).",
+        ),
+    ] = False,
+    chart: Annotated[
+        Path | None, typer.Option("--chart", help="Also write the Vega-Lite chart here (.json).")
+    ] = None,
+) -> None:
+    if name not in scenario_names():
+        raise NotFound(f"no scenario {name!r}; scenarios: {', '.join(scenario_names())}")
+    with _open(warehouse) as wh:
+        parts = _parts(wh, year, tariffs, population)
+        result = run_scenario(wh, parts, name, municipality=municipality)
+    if chart:
+        chart.write_text(json.dumps(result.chart, ensure_ascii=False), encoding="utf-8")
+    if fmt is Format.JSON:
+        emit_json(
+            {
+                "scenario": result.name,
+                "title": result.title_nb,
+                "year": result.year,
+                "area": result.area,
+                "status": result.status,
+                "sources": list(result.sources),
+                "notes": list(result.notes),
+                "figures": [f.as_row() for f in result.figures],
+                "rows": list(result.rows),
+                "summary": result.summary_nb,
+                "chart": result.chart,
+            }
+        )
+        return
+    emit_rows(
+        [
+            {
+                "tall": f.label_nb,
+                "verdi": str(f.value).replace(".", ",")
+                if not isinstance(f.value, Money)
+                else f.value,
+                "enhet": f.unit,
+                "status": f.status,
+            }
+            for f in result.figures
+        ],
+        fmt=fmt,
+        title=f"{result.title_nb} — {result.year}, {result.area}",
+    )
+    if fmt is Format.TABLE:
+        console.print(result.summary_nb)

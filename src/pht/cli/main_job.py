@@ -51,9 +51,10 @@ def _fingerprint(*parts: object) -> str:
 
 def _generate(out: Path, *, years: str, seed: int, persons: int | None) -> str:
     """Generate the pilot into *out* unless the same one is there; its fingerprint."""
-    from pht.registry.synth import generate
+    from pht.synth import GENERATOR_VERSION, generate
 
-    wanted = _fingerprint(SCENARIO, years, seed, persons)
+    # the generator's identity too: a changed generator makes the pilot anew
+    wanted = _fingerprint(SCENARIO, years, seed, persons, GENERATOR_VERSION)
     stamp = out / ".pht-run"
     if stamp.exists() and stamp.read_text() == wanted and (out / "manifest.json").exists():
         console.print(f"[bold]1/5[/] synthetic pilot already in {out}")

@@ -12,8 +12,15 @@ import typer
 from pht.cli.output import Format, console, emit_json, emit_rows
 from pht.core.errors import PhtError
 from pht.core.settings import get_settings
+from pht.registry.batches import BatchReport, list_batches, undo_batch
 from pht.registry.fhir import FollowUpPlan, FollowUpTask, export_practice, load_fhir
-from pht.registry.load import Problem, ValidationReport, load_extract, validate_extract
+from pht.registry.load import (
+    Problem,
+    ValidationReport,
+    load_extract,
+    parse_period,
+    validate_extract,
+)
 from pht.registry.pseudonymise import KEY_ENV, pseudonymise_warehouse, read_key
 from pht.registry.warehouse import Warehouse
 
@@ -86,6 +93,58 @@ def _print_validation(report: ValidationReport, *, limit: int = 200) -> None:
         )
 
 
+SourceOption = Annotated[
+    str | None,
+    typer.Option(
+        "--source",
+        help="Name of the source (default: manifest.json's source, else the folder's name).",
+    ),
+]
+PeriodOption = Annotated[
+    str | None,
+    typer.Option(
+        "--period",
+        help="Declared period FIRST..LAST, e.g. 2021-01-01..2022-12-31 (default: the manifest's).",
+    ),
+]
+
+
+def _print_changes(batch: BatchReport) -> None:
+    rows: list[dict[str, object]] = []
+    for table, change in batch.changes.items():
+        rows.append(
+            {
+                "tabell": table,
+                "år": "alle",
+                "nye": change.inserted,
+                "endret": change.updated,
+                "slettet": change.deleted,
+                "uendret": change.unchanged,
+            }
+        )
+        for year, counts in sorted(change.by_year.items()):
+            rows.append(
+                {
+                    "tabell": "",
+                    "år": str(year),
+                    "nye": counts["inserted"],
+                    "endret": counts["updated"],
+                    "slettet": counts["deleted"],
+                    "uendret": "",
+                }
+            )
+    period = (
+        f"perioden {batch.period[0].strftime('%d.%m.%Y')}–{batch.period[1].strftime('%d.%m.%Y')}"
+        if batch.period
+        else "ingen erklært periode (ingenting slettes etter periode)"
+    )
+    emit_rows(rows, fmt=Format.TABLE, title=f"kilde {batch.source}, {period}")
+    for table, change in batch.changes.items():
+        if change.removed_keys and (batch.refused or batch.dry_run):
+            shown = ", ".join(change.removed_keys)
+            console.print(f"{table}: endres/slettes blant annet {shown}")
+
+
 @app.command("load", help="Validate and load an extract (folder or file of CSV/Parquet tables).")
 def load(
     path: Annotated[Path, typer.Argument(help="Folder with <table>.csv/.parquet, or one file.")],
@@ -97,28 +156,117 @@ def load(
     rejects: Annotated[
         Path | None, typer.Option("--rejects", help="Side file for rejected rows (CSV).")
     ] = None,
+    source: SourceOption = None,
+    period: PeriodOption = None,
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace",
+            help="Allow deleting/overwriting more than the threshold share of stored rows.",
+        ),
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would change; change nothing.")
+    ] = False,
 ) -> None:
     target = warehouse_path(warehouse)
+    declared = parse_period(period) if period else None
     with Warehouse.open(target) as wh:
         wh.init()
-        result = load_extract(wh, path, accept_valid=accept_valid, rejects_path=rejects)
+        result = load_extract(
+            wh,
+            path,
+            accept_valid=accept_valid,
+            rejects_path=rejects,
+            source=source,
+            period=declared,
+            replace=replace,
+            dry_run=dry_run,
+        )
+    batch = result.batch
     if fmt is Format.JSON:
         emit_json(result.as_dict())
     else:
         _print_validation(result.validation)
+        if batch is not None and batch.changes:
+            _print_changes(batch)
         if result.imported:
-            rows = [{"tabell": t, "rader": n} for t, n in result.written.items()]
-            emit_rows(rows, fmt=fmt, title=f"lastet inn i {target}")
-            for table, (first, last) in result.replaced_periods.items():
-                console.print(f"{table}: perioden {first} – {last} er erstattet")
+            console.print(f"lastet inn i {target} som batch {batch.batch_id if batch else '?'}")
             if result.rejects_path:
                 console.print(f"avviste rader med årsak: {result.rejects_path}")
+        elif dry_run and batch is not None and batch.refused is None:
+            console.print("[bold]prøvekjøring:[/] ingenting er endret")
+        elif batch is not None and batch.refused and batch.changes:
+            console.print(f"[bold red]ingenting er lastet inn:[/] {batch.refused}")
         else:
             console.print(
                 "[bold red]ingenting er lastet inn[/] (rett feilene, eller bruk --accept-valid)"
             )
-    if not result.imported:
+    if not result.imported and not (dry_run and batch is not None and batch.refused is None):
         raise typer.Exit(1)
+
+
+@app.command("batches", help="List the load batches: source, period, files, who, when, changes.")
+def batches(warehouse: WarehouseOption = None, fmt: FormatOption = Format.TABLE) -> None:
+    with Warehouse.open(warehouse_path(warehouse), read_only=True) as wh:
+        wh.require_initialised()
+        found = list_batches(wh)
+    if fmt is Format.JSON:
+        emit_json([b.as_dict() for b in found])
+        return
+    rows = []
+    for b in found:
+        changes = ", ".join(
+            f"{t} +{c.get('inserted', 0)}/~{c.get('updated', 0)}/-{c.get('deleted', 0)}"
+            for t, c in b.changes.items()
+            if any(c.values())
+        )
+        rows.append(
+            {
+                "batch": b.batch_id,
+                "kilde": b.source,
+                "type": b.kind,
+                "periode": (
+                    f"{b.period[0].strftime('%d.%m.%Y')}–{b.period[1].strftime('%d.%m.%Y')}"
+                    if b.period
+                    else ""
+                ),
+                "filer": ", ".join(f"{f.name} ({f.sha256[:12]})" for f in b.files),
+                "av": b.user,
+                "startet": b.started.strftime("%d.%m.%Y %H:%M:%S"),
+                "status": "angret" if b.status == "undone" else "aktiv",
+                "endringer (+nye/~endret/-slettet)": changes or "ingen",
+            }
+        )
+    emit_rows(rows, fmt=fmt, title=f"{len(rows)} batcher")
+
+
+@app.command("undo", help="Restore the warehouse to exactly what it was before a batch.")
+def undo(
+    batch_id: Annotated[
+        int, typer.Argument(help="The batch to undo (see `pht registry batches`).")
+    ],
+    warehouse: WarehouseOption = None,
+    cascade: Annotated[
+        bool, typer.Option("--cascade", help="Undo every later batch too (newest first).")
+    ] = False,
+    fmt: FormatOption = Format.TABLE,
+) -> None:
+    with Warehouse.open(warehouse_path(warehouse)) as wh:
+        wh.require_initialised()
+        report = undo_batch(wh, batch_id, cascade=cascade)
+    if fmt is Format.JSON:
+        emit_json(report.as_dict())
+        return
+    rows = [
+        {
+            "tabell": t,
+            "fjernet": report.removed.get(t, 0),
+            "gjenopprettet": report.restored.get(t, 0),
+        }
+        for t in sorted(set(report.removed) | set(report.restored))
+    ]
+    emit_rows(rows, fmt=fmt, title="angret batch " + ", ".join(str(b) for b in report.undone))
 
 
 @app.command("validate", help="Check an extract against every rule without loading it.")
@@ -126,13 +274,16 @@ def validate(
     path: Annotated[Path, typer.Argument(help="Folder with <table>.csv/.parquet, or one file.")],
     warehouse: WarehouseOption = None,
     fmt: FormatOption = Format.TABLE,
+    source: SourceOption = None,
+    period: PeriodOption = None,
 ) -> None:
     target = warehouse_path(warehouse)
+    declared = parse_period(period) if period else None
     if target.exists():  # foreign keys may point into the warehouse
         with Warehouse.open(target, read_only=True) as wh:
-            report = validate_extract(path, wh)
+            report = validate_extract(path, wh, source=source, period=declared)
     else:
-        report = validate_extract(path)
+        report = validate_extract(path, source=source, period=declared)
     if fmt is Format.JSON:
         emit_json(report.as_dict())
     else:

@@ -9,7 +9,7 @@ import typer
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from pht.cli.output import Format, console, emit_json, emit_rows
-from pht.registry.synth import generate
+from pht.synth import generate
 
 app = typer.Typer(no_args_is_help=False, invoke_without_command=True)
 
@@ -36,7 +36,9 @@ def synth(
     scenario: Annotated[
         str,
         typer.Option(
-            "--scenario", "-s", help="pilot (17 pilot + comparison practices) or national."
+            "--scenario",
+            "-s",
+            help="pilot (17 pilot + comparison practices), national, or panel (small, stylised).",
         ),
     ] = "pilot",
     years: Annotated[
@@ -53,6 +55,13 @@ def synth(
     file_format: Annotated[
         str, typer.Option("--format", help="File format of the tables: parquet or csv.")
     ] = "parquet",
+    effects: Annotated[
+        str,
+        typer.Option(
+            "--effects",
+            help="Planted effects: published (the published findings) or power (larger).",
+        ),
+    ] = "published",
     report: Annotated[Format, typer.Option("--report", help="Summary format.")] = Format.TABLE,
 ) -> None:
     """Generate a synthetic registry extract (every table, manifest.json and truth/)."""
@@ -72,6 +81,7 @@ def synth(
             persons=persons,
             fmt=file_format,
             progress=_RichProgress(bar),
+            effects=effects,
         )
     if report is Format.JSON:
         emit_json(

@@ -105,9 +105,10 @@ def parse_person_id(
     Raises :class:`InvalidIdentifier` with the reason when the number cannot be valid.
     """
     kind = "person number"
-    number = value.strip() if isinstance(value, str) else value
+    number = value
     if not isinstance(number, str):
         raise InvalidIdentifier(str(value), "not text", kind=kind, where=where)
+    # exactly the 11 digits: a padded number is refused here as by person_id_problems
     if len(number) != 11:
         raise InvalidIdentifier(
             value, f"must have 11 digits, has {len(number)} characters", kind=kind, where=where
@@ -256,17 +257,22 @@ def person_id_problems(
     out = np.full(n, None, dtype=object)
     if n == 0:
         return out
-    text = np.array(["" if v is None else str(v) for v in arr], dtype="U")
-    lengths = np.char.str_len(text)
+    strings = ["" if not isinstance(v, str) else v for v in arr]
+    # lengths from Python: NumPy's fixed-width text drops trailing NUL characters
+    lengths = np.fromiter((len(v) for v in strings), dtype=np.int64, count=n)
     bad_len = lengths != 11
     out[bad_len] = REASON_LENGTH
     ok = ~bad_len
     if not ok.any():
         return out
+    text = np.array([v if len(v) == 11 else "" for v in strings], dtype="U11")
     # Fixed-width ASCII bytes -> digit matrix; non-ASCII or non-digit characters fail.
-    sub = text[ok]
-    is_digit = np.char.isdigit(sub) & np.array([s.isascii() for s in sub])
     idx_ok = np.flatnonzero(ok)
+    is_digit = np.fromiter(
+        (strings[i].isascii() and strings[i].isdigit() for i in idx_ok),
+        dtype=bool,
+        count=idx_ok.size,
+    )
     out[idx_ok[~is_digit]] = REASON_DIGITS
     idx = idx_ok[is_digit]
     if idx.size == 0:

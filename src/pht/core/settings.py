@@ -2,6 +2,8 @@
 
 ``PHT_HOME`` is where pht keeps its local state (default ``./var``): the registry warehouse
 (``PHT_WAREHOUSE``, default ``$PHT_HOME/warehouse.duckdb``) and generated data.
+``PHT_REPLACE_THRESHOLD`` (default 0.05): the share of a table's stored rows a registry load may
+delete or overwrite without ``--replace``.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ class Settings:
 
     home: Path
     warehouse: Path
+    # Share of a table's stored rows one load may delete or overwrite without --replace
+    # (PHT_REPLACE_THRESHOLD; pht.registry.batches).
+    replace_threshold: float = 0.05
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -26,7 +31,11 @@ class Settings:
         values = os.environ if env is None else env
         home = Path(values.get("PHT_HOME", "var")).expanduser()
         warehouse = Path(values.get("PHT_WAREHOUSE", str(home / "warehouse.duckdb"))).expanduser()
-        return cls(home=home, warehouse=warehouse)
+        try:
+            threshold = float(values.get("PHT_REPLACE_THRESHOLD", "0.05"))
+        except ValueError:
+            threshold = 0.05
+        return cls(home=home, warehouse=warehouse, replace_threshold=threshold)
 
 
 def get_settings() -> Settings:

@@ -30,6 +30,7 @@ class NeedParameters:
     home_visit_minutes: int = 90  # including travel
     home_visits_per_frail: Decimal = Decimal(2)  # a year, severely frail without logged visits
     productive_hours_per_fte: int = 1_450
+    consultations_per_fte: int = 1_200  # nurse consultations a year one FTE adds
     sources: tuple[str, ...] = ()
     status: str = "A"
 

@@ -25,7 +25,9 @@ about the share of each practice in them (the Monte-Carlo validation showed nurs
 which have no variance outside the pilot practices, with errors 13% below the spread of the
 estimates). The static TWFE and the pre-trend leads use CRV1 with the G/(G-1) factor and no
 (N-1)/(N-K) factor (it is ~1 on person-level data and would differ between the cell and person
-forms). Confidence intervals and p-values refer to t with min(treated practices, comparison
+forms); ``fit_twfe(se="cr1_statsmodels")`` gives statsmodels' CR1 (also (N-1)/(N-K), K counting
+every fixed-effect level) and ``se="pyfixest_default"`` pyfixest's default (:data:`SE_CONVENTIONS`).
+Confidence intervals and p-values refer to t with min(treated practices, comparison
 practices) - 1 degrees of freedom: with few treated clusters, G - 1 would make the intervals too
 narrow (the validation showed it); joint tests use the Hotelling T-squared form of F
 (:func:`hotelling_p`).
@@ -47,6 +49,7 @@ from pht.evaluation.indicators import quarter_label
 
 __all__ = [
     "ESTIMATORS",
+    "SE_CONVENTIONS",
     "Estimate",
     "EventStudy",
     "attach_treatment",
@@ -61,6 +64,18 @@ __all__ = [
 ESTIMATORS = ("etwfe", "sun_abraham", "twfe")
 NEVER = 10**6
 _SSC = {"k_adj": False, "G_adj": True}
+# The small-sample conventions the static TWFE offers (``fit_twfe(..., se=...)``):
+# - "crv1_g" (pht's default): CRV1 x G/(G-1), no (N-1)/(N-K) factor — the same on the cell and
+#   the person form of the panel;
+# - "cr1_statsmodels": statsmodels' CR1 of a WLS with explicit dummies and cov_type="cluster":
+#   G/(G-1) x (N-1)/(N-K) with K every coefficient including every fixed-effect level;
+# - "pyfixest_default": pyfixest's own default (k_adj with K counting the fixed effects that are
+#   not nested in the clusters, G/(G-1)).
+SE_CONVENTIONS: dict[str, dict[str, Any] | None] = {
+    "crv1_g": _SSC,
+    "cr1_statsmodels": {"k_adj": True, "k_fixef": "full", "G_adj": True},
+    "pyfixest_default": None,
+}
 
 
 @dataclass
@@ -221,16 +236,30 @@ def _inference(est: float, se: float, dfree: int) -> tuple[float, float, float]:
 
 
 def fit_twfe(
-    df: pd.DataFrame, *, indicator: str = "", level: str = "", split: str = "all"
+    df: pd.DataFrame,
+    *,
+    indicator: str = "",
+    level: str = "",
+    split: str = "all",
+    se: str = "crv1_g",
 ) -> Estimate:
-    """Static two-way fixed effects: y ~ treated | unit + quarter, weights = persons."""
+    """Static two-way fixed effects: y ~ treated | unit + quarter, weights = persons.
+
+    *se* names the small-sample convention of the clustered standard error
+    (:data:`SE_CONVENTIONS`): ``crv1_g`` (default), ``cr1_statsmodels`` or ``pyfixest_default``.
+    """
     _check(df, indicator)
+    if se not in SE_CONVENTIONS:
+        raise PhtError(
+            f"unknown standard-error convention {se!r}; known: {', '.join(SE_CONVENTIONS)}"
+        )
+    ssc = SE_CONVENTIONS[se]
     fit = pf.feols(
         "y_mean ~ treated | unit + q",
         data=df,
         weights="n",
         vcov={"CRV1": "practice_id"},
-        ssc=pf.ssc(**_SSC),
+        **({"ssc": pf.ssc(**ssc)} if ssc is not None else {}),
     )
     coef = float(fit.coef()["treated"])
     se = float(fit.se()["treated"])

@@ -63,6 +63,11 @@ def publish_share(
     return numerator / denominator
 
 
+def _by(within: Sequence[str]) -> str | list[str]:
+    keys = list(within)
+    return keys[0] if len(keys) == 1 else keys
+
+
 def primary_mask(
     df: pd.DataFrame, *, n: str = "n", n_event: str | None = "n_event", threshold: int | None = None
 ) -> pd.Series:
@@ -88,7 +93,7 @@ def protect_partition(
     mask = mask.copy()
     if df.empty:
         return mask
-    for _, idx in df.groupby(list(within), sort=False).groups.items():
+    for _, idx in df.groupby(_by(within), sort=False).groups.items():
         rows = list(idx)
         while True:
             hidden = [r for r in rows if mask[r]]
@@ -121,7 +126,7 @@ def protect_nested(
     mask = mask.copy()
     if df.empty:
         return mask
-    for _, idx in df.groupby(list(within), sort=False).groups.items():
+    for _, idx in df.groupby(_by(within), sort=False).groups.items():
         rows = sorted(idx, key=lambda r: (-float(df.at[r, n] or 0), df.at[r, level] != total))
         for i, big in enumerate(rows):
             if mask[big]:

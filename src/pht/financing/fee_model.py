@@ -17,6 +17,7 @@ per practice; splits (GP/nurse work, target group) add up to the total to the ø
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
@@ -31,6 +32,7 @@ from pht.financing.inputs import (
     WEIGHT_SCALE,
     FinancingInputs,
     Tables,
+    gp_contract_starts,
     list_cells,
     listed_days,
     ore,
@@ -133,11 +135,20 @@ def practice_facts(tables: Tables) -> dict[str, dict[str, Any]]:
 
 
 def per_capita_units(
-    cells: list[dict[str, Any]], inputs: FinancingInputs
+    cells: list[dict[str, Any]],
+    inputs: FinancingInputs,
+    *,
+    gp_starts: dict[str, dt.date] | None = None,
 ) -> dict[tuple[str, bool], Fraction]:
     """Exact basistilskudd in øre per (practice, target) — before rounding.
 
     *cells* are :func:`pht.financing.inputs.list_cells` rows (per GP, practice and target).
+    Per GP list and period, on top of rate × weighted person-days: the knekkpunkt supplement
+    (the higher rate for the first ``knekkpunkt`` persons), less the lower rate for persons
+    beyond ``list_cap``, plus the grunntilskudd (a list shorter than ``grunntilskudd_below`` paid
+    as that long, in the GP's first ``grunntilskudd_years`` years from *gp_starts*). List
+    lengths are averaged over the period; each GP's amounts are shared among its cells by
+    person-days.
     """
     out: dict[tuple[str, bool], Fraction] = defaultdict(Fraction)
     denominator = inputs.days * WEIGHT_SCALE
@@ -147,22 +158,42 @@ def per_capita_units(
             ore(seg.rate) * int(r[f"u{i}"]) for i, seg in enumerate(inputs.rates.basistilskudd)
         )
         out[key] += Fraction(units, denominator)
-    # knekkpunkt supplement per GP list and period, shared by person-days
     for i, seg in enumerate(inputs.rates.basistilskudd):
-        if seg.kind != "knekkpunkt" or seg.rate_below_knekkpunkt is None:
-            continue
-        supp = ore(seg.rate_below_knekkpunkt - seg.rate)
-        cap = (seg.knekkpunkt or 0) * seg.period.days()
         per_gp: dict[str, int] = defaultdict(int)
         for r in cells:
             per_gp[r["gp_id"]] += int(r[f"d{i}"])
+        seg_days = seg.period.days()
+        extra: dict[str, Fraction] = defaultdict(Fraction)  # øre × days of the year, per GP
+        for gp, gp_pd in per_gp.items():
+            if seg.kind == "knekkpunkt" and seg.rate_below_knekkpunkt is not None:
+                cap = (seg.knekkpunkt or 0) * seg_days
+                extra[gp] += ore(seg.rate_below_knekkpunkt - seg.rate) * min(gp_pd, cap)
+            if seg.list_cap is not None and gp_pd > seg.list_cap * seg_days:
+                extra[gp] -= ore(seg.rate) * (gp_pd - seg.list_cap * seg_days)
+            if seg.grunntilskudd_below and seg.grunntilskudd_years and gp_starts:
+                start = gp_starts.get(gp)
+                if start is None:
+                    continue
+                until = _add_years(start, seg.grunntilskudd_years)
+                first, end = max(seg.period.start, start), min(seg.period.end or until, until)
+                eligible = (end - first).days
+                short = Fraction(seg.grunntilskudd_below * seg_days - gp_pd, 1)
+                if eligible > 0 and short > 0:
+                    extra[gp] += ore(seg.grunntilskudd_rate) * short * Fraction(eligible, seg_days)
         for r in cells:
             pd, gp_pd = int(r[f"d{i}"]), per_gp[r["gp_id"]]
-            if pd == 0:
+            if pd == 0 or not extra.get(r["gp_id"]):
                 continue
-            supplement = Fraction(supp * min(gp_pd, cap), inputs.days)
-            out[(r["practice_id"], bool(r["target"]))] += supplement * Fraction(pd, gp_pd)
+            share = extra[r["gp_id"]] * Fraction(pd, gp_pd) / inputs.days
+            out[(r["practice_id"], bool(r["target"]))] += share
     return dict(out)
+
+
+def _add_years(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
 
 
 def person_days(cells: list[dict[str, Any]]) -> dict[tuple[str, bool], int]:
@@ -201,8 +232,11 @@ def fee_parts(
         cells = list_cells(listed_days(tables, inputs, targets=targets), inputs)
     if activity is None:
         activity = claim_activity(tables, inputs, targets=targets)["fee"]
+    grunn = any(seg.grunntilskudd_below for seg in inputs.rates.basistilskudd)
     return FeeParts(
-        capita=per_capita_units(cells, inputs),
+        capita=per_capita_units(
+            cells, inputs, gp_starts=gp_contract_starts(tables) if grunn else None
+        ),
         days=person_days(cells),
         activity=activity,
     )

@@ -246,6 +246,16 @@ def listed_days(
     return with_target(out, targets)
 
 
+def gp_contract_starts(tables: Tables) -> dict[str, dt.date]:
+    """practitioner_id → the first day the GP works at a practice (a ``practitioners`` row of
+    role gp): the start of the GP contract for the grunntilskudd's two years (A: the registry
+    holds no contract date)."""
+    pr = tables.table("practitioners")
+    pr = pr.filter(pr.role == "gp")
+    g = pr.group_by(gp_id=pr.practitioner_id).agg(first=pr.start.min())
+    return {str(r["gp_id"]): r["first"] for r in rows(g) if r["first"] is not None}
+
+
 def practitioner_roles(tables: Tables) -> ir.Table:
     """r_id (practitioner_id) and r_nurse (1 when any row of the practitioner is a nurse)."""
     pr = tables.table("practitioners")
@@ -313,12 +323,12 @@ def explode_codes(t: ir.Table) -> ir.Table:
 
 
 def with_provider(lines: ir.Table) -> ir.Table:
-    """Adds ``provider`` (gp or nurse): the code's provider, else the practitioner's role
-    (the boolean column ``nurse``)."""
+    """Adds ``provider`` (gp or nurse): nurse for a nurse code or a code a nurse claimed (a GP's
+    code claimed by a nurse is work delegated to her: ``activity_equivalents.csv`` prices it from
+    2026), else gp."""
     prov = _provider_table()
     j = lines.left_join(prov, lines.code == prov.pc_code)
     provider = ibis.cases(
-        (j.pc_provider == "gp", "gp"),
         (j.pc_provider == "nurse", "nurse"),
         (j.nurse, "nurse"),
         else_="gp",
@@ -326,9 +336,9 @@ def with_provider(lines: ir.Table) -> ir.Table:
     return j.mutate(provider=provider).drop("pc_code", "pc_provider")
 
 
-def _equivalents(model: Literal["fee", "grant"]) -> ir.Table:
+def _equivalents(model: Literal["fee", "grant"], year: int) -> ir.Table:
     rows = []
-    for (code, provider), eq in activity_equivalents().items():
+    for (code, provider), eq in activity_equivalents(year).items():
         codes = eq.fee_codes if model == "fee" else eq.grant_copay_codes
         for sub, priced in enumerate(codes):
             rows.append({"e_code": code, "e_provider": provider, "e_priced": priced, "e_sub": sub})
@@ -358,7 +368,7 @@ def price_codes(
     ``max_per_year``), and ``comb_rejected`` when an earlier code of the same claim
     (``contact_id``) may not be combined with it by the tariff file's combination rules.
     """
-    eq = _equivalents(model)
+    eq = _equivalents(model, inputs.year)
     j = lines.left_join(eq, (lines.code == eq.e_code) & (lines.provider == eq.e_provider))
     j = j.mutate(priced=j.e_priced.fill_null(j.code), sub=j.e_sub.fill_null(0)).drop(
         "e_code", "e_provider", "e_priced", "e_sub"
@@ -557,6 +567,7 @@ def list_cells(
         "days": x.days.sum(),
         "need": (weight * x.days).cast("int64").sum(),
     }
+    assert rates.patient_adjusted_weights is not None
     pa_weight = band_weight(x.age, x.sex, rates.patient_adjusted_weights.bands)
     for i, seg in enumerate(rates.basistilskudd):
         s_start, s_end = ibis.date(seg.period.start), ibis.date(seg.period.end)

@@ -126,8 +126,12 @@ def _apply(parts: ModelParts, change: WhatIf) -> ModelParts:
     k = Fraction(change.nurse_consultations)
     fee_refund = fee_copay = grant_copay = 0
     if k:
-        fee_refund, fee_copay = _tariff_on(inputs, change.nurse_code, july)
-        eq = activity_equivalents().get((change.grant_code, "nurse"))
+        # the nurse code as priced in the year (from 2026 a delegated consultation, H2ad)
+        nurse_eq = activity_equivalents(inputs.year).get((change.nurse_code, "nurse"))
+        fee_codes = nurse_eq.fee_codes if nurse_eq else (change.nurse_code,)
+        priced = [_tariff_on(inputs, c, july) for c in fee_codes]
+        fee_refund, fee_copay = sum(p[0] for p in priced), sum(p[1] for p in priced)
+        eq = activity_equivalents(inputs.year).get((change.grant_code, "nurse"))
         codes = eq.grant_copay_codes if eq else (change.grant_code,)
         grant_copay = sum(_tariff_on(inputs, c, july)[1] for c in codes)
     practices = {pid for pid, _ in parts.fee.days} | set(parts.fee.activity)

@@ -112,6 +112,7 @@ class PopulationView:
         self.risk_model = risk_model or load_model("admission_risk")
         self.need_model = need_model or load_model("expected_need")
         self.materialise = materialise
+        self._views = 0
         self.start = add_months(self.as_of, -lookback_months)
         self.year_ago = add_months(self.as_of, -12)
         frailty_months = self.vs.rules.frailty.lookback_months
@@ -122,12 +123,12 @@ class PopulationView:
         """Materialise *table* (a temporary table on DuckDB, a cached DataFrame on Spark)."""
         if not self.materialise:
             return table
-        try:
-            backend = table._find_backend()
-        except Exception:  # an expression of memtables only
-            return table
-        # PySpark's Ibis cache does not register the in-memory value-set tables by itself
-        backend._run_pre_execute_hooks(table)
+        backend = table.get_backend()
+        if backend.name == "pyspark":
+            # PySpark's Ibis cache does not register the in-memory value-set tables by itself; a
+            # temporary view does (public API), and the cache is taken of the view
+            self._views += 1
+            table = backend.create_view(f"pht_keep_{id(self)}_{self._views}", table, overwrite=True)
         return table.cache()
 
     # --- long tables ----------------------------------------------------------------------------

@@ -35,16 +35,21 @@ __all__ = [
     "BasisPeriod",
     "FinancingRates",
     "GrantModelRates",
+    "PatientAdjustedIndicator",
+    "PatientAdjustedWeights",
     "QualityGoal",
     "TariffAmount",
     "activity_equivalents",
+    "all_activity_equivalents",
     "financing_years",
     "load_financing_rates",
+    "load_patient_adjusted_weights",
     "load_tariff_amounts",
     "read_tariff_file",
 ]
 
 _DIR = "financing"
+_ALWAYS = Period(dt.date(1900, 1, 1), None)
 _TARIFF_COLUMNS = ("takstkode", "honorar", "refusjon", "egenandel", "fradato", "tildato")
 _YES = {"ja", "j", "true", "1", "yes", "y", "x"}
 _NO = {"nei", "n", "false", "0", "no", ""}
@@ -70,13 +75,27 @@ class BasisPeriod(BaseModel):
     rate: Decimal = Field(ge=0)
     rate_below_knekkpunkt: Decimal | None = None
     knekkpunkt: int | None = None
+    list_cap: int | None = Field(default=None, ge=1)
+    grunntilskudd_below: int | None = Field(default=None, ge=1)
+    grunntilskudd_years: int | None = Field(default=None, ge=1)
     status: str
+    statuses: dict[str, str] = {}
     sources: list[str]
+    note: str = ""
 
     @property
     def period(self) -> Period:
         """The days of the period."""
         return Period.from_last_day(self.valid_from, self.last_day)
+
+    def status_of(self, field: str) -> str:
+        """The status of one figure of the period (its own when given, else the period's)."""
+        return self.statuses.get(field, self.status)
+
+    @property
+    def grunntilskudd_rate(self) -> Decimal:
+        """The rate a grunntilskudd pays per listed person short of ``grunntilskudd_below``."""
+        return self.rate_below_knekkpunkt if self.rate_below_knekkpunkt is not None else self.rate
 
 
 class QualityGoal(BaseModel):
@@ -111,6 +130,7 @@ class _Copayment(BaseModel):
     ceiling: Decimal = Field(ge=0)
     ceiling_status: str
     ceiling_sources: list[str]
+    ceiling_note: str = ""
     free_below_age: int = Field(ge=0)
     free_below_age_sources: list[str]
 
@@ -120,6 +140,30 @@ class _Weights(BaseModel):
     status: str
     sources: list[str]
     bands: tuple[AgeSexBand, ...]
+    structure_status: str = "C"
+    note: str = ""
+
+
+class PatientAdjustedIndicator(BaseModel):
+    """An indicator of the patient-adjusted basistilskudd other than sex and age."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str
+    label_nb: str
+    weight: Decimal = Field(ge=0)
+    status: str
+    structure_status: str
+    sources: list[str]
+
+
+class PatientAdjustedWeights(BaseModel):
+    """``patient_adjusted_basistilskudd.toml``: every weight of the patient-adjusted
+    basistilskudd, in one place."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    valid_from: dt.date
+    sex_age: _Weights
+    indicators: tuple[PatientAdjustedIndicator, ...] = ()
 
 
 class _Nurse(BaseModel):
@@ -136,7 +180,7 @@ class FinancingRates(BaseModel):
     year: int
     copayment: _Copayment
     basistilskudd: tuple[BasisPeriod, ...]
-    patient_adjusted_weights: _Weights
+    patient_adjusted_weights: _Weights | None = None
     grant_model: GrantModelRates
     nurse: _Nurse
 
@@ -165,7 +209,8 @@ class TariffAmount:
 
 @dataclass(frozen=True, slots=True)
 class ActivityEquivalent:
-    """What a claimed code is priced as under each model, for the provider who claimed it."""
+    """What a claimed code is priced as under each model, for the provider who claimed it,
+    in the days ``valid``."""
 
     code: str
     provider: str
@@ -173,6 +218,7 @@ class ActivityEquivalent:
     grant_copay_codes: tuple[str, ...]
     status: str
     source: str
+    valid: Period = _ALWAYS
 
 
 def _data_dir_names() -> list[str]:
@@ -223,11 +269,32 @@ def load_financing_rates(year: int) -> FinancingRates:
                 "a knekkpunkt period needs rate_below_knekkpunkt and knekkpunkt", where=name
             )
         day = p.last_day + dt.timedelta(days=1)
+        if p.list_cap is not None and p.knekkpunkt is not None and p.list_cap < p.knekkpunkt:
+            raise ReferenceDataError("list_cap must be at least the knekkpunkt", where=name)
+        if (p.grunntilskudd_below is None) != (p.grunntilskudd_years is None):
+            raise ReferenceDataError(
+                "grunntilskudd_below and grunntilskudd_years go together", where=name
+            )
     if day != dt.date(year + 1, 1, 1):
         raise ReferenceDataError("basistilskudd periods must end on 31 December", where=name)
     _check_bands(rates.grant_model.age_sex_weights, f"{name} grant_model.age_sex_weights")
+    if rates.patient_adjusted_weights is None:
+        rates = rates.model_copy(
+            update={"patient_adjusted_weights": load_patient_adjusted_weights().sex_age}
+        )
+    assert rates.patient_adjusted_weights is not None
     _check_bands(rates.patient_adjusted_weights.bands, f"{name} patient_adjusted_weights")
     return rates
+
+
+@cache
+def load_patient_adjusted_weights() -> PatientAdjustedWeights:
+    """The weights of the patient-adjusted basistilskudd
+    (``data/financing/patient_adjusted_basistilskudd.toml``)."""
+    name = f"{_DIR}/patient_adjusted_basistilskudd.toml"
+    weights = validated(PatientAdjustedWeights, read_toml(name), where=name)
+    _check_bands(weights.sex_age.bands, f"{name} sex_age")
+    return weights
 
 
 def _decimal(value: Any, column: str, where: str) -> Decimal:
@@ -340,21 +407,55 @@ def load_tariff_amounts(year: int) -> tuple[TariffAmount, ...]:
 
 
 @cache
-def activity_equivalents() -> dict[tuple[str, str], ActivityEquivalent]:
-    """(code, provider) → the codes priced under the fee model and for co-payments under the
-    operating-grant model. Codes not listed are priced as themselves."""
+def all_activity_equivalents() -> tuple[ActivityEquivalent, ...]:
+    """Every row of ``activity_equivalents.csv`` with its validity."""
     name = f"{_DIR}/activity_equivalents.csv"
-    out: dict[tuple[str, str], ActivityEquivalent] = {}
-    for row in read_csv(name):
-        key = (row["code"], row["provider"])
-        if row["provider"] not in ("gp", "nurse") or key in out:
-            raise ReferenceDataError("provider must be gp or nurse, once per code", where=name)
-        out[key] = ActivityEquivalent(
+    out: list[ActivityEquivalent] = []
+    for line, row in enumerate(read_csv(name), start=2):
+        where = f"{name}:{line}"
+        if row["provider"] not in ("gp", "nurse"):
+            raise ReferenceDataError("provider must be gp or nurse", where=where)
+        start = _date(row.get("valid_from"), "valid_from", where) or dt.date(1900, 1, 1)
+        try:
+            valid = Period.from_last_day(start, _date(row.get("last_day"), "last_day", where))
+        except ValueError as err:
+            raise ReferenceDataError(str(err), where=where) from None
+        eq = ActivityEquivalent(
             code=row["code"],
             provider=row["provider"],
             fee_codes=_codes(row["fee_codes"]),
             grant_copay_codes=_codes(row["grant_copay_codes"]),
             status=row["status"],
             source=row["source"],
+            valid=valid,
         )
+        if any(
+            (o.code, o.provider) == (eq.code, eq.provider) and o.valid.overlaps(eq.valid)
+            for o in out
+        ):
+            raise ReferenceDataError(
+                f"{eq.code} ({eq.provider}) has overlapping validity periods", where=where
+            )
+        out.append(eq)
+    return tuple(out)
+
+
+@cache
+def activity_equivalents(year: int) -> dict[tuple[str, str], ActivityEquivalent]:
+    """(code, provider) → the codes priced under the fee model and for co-payments under the
+    operating-grant model in calendar *year*. Codes not listed are priced as themselves.
+
+    A mapping that changes inside a year is refused (the rules change on 1 January 2026)."""
+    year_days = calendar_year(year)
+    out: dict[tuple[str, str], ActivityEquivalent] = {}
+    for eq in all_activity_equivalents():
+        if not eq.valid.overlaps(year_days):
+            continue
+        key = (eq.code, eq.provider)
+        if key in out or not (year_days.start in eq.valid and year_days.last_day in eq.valid):
+            raise ReferenceDataError(
+                f"the equivalent of {eq.code} ({eq.provider}) changes inside {year}",
+                where=f"{_DIR}/activity_equivalents.csv",
+            )
+        out[key] = eq
     return out

@@ -14,7 +14,7 @@ from pht.core.periods import Period
 from pht.core.scheme import SizeThresholds, StaffingNorm
 from pht.reference.files import read_toml, validated
 
-__all__ = ["ProjectFundsRate", "SchemeRules", "load_scheme_rules"]
+__all__ = ["ProjectFundsRate", "SchemePeriod", "SchemeRules", "load_scheme_rules"]
 
 _FILE = "scheme.toml"
 
@@ -62,11 +62,30 @@ class ProjectFundsRate(BaseModel):
         return nok(self.to_municipality_per_gp)
 
 
+class SchemePeriod(BaseModel):
+    """A dated rule of the scheme (the trial, the nurse tariffs, delegated consultations)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str
+    label_nb: str
+    valid_from: dt.date
+    last_day: dt.date | None = None
+    status: str
+    sources: list[str]
+    note: str = ""
+
+    @property
+    def period(self) -> Period:
+        """The days of the rule."""
+        return Period.from_last_day(self.valid_from, self.last_day)
+
+
 class _SchemeFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
     staffing_norm: _Norm
     size_classes: _Sizes
     project_funds: list[ProjectFundsRate]
+    periods: list[SchemePeriod] = []
 
 
 class SchemeRules(BaseModel):
@@ -77,6 +96,8 @@ class SchemeRules(BaseModel):
     size_thresholds: SizeThresholds
     project_funds: tuple[ProjectFundsRate, ...]
     sources: tuple[str, ...]
+    periods: tuple[SchemePeriod, ...] = ()
+    staffing_sources: tuple[str, ...] = ()
     staffing_primary_status: str = "A"
     staffing_primary_sources: tuple[str, ...] = ()
 
@@ -104,10 +125,13 @@ def load_scheme_rules() -> SchemeRules:
             small_below=raw.size_classes.small_below, large_above=raw.size_classes.large_above
         ),
         project_funds=tuple(raw.project_funds),
+        periods=tuple(raw.periods),
+        staffing_sources=tuple(raw.staffing_norm.sources),
         sources=tuple(
             sorted(
                 {*raw.staffing_norm.sources, *raw.size_classes.sources}
                 | {s for r in raw.project_funds for s in r.sources}
+                | {s for p in raw.periods for s in p.sources}
             )
         ),
     )

@@ -24,6 +24,7 @@ class _File(BaseModel):
     home_visit_minutes: int
     home_visits_per_frail: Decimal
     productive_hours_per_fte: int
+    consultations_per_fte: int
     status: str
     sources: list[str]
 

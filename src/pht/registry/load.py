@@ -29,8 +29,9 @@ import contextlib
 import csv
 import datetime as dt
 import json
+import os
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,7 +48,22 @@ from pht.core.identifiers import person_id_problems, validate_hpr, validate_orgn
 from pht.core.periods import Period
 from pht.reference.codes import ICPC2_FORM, icd10_known, icpc2_codes
 from pht.reference.tariffs import tariff_codes
-from pht.registry.schema import TABLES, ColumnSpec, TableSpec
+from pht.registry.batches import (
+    EVENT_DATE_COLUMNS,
+    BatchReport,
+    FileHash,
+    apply_table,
+    begin_batch,
+    check_source,
+    ensure_provenance,
+    file_hash,
+    finish_batch,
+    over_threshold,
+    replace_threshold,
+    source_from_name,
+)
+from pht.registry.pseudonymise import INCOMPLETE_MARKER
+from pht.registry.schema import EVENT_ID_KIND, TABLES, ColumnSpec, TableSpec
 from pht.registry.warehouse import Warehouse, use_storage_layout
 
 __all__ = [
@@ -56,19 +72,30 @@ __all__ = [
     "LoadReport",
     "Problem",
     "ValidationReport",
+    "extract_source",
     "load_extract",
+    "load_tables",
+    "parse_period",
     "validate_extract",
 ]
 
-# Tables whose extract replaces the warehouse's rows of the same period, and their date column.
-EVENT_PERIOD_COLUMNS: dict[str, str] = {
-    "contacts": "date",
-    "admissions": "admitted",
-    "survey_responses": "date",
-}
+# Tables whose extract replaces the warehouse's rows of the same period and source, and their
+# date column.
+EVENT_PERIOD_COLUMNS: dict[str, str] = EVENT_DATE_COLUMNS
 
 # An opaque person pseudonym (analytic extracts): 16 or more letters, digits, "-", "_" or ":".
 PSEUDONYM_FORM = re.compile(r"^[A-Za-z0-9_:\-]{16,}$")
+
+# Plausibility: no date before this; event and start dates not after today; end dates (planned
+# ends of a period) not after LATEST_END.
+EARLIEST_DATE = dt.date(1900, 1, 1)
+LATEST_END = dt.date(2100, 12, 31)
+# Columns holding the planned last day of a period (may lie in the future).
+END_COLUMNS = frozenset({"end", "pht_end"})
+# Largest plausible amount of one claim, NOK (co-payment or refund).
+MAX_AMOUNT_NOK = 100_000
+# A CSV line longer than this (bytes) is no sane row of the extract format; it is reported.
+MAX_LINE_BYTES = 1 << 20
 
 # At most this many problems are kept in a report (all are counted; the side file has all rows).
 MAX_PROBLEMS = 10_000
@@ -160,9 +187,10 @@ class LoadReport:
 
     validation: ValidationReport
     imported: bool
-    written: dict[str, int] = field(default_factory=dict)
+    written: dict[str, int] = field(default_factory=dict)  # rows inserted or updated
     replaced_periods: dict[str, tuple[str, str]] = field(default_factory=dict)
     rejects_path: str | None = None
+    batch: BatchReport | None = None  # the batch written, refused or tried (dry run)
 
     @property
     def ok(self) -> bool:
@@ -176,6 +204,7 @@ class LoadReport:
             "written": self.written,
             "replaced_periods": {k: list(v) for k, v in self.replaced_periods.items()},
             "rejects_path": self.rejects_path,
+            "batch": self.batch.as_dict() if self.batch else None,
             **self.validation.as_dict(),
         }
 
@@ -187,6 +216,13 @@ def _find_files(path: Path) -> dict[str, Path]:
     """Table name -> file for a folder of extract files or a single file."""
     if not path.exists():
         raise PhtError("no such file or folder", where=str(path))
+    folder = path if path.is_dir() else path.parent
+    if (folder / INCOMPLETE_MARKER).exists():
+        raise PhtError(
+            "this folder is an unfinished output of `pht registry pseudonymise` (it holds "
+            f"{INCOMPLETE_MARKER}); make the copy again",
+            where=str(folder),
+        )
     candidates = [path] if path.is_file() else sorted(path.iterdir())
     found: dict[str, Path] = {}
     for p in candidates:
@@ -210,16 +246,48 @@ def _find_files(path: Path) -> dict[str, Path]:
     return {name: found[name] for name in TABLES if name in found}
 
 
-def _manifest_period(path: Path) -> tuple[dt.date, dt.date] | None:
-    """The extract period from ``manifest.json`` beside the files, when it states one."""
+def _manifest(path: Path) -> tuple[Path, Any]:
     folder = path if path.is_dir() else path.parent
     manifest = folder / "manifest.json"
     if not manifest.is_file():
-        return None
+        return manifest, None
     try:
-        data = json.loads(manifest.read_text(encoding="utf-8"))
+        return manifest, json.loads(manifest.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise PhtError(f"manifest is not valid JSON: {err}", where=str(manifest)) from None
+
+
+def parse_period(text: str) -> tuple[dt.date, dt.date]:
+    """``2021-01-01..2022-12-31`` as (first day, last day)."""
+    try:
+        first, last = (dt.date.fromisoformat(part.strip()) for part in text.split(".."))
+    except ValueError:
+        raise PhtError(
+            f"period {text!r} is not FIRST..LAST (e.g. 2021-01-01..2022-12-31)"
+        ) from None
+    if last < first:
+        raise PhtError(f"period {text!r} ends before it starts")
+    return first, last
+
+
+def extract_source(path: str | Path) -> str:
+    """The source of an extract: ``manifest.json``'s ``"source"``, else the folder's name."""
+    p = Path(path)
+    manifest, data = _manifest(p)
+    if isinstance(data, dict) and data.get("source") is not None:
+        name = data["source"]
+        if not isinstance(name, str):
+            raise PhtError("manifest source must be text", where=str(manifest))
+        return check_source(name)
+    folder = p if p.is_dir() else p.parent
+    return source_from_name(folder.resolve().name)
+
+
+def _manifest_period(path: Path) -> tuple[dt.date, dt.date] | None:
+    """The extract period from ``manifest.json`` beside the files, when it states one."""
+    manifest, data = _manifest(path)
+    if data is None:
+        return None
     period = data.get("period") if isinstance(data, dict) else None
     try:
         if isinstance(period, dict):
@@ -246,9 +314,20 @@ def _lit(value: str) -> str:
 class _Stage:
     """Staging tables and problem collection for one validation run on one connection."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, warehouse_tables: set[str]) -> None:
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        warehouse_tables: set[str],
+        *,
+        source: str | None = None,
+        period: tuple[dt.date, dt.date] | None = None,
+        today: dt.date | None = None,
+    ) -> None:
         self.con = con
         self.warehouse_tables = warehouse_tables
+        self.source = source  # the batch's source (event ids are qualified by it)
+        self.period = period  # the declared period of the event tables
+        self.today = today or dt.date.today()
         self.report = ValidationReport()
         self.types: dict[str, dict[str, str]] = {}  # table -> column -> DuckDB type of source
         self.types_source: dict[str, str] = {}  # table -> "csv" or "parquet"
@@ -510,8 +589,7 @@ class _Stage:
             and c.name in schema.names
             and pa.types.is_string(schema.field(c.name).type)
         ]
-        with _system_allocator():
-            data = pq.ParquetFile(path, read_dictionary=dictionary).read(columns=header)
+        data = pq.ParquetFile(path, read_dictionary=dictionary).read(columns=header)
         n = data.num_rows
         data = data.append_column("_line", pa.array(np.arange(2, n + 2, dtype=np.int64)))
         data = pa.Table.from_batches(data.to_batches(max_chunksize=ARROW_BATCH_ROWS), data.schema)
@@ -523,6 +601,29 @@ class _Stage:
         )
         self.types_source[table] = "arrow"
         self.report.rows[table] = n
+
+    def stage_table(self, table: str, data: pa.Table) -> bool:
+        """Stage rows already in memory (Arrow), numbered as if written as CSV with a header."""
+        spec = TABLES[table]
+        self.report.files[table] = table
+        if not self._check_header(table, spec, list(data.column_names)):
+            return False
+        n = data.num_rows
+        data = data.append_column("_line", pa.array(np.arange(2, n + 2, dtype=np.int64)))
+        data = pa.Table.from_batches(data.to_batches(max_chunksize=ARROW_BATCH_ROWS), data.schema)
+        self.con.register(f"_pht_data_{table}", data)
+        self.arrow[table] = data
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP VIEW {self.raw(table)} AS SELECT * FROM {self.data(table)}"
+        )
+        self.types_source[table] = "arrow"
+        self.report.rows[table] = n
+        described = self.con.execute(
+            f"DESCRIBE SELECT * EXCLUDE (_line) FROM {self.data(table)}"
+        ).fetchall()
+        self.types[table] = {str(r[0]): str(r[1]) for r in described}
+        self.staged.append(table)
+        return True
 
     def _check_header(self, table: str, spec: TableSpec, header: list[str]) -> bool:
         ok = True
@@ -569,6 +670,7 @@ class _Stage:
                         single=False,
                     )
                 )
+        rules.extend(self._plausibility_rules(table))
         self._probe(table, rules)
         finish_duplicates = self._check_duplicates(table, spec)
         for c in present:
@@ -580,7 +682,136 @@ class _Stage:
             list_checker = _LIST_CHECKS.get(c.kind)
             if list_checker is not None:
                 self._check_tokens(table, c, *list_checker)
+        self._check_after_death(table)
+        self._check_stored_elsewhere(table)
         finish_duplicates()
+
+    def _plausibility_rules(self, table: str) -> list[_RowRule]:
+        """Rules across columns: the declared period, birth date against the fødselsnummer."""
+        rules: list[_RowRule] = []
+        types = self.types[table]
+        date_col = EVENT_PERIOD_COLUMNS.get(table)
+        if self.period is not None and date_col in types:
+            assert date_col is not None
+            day = self._as_date(table, date_col)
+            first, last = (d.isoformat() for d in self.period)
+            rules.append(
+                _RowRule(
+                    date_col,
+                    f"{day} NOT BETWEEN DATE '{first}' AND DATE '{last}'",
+                    _lit(f"outside the declared period {first}..{last} of this extract"),
+                    self.txt(table, date_col),
+                )
+            )
+        if table == "persons" and "person_id" in types and "birth_date" in types:
+            pid = self.txt(table, "person_id")
+
+            def part(a: int, n: int) -> str:
+                return f"TRY_CAST(substr({pid}, {a}, {n}) AS INTEGER)"
+
+            d, m, yy, ind = part(1, 2), part(3, 2), part(5, 2), part(7, 3)
+            century = (
+                f"CASE WHEN {ind} < 500 THEN 1900 WHEN {ind} < 750 AND {yy} >= 54 THEN 1800 "
+                f"WHEN {yy} < 40 THEN 2000 WHEN {ind} >= 900 THEN 1900 END"
+            )
+            derived = (
+                f"TRY_CAST(printf('%04d-%02d-%02d', {century} + {yy}, "
+                f"CASE WHEN {m} > 80 THEN {m} - 80 WHEN {m} > 40 THEN {m} - 40 ELSE {m} END, "
+                f"CASE WHEN {d} > 40 THEN {d} - 40 ELSE {d} END) AS DATE)"
+            )
+            # only where the id is a person number (11 digits); pseudonyms carry no date
+            derived = f"(CASE WHEN regexp_full_match({pid}, '[0-9]{{11}}') THEN {derived} END)"
+            birth = self._as_date(table, "birth_date")
+            rules.append(
+                _RowRule(
+                    "birth_date",
+                    f"{derived} <> {birth}",
+                    "'disagrees with the fødselsnummer, which gives ' || "
+                    f"CAST({derived} AS VARCHAR)",
+                    self.txt(table, "birth_date"),
+                    single=False,
+                )
+            )
+        return rules
+
+    def _check_after_death(self, table: str) -> None:
+        """An event dated after its person's death (persons of the extract or the warehouse)."""
+        date_col = EVENT_PERIOD_COLUMNS.get(table)
+        types = self.types[table]
+        if date_col not in types or "person_id" not in types:
+            return
+        assert date_col is not None
+        parts = []
+        if "persons" in self.staged and "death_date" in self.types["persons"]:
+            parts.append(
+                f"SELECT {self.txt('persons', 'person_id')} AS pid, "
+                f"{self._as_date('persons', 'death_date')} AS died FROM {self.raw('persons')}"
+            )
+        if "persons" in self.warehouse_tables:
+            not_staged = ""
+            if "persons" in self.staged:
+                not_staged = (
+                    f" AND person_id NOT IN (SELECT {self.txt('persons', 'person_id')} "
+                    f"FROM {self.raw('persons')})"
+                )
+            parts.append(
+                "SELECT person_id AS pid, death_date AS died FROM persons "
+                f"WHERE death_date IS NOT NULL{not_staged}"
+            )
+        if not parts:
+            return
+        deaths = f"SELECT pid, died FROM ({' UNION ALL '.join(parts)}) WHERE died IS NOT NULL"
+        day = self._as_date(table, date_col)
+        pid = self.txt(table, "person_id")
+        where = (
+            f"FROM (SELECT _line, {pid} AS _pid, {day} AS _day FROM {self.raw(table)}) x "
+            f"JOIN ({deaths}) p ON p.pid = x._pid WHERE x._day > p.died"
+        )
+        found = self.con.execute(f"SELECT 1 {where} LIMIT 1").fetchone()
+        if found is None:
+            return
+        self.add(
+            table,
+            f"SELECT x._line AS line, {_lit(date_col)} AS col, "
+            f"CAST(x._day AS VARCHAR) AS value, "
+            f"'after the death of the person (' || CAST(p.died AS VARCHAR) || ')' AS reason "
+            + where,
+        )
+
+    def _check_stored_elsewhere(self, table: str) -> None:
+        """An event id the warehouse holds for this source with a date outside the declared
+        period: the source reuses its ids across periods, and loading would overwrite a row
+        outside the period."""
+        spec = TABLES[table]
+        id_col = spec.event_id
+        date_col = EVENT_PERIOD_COLUMNS.get(table)
+        if (
+            id_col is None
+            or date_col is None
+            or self.period is None
+            or self.source is None
+            or table not in self.warehouse_tables
+            or id_col not in self.types[table]
+        ):
+            return
+        first, last = (d.isoformat() for d in self.period)
+        prefix = _lit(self.source + ":")
+        where = (
+            f"FROM (SELECT _line, {self.txt(table, id_col)} AS _id FROM {self.raw(table)}) r "
+            f"JOIN {_q(table)} s ON s.{_q(id_col)} = CASE WHEN starts_with(r._id, {prefix}) "
+            f"THEN r._id ELSE {prefix} || r._id END "
+            f"WHERE s.{_q(date_col)} NOT BETWEEN DATE '{first}' AND DATE '{last}'"
+        )
+        if self.con.execute(f"SELECT 1 {where} LIMIT 1").fetchone() is None:
+            return
+        self.add(
+            table,
+            f"SELECT r._line AS line, {_lit(id_col)} AS col, r._id AS value, "
+            f"'this source already has this id, with {date_col} ' || "
+            f"CAST(s.{_q(date_col)} AS VARCHAR) || ' (batch ' || CAST(s._batch AS VARCHAR) || "
+            "'), outside the declared period: the source reuses ids across periods; load it "
+            "under another source name' AS reason " + where,
+        )
 
     def _probe(self, table: str, rules: list[_RowRule]) -> None:
         """Count every per-row rule in one pass; list the rows only of rules that fire.
@@ -682,6 +913,22 @@ class _Stage:
                         "not a valid date (YYYY-MM-DD)",
                     )
                 )
+        if c.kind == "date":
+            day = self._as_date(table, c.name)
+            reasons.append(
+                (f"{day} < DATE '{EARLIEST_DATE.isoformat()}'", "date before 1900: not plausible")
+            )
+            if c.name in END_COLUMNS:
+                reasons.append(
+                    (f"{day} > DATE '{LATEST_END.isoformat()}'", "date after 2100: not plausible")
+                )
+            else:
+                reasons.append(
+                    (
+                        f"{day} > DATE '{self.today.isoformat()}'",
+                        f"date in the future (after {self.today.isoformat()})",
+                    )
+                )
         elif c.kind in ("int", "centrality"):
             as_int = col if src_type in _NUMBER_TYPES else f"TRY_CAST({txt} AS BIGINT)"
             if src_type not in _NUMBER_TYPES:
@@ -712,6 +959,16 @@ class _Stage:
                 reasons.append((f"NOT isfinite({as_num})", "not a finite number"))
             if c.kind == "fte":
                 reasons.append((f"{as_num} NOT BETWEEN 0 AND 1", "fte must be between 0 and 1"))
+            elif c.dtype.is_decimal():  # amounts in NOK
+                reasons.append((f"{as_num} < 0", "negative amount"))
+                reasons.append(
+                    (
+                        f"{as_num} > {MAX_AMOUNT_NOK}",
+                        f"implausibly large amount (over {MAX_AMOUNT_NOK} NOK for one claim)",
+                    )
+                )
+            elif c.name == "hours_per_week":
+                reasons.append((f"{as_num} NOT BETWEEN 0 AND 168", "hours per week must be 0–168"))
         elif c.kind == "bool":
             if src_type != "BOOLEAN":
                 reasons.append((f"lower({txt}) NOT IN ('true', 'false')", "not true or false"))
@@ -984,23 +1241,6 @@ class _Stage:
         )
 
 
-@contextlib.contextmanager
-def _system_allocator() -> Iterator[None]:
-    """Arrow memory allocated inside the block comes from the C library's allocator.
-
-    pyarrow's default allocator (mimalloc) cost 1.2–1.5 s more system time (page faults) than
-    the C library's for reading a 5,000,000-contact Parquet file into memory (measured with
-    ``getrusage`` over whole loads: 2.3–3.0 s against 1.4–1.6 s). Arrays keep the allocator
-    they came from, so restoring the default afterwards is safe.
-    """
-    before = pa.default_memory_pool()
-    pa.set_memory_pool(pa.system_memory_pool())
-    try:
-        yield
-    finally:
-        pa.set_memory_pool(before)
-
-
 def _ends_with_newline(path: Path) -> bool:
     with path.open("rb") as fh:
         fh.seek(-1, 2)
@@ -1102,39 +1342,64 @@ _LIST_CHECKS: dict[str, tuple[str, Callable[[str], bool], bool]] = {
 
 
 def _run_validation(
-    con: duckdb.DuckDBPyConnection, path: Path, warehouse_tables: set[str]
+    con: duckdb.DuckDBPyConnection,
+    path: Path | None,
+    warehouse_tables: set[str],
+    *,
+    source: str | None = None,
+    period: tuple[dt.date, dt.date] | None = None,
+    today: dt.date | None = None,
+    tables: dict[str, pa.Table] | None = None,
+    checks: bool = True,
 ) -> _Stage:
-    files = _find_files(path)
-    stage = _Stage(con, warehouse_tables)
-    if path.is_dir():
-        ignored = sorted(
-            p.name
-            for p in path.iterdir()
-            if p.suffix.lower() in (".csv", ".parquet") and p.stem not in TABLES
-        )
-        if ignored:
-            stage.report.notes.append(
-                "files that are not tables of the extract format are ignored: " + ", ".join(ignored)
+    """Stage the files of *path* (or the Arrow *tables*) and run every rule (unless not
+    *checks*: then only stage them)."""
+    stage = _Stage(con, warehouse_tables, source=source, period=period, today=today)
+    files: dict[str, Path] = {}
+    if path is not None:
+        files = _find_files(path)
+        if path.is_dir():
+            ignored = sorted(
+                p.name
+                for p in path.iterdir()
+                if p.suffix.lower() in (".csv", ".parquet") and p.stem not in TABLES
             )
-    stage.report.files = {t: str(p) for t, p in files.items()}
+            if ignored:
+                stage.report.notes.append(
+                    "files that are not tables of the extract format are ignored: "
+                    + ", ".join(ignored)
+                )
+        stage.report.files = {t: str(p) for t, p in files.items()}
+    given = tables or {}
+    unknown = sorted(set(given) - set(TABLES))
+    if unknown:
+        raise PhtError(f"not tables of the extract format: {', '.join(unknown)}")
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pht-check") as background:
-        stage.background = background
+        stage.background = background if checks else None
         try:
-            for table, p in files.items():
-                if p.suffix.lower() == ".csv":
-                    staged = stage.stage_csv(table, p)
+            for table in TABLES:
+                if table in files:
+                    p = files[table]
+                    if p.suffix.lower() == ".csv":
+                        staged = stage.stage_csv(table, p)
+                    else:
+                        staged = stage.stage_parquet(table, p)
+                elif table in given:
+                    staged = stage.stage_table(table, given[table])
                 else:
-                    staged = stage.stage_parquet(table, p)
-                if staged:
+                    continue
+                if staged and checks:
                     stage.start_value_checks(table)
-            for table in TABLES:  # dependency order: referenced tables first
-                if table in stage.staged:
-                    stage.check_table(table)
-                    stage.flush()  # later tables' foreign keys look at this table's valid rows
+            if checks:
+                for table in TABLES:  # dependency order: referenced tables first
+                    if table in stage.staged:
+                        stage.check_table(table)
+                        stage.flush()  # later tables' foreign keys look at valid rows
         finally:
             stage.background = None
             stage.value_checks.clear()
-    stage.check_overlaps()
+    if checks:
+        stage.check_overlaps()
     stage.flush()
     _summarise(stage)
     return stage
@@ -1182,19 +1447,37 @@ def _cleanup(stage: _Stage) -> None:
     stage.con.execute("DROP TABLE IF EXISTS _pht_problems")
 
 
-def validate_extract(path: str | Path, warehouse: Warehouse | None = None) -> ValidationReport:
+def validate_extract(
+    path: str | Path,
+    warehouse: Warehouse | None = None,
+    *,
+    source: str | None = None,
+    period: tuple[dt.date, dt.date] | None = None,
+    today: dt.date | None = None,
+) -> ValidationReport:
     """Check an extract (folder or file) against every rule; writes nothing.
 
     Foreign keys may point into *warehouse* when one is given; without one they must be in the
-    extract.
+    extract. *period*: the declared period (default: the manifest's); *source*: the source
+    name (default: :func:`extract_source`).
     """
+    p = Path(path)
+    declared = period or _manifest_period(p)
+    src = source or extract_source(p)
     if warehouse is None:
         con = duckdb.connect(":memory:")
         try:
-            return _run_validation(con, Path(path), set()).report
+            return _run_validation(con, p, set(), source=src, period=declared, today=today).report
         finally:
             con.close()
-    stage = _run_validation(warehouse.con.con, Path(path), _warehouse_tables(warehouse))
+    stage = _run_validation(
+        warehouse.con.con,
+        p,
+        _warehouse_tables(warehouse),
+        source=src,
+        period=declared,
+        today=today,
+    )
     try:
         return stage.report
     finally:
@@ -1216,10 +1499,21 @@ def _typed_select(stage: _Stage, table: str) -> str:
         sql_type = _sql_type(target)
         if src is None:
             cols.append(f"NULL::{sql_type} AS {_q(c.name)}")
+        elif c.kind == EVENT_ID_KIND and stage.source is not None:
+            # qualified by the source: two sources' K00001 are two rows
+            # (an id that already carries the source, e.g. read back from a warehouse export,
+            # is stored as it is)
+            text = _q(c.name) if src == "VARCHAR" else f"CAST({_q(c.name)} AS VARCHAR)"
+            prefix = _lit(stage.source + ":")
+            cols.append(
+                f"CASE WHEN starts_with({text}, {prefix}) THEN {text} "
+                f"ELSE {prefix} || {text} END AS {_q(c.name)}"
+            )
         elif c.kind == "bool" and src != "BOOLEAN":
             cols.append(f"(lower({_q(c.name)}) = 'true') AS {_q(c.name)}")
         elif src == "VARCHAR" and sql_type != "VARCHAR":
-            cols.append(f"CAST(NULLIF({_q(c.name)}, '') AS {sql_type}) AS {_q(c.name)}")
+            # TRY_CAST: rejected rows are filtered out, but DuckDB may cast before it filters
+            cols.append(f"TRY_CAST(NULLIF({_q(c.name)}, '') AS {sql_type}) AS {_q(c.name)}")
         elif src == "VARCHAR" and not c.required:
             cols.append(f"NULLIF({_q(c.name)}, '') AS {_q(c.name)}")
         else:
@@ -1249,49 +1543,65 @@ def _sql_type(t: Any) -> str:
     raise TypeError(f"no SQL type for {t}")
 
 
-def _write_table(
-    stage: _Stage, table: str, period: tuple[dt.date, dt.date] | None
-) -> tuple[int, tuple[str, str] | None]:
-    """Replace the warehouse rows of *table* by the valid staged rows; returns rows written."""
+class _Rollback(Exception):
+    """Leave the load's transaction without writing (dry run, refusal)."""
+
+
+def _write_batch(
+    warehouse: Warehouse,
+    stage: _Stage,
+    *,
+    kind: str,
+    files: list[FileHash] | Callable[[], list[FileHash]],
+    user: str | None,
+    replace: bool,
+    dry_run: bool,
+    rejects: Path | None,
+) -> tuple[BatchReport, str | None]:
+    """Write the valid staged rows as one batch (see :mod:`pht.registry.batches`); the rejects
+    file, when asked for, is in place before the batch commits."""
     con = stage.con
-    spec = TABLES[table]
-    clean = _q(f"_pht_clean_{table}")
-    con.execute(f"CREATE OR REPLACE TEMP VIEW {clean} AS {_typed_select(stage, table)}")
-    replaced: tuple[str, str] | None = None
-    date_col = EVENT_PERIOD_COLUMNS.get(table)
-    has_rows = con.execute(f"SELECT 1 FROM {_q(table)} LIMIT 1").fetchone() is not None
-    if not has_rows:
-        use_storage_layout(con, table)  # a warehouse initialised by an older pht
-    if date_col is not None:
-        if period is None:
-            first_last = con.execute(
-                f"SELECT min({_q(date_col)}), max({_q(date_col)}) FROM {clean}"
-            ).fetchone()
-            if first_last and first_last[0] is not None:
-                period = (first_last[0], first_last[1])
-        if period is not None:
-            if has_rows:
-                con.execute(
-                    f"DELETE FROM {_q(table)} WHERE {_q(date_col)} BETWEEN ? AND ?",
-                    [period[0], period[1]],
-                )
-            replaced = (period[0].isoformat(), period[1].isoformat())
-            if has_rows:  # rows left outside the period (none when reloading the same period)
-                has_rows = con.execute(f"SELECT 1 FROM {_q(table)} LIMIT 1").fetchone() is not None
-    if has_rows:
-        match = " AND ".join(f"t.{_q(k)} = c.{_q(k)}" for k in spec.key)
-        con.execute(
-            f"DELETE FROM {_q(table)} t WHERE EXISTS (SELECT 1 FROM {clean} c WHERE {match})"
-        )
-    # row order inside the warehouse does not matter; not keeping it makes the write 2x faster
-    con.execute("SET preserve_insertion_order = false")
+    assert stage.source is not None
+    report = BatchReport(None, stage.source, stage.period, dry_run=dry_run)
+    rejects_path: str | None = None
     try:
-        names = ", ".join(_q(c.name) for c in spec.columns)  # columns others added stay NULL
-        n = con.execute(f"INSERT INTO {_q(table)} ({names}) SELECT * FROM {clean}").fetchone()
-    finally:
-        con.execute("SET preserve_insertion_order = true")
-        con.execute(f"DROP VIEW {clean}")
-    return (int(n[0]) if n else 0), replaced
+        with warehouse.transaction():
+            ensure_provenance(con)
+            hashes = files() if callable(files) else files
+            batch_id = begin_batch(
+                con,
+                source=stage.source,
+                kind=kind,
+                period=stage.period,
+                files=hashes,
+                user=user,
+                replace=replace,
+            )
+            report.batch_id = batch_id
+            for table in TABLES:
+                if table not in stage.staged:
+                    continue
+                clean = _q(f"_pht_clean_{table}")
+                if con.execute(f"SELECT 1 FROM {_q(table)} LIMIT 1").fetchone() is None:
+                    use_storage_layout(con, table)  # a warehouse initialised by an older pht
+                con.execute(f"CREATE OR REPLACE TEMP VIEW {clean} AS {_typed_select(stage, table)}")
+                try:
+                    report.changes[table] = apply_table(
+                        con, batch_id, table, clean, source=stage.source, period=stage.period
+                    )
+                finally:
+                    con.execute(f"DROP VIEW IF EXISTS {clean}")
+            finish_batch(con, batch_id, report.changes)
+            if not replace:
+                report.refused = over_threshold(report.changes, replace_threshold())
+            if report.refused is not None or dry_run:
+                raise _Rollback
+            if rejects is not None:
+                _write_rejects(stage, rejects)
+                rejects_path = str(rejects)
+    except _Rollback:
+        pass
+    return report, rejects_path
 
 
 def _write_rejects(stage: _Stage, target: Path) -> None:
@@ -1314,6 +1624,7 @@ def _write_rejects(stage: _Stage, target: Path) -> None:
         or "SELECT NULL::VARCHAR AS tbl, NULL::BIGINT AS line, NULL::VARCHAR AS row WHERE FALSE"
     )
     target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
     con.execute(
         'COPY (SELECT x.tbl AS "table", f.file, x.line, x.reasons, '
         "coalesce(r.row, x.value) AS row FROM ("
@@ -1321,8 +1632,19 @@ def _write_rejects(stage: _Stage, target: Path) -> None:
         "any_value(value) AS value FROM _pht_problems GROUP BY tbl, line) x "
         f"LEFT JOIN ({raws}) r ON r.tbl = x.tbl AND r.line = x.line "
         f"LEFT JOIN (VALUES {names}) f(tbl, file) ON f.tbl = x.tbl "
-        f"ORDER BY x.tbl, x.line) TO {_lit(str(target))} (HEADER, DELIMITER ',')"
+        f"ORDER BY x.tbl, x.line) TO {_lit(str(partial))} (HEADER, DELIMITER ',')"
     )
+    with partial.open("rb") as fh:
+        os.fsync(fh.fileno())
+    partial.replace(target)  # whole or not at all
+
+
+def _hash_files(paths: list[Path]) -> Callable[[], list[FileHash]]:
+    """Start hashing *paths* in the background; the returned callable waits for the hashes."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pht-hash")
+    futures = [pool.submit(file_hash, p) for p in paths]
+    pool.shutdown(wait=False)
+    return lambda: [f.result() for f in futures]
 
 
 def load_extract(
@@ -1331,39 +1653,143 @@ def load_extract(
     *,
     accept_valid: bool = False,
     rejects_path: str | Path | None = None,
+    source: str | None = None,
+    period: tuple[dt.date, dt.date] | None = None,
+    user: str | None = None,
+    replace: bool = False,
+    dry_run: bool = False,
+    today: dt.date | None = None,
 ) -> LoadReport:
-    """Validate and load an extract into *warehouse* in one transaction.
+    """Validate and load an extract into *warehouse* as one batch, in one transaction.
 
     Without *accept_valid*, any problem means nothing is written. With it, the valid rows are
     written and the rejected rows, with their reasons, go to *rejects_path* (default:
     ``<path>.rejects.csv`` beside the extract). File-level problems (encoding of the header,
     missing columns, unreadable files) stop the load in both modes.
+
+    *source*: the batch's source (default: ``manifest.json``'s ``"source"``, else the folder's
+    name); *period*: the declared period of the event tables (default: the manifest's; none:
+    nothing is deleted by period). *replace*: allow deleting or overwriting more than the
+    settings' threshold of a table. *dry_run*: report what would change, change nothing.
     """
     p = Path(path)
     tables = _warehouse_tables(warehouse)
-    period = _manifest_period(p)
-    stage = _run_validation(warehouse.con.con, p, tables)
-    report = stage.report
+    declared = period or _manifest_period(p)
+    src = check_source(source) if source else extract_source(p)
+    hashes = _hash_files(list(_find_files(p).values()))
+    stage = _run_validation(warehouse.con.con, p, tables, source=src, period=declared, today=today)
     try:
-        if not report.ok and (not accept_valid or stage.blocking):
-            return LoadReport(report, imported=False)
-        written: dict[str, int] = {}
-        replaced: dict[str, tuple[str, str]] = {}
-        rejects: str | None = None
-        with warehouse.transaction():
-            for table in TABLES:
-                if table in stage.staged:
-                    n, period_replaced = _write_table(stage, table, period)
-                    written[table] = n
-                    if period_replaced:
-                        replaced[table] = period_replaced
-        if not report.ok:
-            target = Path(rejects_path) if rejects_path else p.with_name(p.name + ".rejects.csv")
-            _write_rejects(stage, target)
-            rejects = str(target)
-        return LoadReport(report, True, written, replaced, rejects)
+        return _load_staged(
+            warehouse,
+            stage,
+            kind="files",
+            files=hashes,
+            user=user,
+            replace=replace,
+            dry_run=dry_run,
+            accept_valid=accept_valid,
+            rejects=Path(rejects_path) if rejects_path else p.with_name(p.name + ".rejects.csv"),
+        )
     finally:
         _cleanup(stage)
+
+
+def _load_staged(
+    warehouse: Warehouse,
+    stage: _Stage,
+    *,
+    kind: str,
+    files: list[FileHash] | Callable[[], list[FileHash]],
+    user: str | None,
+    replace: bool,
+    dry_run: bool,
+    accept_valid: bool,
+    rejects: Path | None,
+) -> LoadReport:
+    report = stage.report
+    assert stage.source is not None
+    if not report.ok and (not accept_valid or stage.blocking):
+        refused = BatchReport(
+            None,
+            stage.source,
+            stage.period,
+            dry_run=dry_run,
+            refused=f"{report.problem_count} problems in the data; nothing written",
+            problems=list(report.problems),
+            problem_count=report.problem_count,
+        )
+        return LoadReport(report, imported=False, batch=refused)
+    batch, rejects_written = _write_batch(
+        warehouse,
+        stage,
+        kind=kind,
+        files=files,
+        user=user,
+        replace=replace,
+        dry_run=dry_run,
+        rejects=None if report.ok else rejects,
+    )
+    batch.problems = list(report.problems)
+    batch.problem_count = report.problem_count
+    written = {t: c.inserted + c.updated for t, c in batch.changes.items()}
+    replaced: dict[str, tuple[str, str]] = {}
+    if stage.period is not None:
+        span = (stage.period[0].isoformat(), stage.period[1].isoformat())
+        replaced = {t: span for t in batch.changes if t in EVENT_PERIOD_COLUMNS}
+    return LoadReport(
+        report,
+        imported=batch.applied,
+        written=written,
+        replaced_periods=replaced,
+        rejects_path=rejects_written,
+        batch=batch,
+    )
+
+
+def load_tables(
+    warehouse: Warehouse,
+    tables: dict[str, pa.Table],
+    *,
+    source: str,
+    period: tuple[dt.date, dt.date] | None = None,
+    files: list[FileHash] | None = None,
+    user: str | None = None,
+    kind: str = "arrow",
+    replace: bool = False,
+    dry_run: bool = False,
+    accept_valid: bool = False,
+    validate: bool = True,
+    today: dt.date | None = None,
+) -> BatchReport:
+    """Validate Arrow tables and write them as one batch (:func:`pht.registry.batches.write_batch`
+    is the public entry)."""
+    warehouse.init()
+    stage = _run_validation(
+        warehouse.con.con,
+        None,
+        _warehouse_tables(warehouse),
+        source=check_source(source),
+        period=period,
+        today=today,
+        tables=tables,
+        checks=validate,
+    )
+    try:
+        result = _load_staged(
+            warehouse,
+            stage,
+            kind=kind,
+            files=files or [],
+            user=user,
+            replace=replace,
+            dry_run=dry_run,
+            accept_valid=accept_valid,
+            rejects=None,
+        )
+    finally:
+        _cleanup(stage)
+    assert result.batch is not None
+    return result.batch
 
 
 def iter_problem_lines(report: ValidationReport) -> Iterable[str]:

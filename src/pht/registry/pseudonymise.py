@@ -8,25 +8,35 @@ it is (practitioner HPR numbers, organisation numbers, death dates, codes). The 
 warehouse file (``*.duckdb``) or a folder of Parquet files in the extract format, which
 ``pht registry load`` accepts (pseudonyms pass its person-id rule).
 
+The output appears whole or not at all: it is written under a temporary name beside *out*
+(``.<name>.partial-<pid>``) and renamed into place at the end. A Parquet folder being written
+holds the marker file :data:`INCOMPLETE_MARKER` until it is complete, and ``pht registry load``
+refuses a folder that holds it, so a half output left by a crash can never be loaded. Rows of
+the copy have batch 0 (``_batch``): the copy is a new warehouse without the original's batch log
+and pre-images.
+
 The key never lives with the data: it is read from a file given by the user or from the
 environment variable ``PHT_PSEUDONYM_KEY``; without a key nothing runs.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
 
 from pht.core.errors import PhtError
-from pht.registry.schema import TABLES
+from pht.registry.schema import BATCH_COLUMN, TABLES
 from pht.registry.warehouse import Warehouse
 
 __all__ = [
+    "INCOMPLETE_MARKER",
     "KEY_ENV",
     "MIN_KEY_BYTES",
     "PSEUDONYM_PREFIX",
@@ -39,6 +49,9 @@ __all__ = [
 KEY_ENV = "PHT_PSEUDONYM_KEY"
 MIN_KEY_BYTES = 16
 PSEUDONYM_PREFIX = "ps-"
+
+# A Parquet output folder holds this file while it is written (removed last, before the rename).
+INCOMPLETE_MARKER = ".pht-incomplete"
 
 # Extra tables (beyond the extract format) that hold person ids and are copied too.
 EXTRA_PERSON_TABLES = ("fhir_conditions",)
@@ -96,9 +109,13 @@ def _columns(wh: Warehouse, table: str) -> list[str]:
     return [str(r[0]) for r in wh.sql(f'DESCRIBE "{table}"')]
 
 
-def _select(wh: Warehouse, table: str) -> str:
+def _select(wh: Warehouse, table: str, *, with_batch: bool = True) -> str:
     cols = []
     for c in _columns(wh, table):
+        if c == BATCH_COLUMN:
+            if with_batch:
+                cols.append(f'0 AS "{BATCH_COLUMN}"')  # the copy has no batch log
+            continue
         if c == "person_id":
             cols.append('m.pseudonym AS "person_id"')
         elif table == "persons" and c == "birth_date":
@@ -142,37 +159,78 @@ def pseudonymise_warehouse(
         {"person_id": pa.array(ids, pa.string()), "pseudonym": [pseudonym(v, key) for v in ids]}
     )
     report = PseudonymiseReport(out=str(target), persons=len(ids))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
     raw = warehouse.con.con
     raw.register("_pht_pseudonyms", mapping)
     try:
         if target.suffix == ".duckdb":
-            with Warehouse.open(target) as dst:
-                dst.init()
-            raw.execute(f"ATTACH '{target}' AS _pht_out")
-            try:
-                raw.execute("BEGIN TRANSACTION")
-                for t in tables:
-                    if t not in TABLES:
-                        raw.execute(
-                            f'CREATE TABLE _pht_out."{t}" AS {_select(warehouse, t)} LIMIT 0'
-                        )
-                    n = raw.execute(
-                        f'INSERT INTO _pht_out."{t}" {_select(warehouse, t)}'
-                    ).fetchone()
-                    report.rows[t] = int(n[0]) if n else 0
-                raw.execute("COMMIT")
-            except BaseException:
-                raw.execute("ROLLBACK")
-                raise
-            finally:
-                raw.execute("DETACH _pht_out")
+            _write_duckdb(warehouse, partial, tables, report)
+            _fsync(partial)
+            if target.exists():  # made meanwhile by someone else: never overwrite
+                raise PhtError("output exists already; choose a new path", where=str(target))
+            partial.replace(target)
         else:
-            target.mkdir(parents=True, exist_ok=True)
+            partial.mkdir()
+            (partial / INCOMPLETE_MARKER).write_text(
+                "pht registry pseudonymise did not finish writing this folder\n", encoding="utf-8"
+            )
             for t in tables:
-                path = str(target / f"{t}.parquet").replace("'", "''")
-                raw.execute(f"COPY ({_select(warehouse, t)}) TO '{path}' (FORMAT parquet)")
+                path = str(partial / f"{t}.parquet").replace("'", "''")
+                select = _select(warehouse, t, with_batch=False)
+                raw.execute(f"COPY ({select}) TO '{path}' (FORMAT parquet)")
                 n = raw.execute(f"SELECT count(*) FROM '{path}'").fetchone()
                 report.rows[t] = int(n[0]) if n else 0
+            for f in partial.iterdir():
+                _fsync(f)
+            (partial / INCOMPLETE_MARKER).unlink()
+            _fsync(partial)
+            if target.exists():
+                if target.is_file() or any(target.iterdir()):
+                    raise PhtError("output exists already; choose a new path", where=str(target))
+                target.rmdir()
+            partial.rename(target)
+        _fsync(target.parent)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            if partial.is_dir():
+                shutil.rmtree(partial)
+            else:
+                partial.unlink(missing_ok=True)
+                Path(str(partial) + ".wal").unlink(missing_ok=True)
+        raise
     finally:
         raw.unregister("_pht_pseudonyms")
     return report
+
+
+def _fsync(path: Path) -> None:
+    """Flush *path* (a file or a folder's entries) to disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_duckdb(
+    warehouse: Warehouse, target: Path, tables: list[str], report: PseudonymiseReport
+) -> None:
+    with Warehouse.open(target) as dst:
+        dst.init()
+    raw = warehouse.con.con
+    raw.execute(f"ATTACH '{str(target).replace(chr(39), chr(39) * 2)}' AS _pht_out")
+    try:
+        raw.execute("BEGIN TRANSACTION")
+        try:
+            for t in tables:
+                if t not in TABLES:
+                    raw.execute(f'CREATE TABLE _pht_out."{t}" AS {_select(warehouse, t)} LIMIT 0')
+                n = raw.execute(f'INSERT INTO _pht_out."{t}" {_select(warehouse, t)}').fetchone()
+                report.rows[t] = int(n[0]) if n else 0
+            raw.execute("COMMIT")
+        except BaseException:
+            raw.execute("ROLLBACK")
+            raise
+    finally:
+        raw.execute("DETACH _pht_out")

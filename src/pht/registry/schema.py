@@ -16,6 +16,8 @@ import ibis
 import ibis.expr.datatypes as dt
 
 __all__ = [
+    "BATCH_COLUMN",
+    "EVENT_ID_KIND",
     "SCHEMA_VERSION",
     "STORAGE_METHODS",
     "TABLES",
@@ -25,6 +27,16 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = 1
+
+# Every warehouse table has this column besides the extract format's: the load batch that wrote
+# the row (pht.registry.batches; 0 for rows written before batches existed). Not part of the
+# extract format: files never carry it, the loader sets it.
+BATCH_COLUMN = "_batch"
+
+# Kind of the id column of an event table (contacts, admissions, survey responses): the
+# warehouse stores it qualified by the source it came from ("<source>:<id>"), so that two
+# sources' K00001 are two rows.
+EVENT_ID_KIND = "event_id"
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +49,7 @@ class ColumnSpec:
     doc: str
     # What kind of value the column holds, for validation: "person_id", "orgnr", "hpr",
     # "municipality_code", "date", "enum", "icpc2_list", "tariff_list", "icd10", "icd10_list",
-    # "decimal", "int", "fte", "bool", "text", "centrality".
+    # "decimal", "int", "fte", "bool", "text", "centrality", "event_id" (see EVENT_ID_KIND).
     kind: str = "text"
     values: tuple[str, ...] = ()  # allowed values for kind == "enum"
     references: str | None = None  # "table.column" this column must exist in
@@ -66,22 +78,33 @@ class TableSpec:
         return ibis.schema({c.name: c.dtype for c in self.columns})
 
     @property
+    def event_id(self) -> str | None:
+        """The source-qualified id column of an event table (``None`` for other tables)."""
+        for c in self.columns:
+            if c.kind == EVENT_ID_KIND:
+                return c.name
+        return None
+
+    @property
     def required(self) -> tuple[str, ...]:
         """Names of the required columns."""
         return tuple(c.name for c in self.columns if c.required)
 
-    def create_sql(self, name: str | None = None, *, layout: str = "current") -> str:
+    def create_sql(
+        self, name: str | None = None, *, layout: str = "current", provenance: bool = True
+    ) -> str:
         """``CREATE TABLE`` for this table in DuckDB with each column's storage method.
+
+        With *provenance* (the warehouse's tables) the table ends with :data:`BATCH_COLUMN`.
 
         *layout* is a key of :data:`STORAGE_METHODS`: ``"current"`` for warehouse files in
         DuckDB's storage format v1.3 or newer, ``"legacy"`` for older files.
         """
-        from ibis.backends.sql.datatypes import DuckDBType
-
         methods = STORAGE_METHODS[layout]
         cols = []
         for c in self.columns:
-            sql_type = DuckDBType.to_string(c.dtype)
+            column = ibis.schema({c.name: c.dtype}).to_sqlglot_column_defs("duckdb")[0]
+            sql_type = column.kind.sql("duckdb")
             if c.storage == "enum":
                 sql_type = (
                     "ENUM(" + ", ".join("'" + v.replace("'", "''") + "'" for v in c.values) + ")"
@@ -89,6 +112,8 @@ class TableSpec:
             method = methods.get(c.storage, "")
             using = f" USING COMPRESSION {method}" if method else ""
             cols.append(f'"{c.name}" {sql_type}{using}')
+        if provenance:
+            cols.append(f'"{BATCH_COLUMN}" INTEGER DEFAULT 0')
         return f'CREATE TABLE "{name or self.name}" ({", ".join(cols)})'
 
     def column(self, name: str) -> ColumnSpec:
@@ -272,7 +297,7 @@ TABLES: dict[str, TableSpec] = {
             "contacts",
             "One row per claim (KUHR): GP and nurse contacts with diagnoses and tariffs.",
             (
-                ColumnSpec("contact_id", _S, True, "claim id", storage="id"),
+                ColumnSpec("contact_id", _S, True, "claim id", kind=EVENT_ID_KIND, storage="id"),
                 ColumnSpec(
                     "person_id",
                     _S,
@@ -335,7 +360,7 @@ TABLES: dict[str, TableSpec] = {
             "admissions",
             "Hospital stays (NPR) with ICD-10 diagnoses.",
             (
-                ColumnSpec("admission_id", _S, True, "stay id", storage="id"),
+                ColumnSpec("admission_id", _S, True, "stay id", kind=EVENT_ID_KIND, storage="id"),
                 ColumnSpec(
                     "person_id",
                     _S,
@@ -401,7 +426,7 @@ TABLES: dict[str, TableSpec] = {
             "survey_responses",
             "Answers to patient surveys (EQ-5D-5L, activation, satisfaction, coordination).",
             (
-                ColumnSpec("response_id", _S, True, "answer id", storage="id"),
+                ColumnSpec("response_id", _S, True, "answer id", kind=EVENT_ID_KIND, storage="id"),
                 ColumnSpec(
                     "person_id",
                     _S,

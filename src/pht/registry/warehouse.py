@@ -28,7 +28,14 @@ import pyarrow as pa
 from ibis.backends.duckdb import Backend as DuckDBBackend
 
 from pht.core.errors import PhtError
-from pht.registry.schema import SCHEMA_VERSION, TABLES
+from pht.registry.batches import (
+    BATCHES_TABLE,
+    apply_table,
+    begin_batch,
+    ensure_provenance,
+    finish_batch,
+)
+from pht.registry.schema import BATCH_COLUMN, SCHEMA_VERSION, TABLES
 
 __all__ = [
     "STORAGE_VERSION",
@@ -87,7 +94,7 @@ def use_storage_layout(con: duckdb.DuckDBPyConnection, name: str) -> bool:
         "ORDER BY column_index",
         [name],
     ).fetchall()
-    if [c[0] for c in cols] != [c.name for c in spec.columns]:
+    if [c[0] for c in cols] != [*(c.name for c in spec.columns), BATCH_COLUMN]:
         return False
     con.execute(f'DROP TABLE "{name}"')
     create_table(con, name)
@@ -186,6 +193,7 @@ class Warehouse:
                 if name not in existing:
                     create_table(self.con.con, name)
                     created = True
+            created = ensure_provenance(self.con.con) or created
         return created
 
     def require_initialised(self) -> None:
@@ -235,22 +243,31 @@ class Warehouse:
         else:
             raw.execute("COMMIT")
 
-    def replace_rows(self, name: str, rows: pa.Table, *, key: tuple[str, ...]) -> int:
-        """Insert *rows* into table *name*, first deleting rows with the same *key*.
+    def replace_rows(
+        self, name: str, rows: pa.Table, *, key: tuple[str, ...], source: str = "direct"
+    ) -> int:
+        """Write *rows* into table *name* as one batch (kind ``direct``, no validation): rows
+        with a stored key replace the stored row (its pre-image is kept for undo).
 
-        Call inside :meth:`transaction` when several tables must change together.
+        For code that builds tables itself (reference data, simulations, test warehouses);
+        imports go through :func:`pht.registry.batches.write_batch`. *key* must be the table's
+        key. Call inside :meth:`transaction` when several tables must change together.
         Returns the number of rows written.
         """
         spec = TABLES[name]
+        if tuple(key) != spec.key:
+            raise ValueError(f"{name} is keyed by {spec.key}, not {tuple(key)}")
         rows = rows.select([c.name for c in spec.columns]).cast(spec.schema.to_pyarrow())
         raw = self.con.con
+        if BATCHES_TABLE not in self.con.list_tables():
+            ensure_provenance(raw)
+        batch = begin_batch(
+            raw, source=source, kind="direct", period=None, files=(), user=None, replace=True
+        )
         raw.register("_pht_incoming", rows)
         try:
-            match = " AND ".join(f't."{k}" = i."{k}"' for k in key)
-            raw.execute(
-                f'DELETE FROM "{name}" t WHERE EXISTS (SELECT 1 FROM _pht_incoming i WHERE {match})'
-            )
-            raw.execute(f'INSERT INTO "{name}" SELECT * FROM _pht_incoming')
+            change = apply_table(raw, batch, name, "_pht_incoming", source=None, period=None)
         finally:
             raw.unregister("_pht_incoming")
+        finish_batch(raw, batch, {name: change})
         return int(rows.num_rows)

@@ -13,7 +13,15 @@ from typer.testing import CliRunner
 
 from pht.cli import app
 from pht.core.errors import PhtError
-from pht.registry.fhir import FollowUpPlan, FollowUpTask, export_practice, load_fhir
+from pht.registry.fhir import (
+    FHIR_CONDITIONS_TABLE,
+    FollowUpPlan,
+    FollowUpTask,
+    export_practice,
+    load_fhir,
+)
+from pht.registry.fhir.write import FHIR_CONDITIONS_SCHEMA
+from pht.registry.schema import TABLES
 from pht.registry.warehouse import Warehouse
 from tests.registry.fhir.bundles import (
     DNR,
@@ -35,7 +43,14 @@ def wh() -> Warehouse:
 
 
 def _rows(wh: Warehouse, table: str) -> list[tuple[Any, ...]]:
-    return sorted(wh.sql(f'SELECT * FROM "{table}"'), key=repr)
+    """The rows of *table*, its schema's columns only (no bookkeeping columns), sorted."""
+    cols = (
+        [f.name for f in FHIR_CONDITIONS_SCHEMA]
+        if table == FHIR_CONDITIONS_TABLE
+        else [c.name for c in TABLES[table].columns]
+    )
+    names = ", ".join(f'"{c}"' for c in cols)
+    return sorted(wh.sql(f'SELECT {names} FROM "{table}"'), key=repr)
 
 
 def test_norway_bundle_maps_identifiers_codes_and_list(tmp_path: Path, wh: Warehouse) -> None:
@@ -53,14 +68,14 @@ def test_norway_bundle_maps_identifiers_codes_and_list(tmp_path: Path, wh: Wareh
     assert roles == {GP_HPR: "gp", NURSE_HPR: "nurse"}
     assert {r[1] for r in _rows(wh, "practices")} == {"Sørlandet legesenter"}
     contacts = {r[0]: r for r in _rows(wh, "contacts")}
-    assert contacts["fhir:norway:konsultasjon-1"][2:7] == (
+    assert contacts["norway:fhir:konsultasjon-1"][2:7] == (
         GP_HPR,
         ORGNR,
         dt.date(2021, 3, 2),
         "office",
         "T90 K86",
     )
-    assert contacts["fhir:norway:hjemmebesok-1"][2:6] == (
+    assert contacts["norway:fhir:hjemmebesok-1"][2:6] == (
         NURSE_HPR,
         ORGNR,
         dt.date(2021, 4, 12),
@@ -336,8 +351,8 @@ def test_survey_observations_become_survey_responses_and_claims_are_known_skips(
     report = load_fhir(wh, path, source="norway")
     answers = {r[0]: r for r in _rows(wh, "survey_responses")}
     assert answers == {
-        "fhir:norway:prem-1": (
-            "fhir:norway:prem-1",
+        "norway:fhir:prem-1": (
+            "norway:fhir:prem-1",
             FNR,
             ORGNR,
             dt.date(2021, 5, 3),
@@ -345,8 +360,8 @@ def test_survey_observations_become_survey_responses_and_claims_are_known_skips(
             "coordination",
             4.0,
         ),
-        "fhir:norway:eq5d-1": (
-            "fhir:norway:eq5d-1",
+        "norway:fhir:eq5d-1": (
+            "norway:fhir:eq5d-1",
             FNR,
             ORGNR,
             dt.date(2021, 3, 2),

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from pht.core.errors import PhtError
 from pht.registry.fhir import MAPPINGS, FhirLoadReport, load_fhir
 from pht.registry.warehouse import Warehouse
 from tests.registry.fhir.bundles import (
@@ -77,7 +78,7 @@ def test_a_folder_without_any_resource_is_refused(tmp_path: Path, wh: Warehouse)
     folder = tmp_path / "empty"
     folder.mkdir()
     (folder / "log.ndjson").write_text('{"eventId": "kickoff"}\n', encoding="utf-8")
-    with pytest.raises(Exception, match="no FHIR resources"):
+    with pytest.raises(PhtError, match="no FHIR resources"):
         load_fhir(wh, folder)
 
 
@@ -130,12 +131,17 @@ def test_two_sources_same_encounter_id_give_two_rows(tmp_path: Path, wh: Warehou
     second = load_fhir(wh, _bundle_file(tmp_path / "b", norway_bundle()), source="server-b")
     assert (first.source, second.source) == ("legekontor-a", "server-b")
     ids = {r[0] for r in wh.sql("SELECT contact_id FROM contacts")}
-    assert {"fhir:legekontor-a:konsultasjon-1", "fhir:server-b:konsultasjon-1"} <= ids
+    assert {"legekontor-a:fhir:konsultasjon-1", "server-b:fhir:konsultasjon-1"} <= ids
     assert len(ids) == 4 and _count(wh, "admissions") == 2
     assert _count(wh, "persons") == 3  # people are the same people: keyed by their number
     # the same source again changes nothing
     load_fhir(wh, _bundle_file(tmp_path / "c", norway_bundle()), source="server-b")
     assert _count(wh, "contacts") == 4
+    # a folder name is made a usable source name; a name given must be one
+    third = load_fhir(wh, _bundle_file(tmp_path / "Legekontor C (mars)", norway_bundle()))
+    assert third.source == "Legekontor-C-mars" and third.files == ["bundle.json"]
+    with pytest.raises(PhtError, match="not a usable name"):
+        load_fhir(wh, tmp_path / "c", source="server b:1")
 
 
 def test_a_dropped_reference_is_reported_with_its_field(tmp_path: Path, wh: Warehouse) -> None:

@@ -51,7 +51,8 @@ def test_valid_extract_loads_and_loading_twice_changes_nothing(
     assert second.imported
     assert snapshot(wh) == once
     # the values arrive typed and unaltered
-    row = wh.sql("SELECT copay_nok, diagnoses, date FROM contacts WHERE contact_id = 'c0'")[0]
+    # event ids are qualified by their source (the folder's name)
+    row = wh.sql("SELECT copay_nok, diagnoses, date FROM contacts WHERE contact_id = 'x:c0'")[0]
     assert str(row[0]) == "160.00" and row[1] == "T90 K86" and str(row[2]) == "2020-01-10"
 
 
@@ -142,9 +143,9 @@ def _three_decimals(data: Data, i: int) -> tuple[str, int, str]:
 
 
 def _tariff_not_valid_on_the_date(data: Data, i: int) -> tuple[str, int, str]:
-    """pht01 (a nurse code of the fee model) is valid 2018-04-01 to 2023-03-31 only."""
+    """pht01 (a nurse code of the fee model) is valid 2018-04-01 to 2025-12-31 only."""
     i %= len(data["contacts"])
-    data["contacts"][i]["date"] = "2024-01-10"
+    data["contacts"][i]["date"] = "2026-01-10"
     return _set(data, "contacts", i, "tariffs", "2ad pht01")
 
 
@@ -170,7 +171,7 @@ BREAKAGES: dict[str, tuple[Callable[[Data, int], tuple[str, int, str]], str]] = 
     "not a finite number": (_not_finite, "not a finite number"),
     "tariff not valid on the date": (
         _tariff_not_valid_on_the_date,
-        "tariff code pht01 not valid on 2024-01-10 (valid 2018-04-01–2023-03-31)",
+        "tariff code pht01 not valid on 2026-01-10 (valid 2018-04-01–2025-12-31)",
     ),
 }
 
@@ -325,7 +326,7 @@ def test_accept_valid_loads_good_rows_and_writes_rejects(tmp_path: Path, wh: War
     assert "setting: not one of" in rejected[0]["reasons"]
     assert json.loads(rejected[0]["row"])["contact_id"] == "c1"
     ids = {r[0] for r in wh.sql("SELECT contact_id FROM contacts")}
-    assert "c1" not in ids and "c3" not in ids and "c0" in ids
+    assert "x:c1" not in ids and "x:c3" not in ids and "x:c0" in ids
 
 
 def test_a_crash_in_the_middle_leaves_the_warehouse_as_before(
@@ -333,7 +334,7 @@ def test_a_crash_in_the_middle_leaves_the_warehouse_as_before(
 ) -> None:
     assert load_extract(wh, write_csv(tmp_path / "a", tables(4))).imported
     before = snapshot(wh)
-    real = load_module._write_table
+    real = load_module.apply_table
     calls = {"n": 0}
 
     def crashing(*args: Any, **kwargs: Any) -> Any:
@@ -342,7 +343,7 @@ def test_a_crash_in_the_middle_leaves_the_warehouse_as_before(
             raise KeyboardInterrupt  # Ctrl-C after four tables were written
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(load_module, "_write_table", crashing)
+    monkeypatch.setattr(load_module, "apply_table", crashing)
     with pytest.raises(KeyboardInterrupt):
         load_extract(wh, write_csv(tmp_path / "b", tables(8)))
     assert calls["n"] == 5
@@ -359,12 +360,14 @@ def test_newer_extract_of_the_same_period_replaces_it(tmp_path: Path, wh: Wareho
     (tmp_path / "v2" / "manifest.json").write_text(
         json.dumps({"period": {"start": "2020-01-01", "end": "2020-12-31"}}), encoding="utf-8"
     )
-    result = load_extract(wh, write_csv(tmp_path / "v2", {"contacts": newer["contacts"]}))
+    result = load_extract(
+        wh, write_csv(tmp_path / "v2", {"contacts": newer["contacts"]}), source="v1", replace=True
+    )
     assert result.imported
     assert result.replaced_periods["contacts"] == ("2020-01-01", "2020-12-31")
     rows = dict(wh.sql("SELECT contact_id, tariffs FROM contacts"))
-    assert dropped["contact_id"] not in rows
-    assert rows["c0"] == "2ae" and len(rows) == len(newer["contacts"])
+    assert "v1:" + dropped["contact_id"] not in rows
+    assert rows["v1:c0"] == "2ae" and len(rows) == len(newer["contacts"])
 
 
 def test_foreign_keys_may_point_into_the_warehouse(tmp_path: Path, wh: Warehouse) -> None:
@@ -447,7 +450,7 @@ def test_typed_parquet_written_by_the_warehouse_loads_back_unchanged(
         wh.con.con.execute(f"COPY \"{table}\" TO '{out / table}.parquet' (FORMAT parquet)")
     copy = Warehouse.open(":memory:")
     copy.init()
-    result = load_extract(copy, out)
+    result = load_extract(copy, out, source="x")  # ids already qualified stay as they are
     assert result.imported, [str(p) for p in result.validation.problems]
     assert snapshot(copy) == snapshot(wh)
 
@@ -466,16 +469,16 @@ def test_cli_validate_writes_nothing(tmp_path: Path) -> None:
 def test_tariff_codes_valid_on_their_dates_load(tmp_path: Path, wh: Warehouse) -> None:
     """A code inside its validity loads; the same code a day after it ends does not."""
     data = tables()
-    data["contacts"][0].update(date="2023-03-31", tariffs="pht01")
+    data["contacts"][0].update(date="2025-12-31", tariffs="pht01")
     assert load_extract(wh, write_csv(tmp_path / "ok", data)).imported
-    data["contacts"][0].update(date="2023-04-01")
+    data["contacts"][0].update(date="2026-01-01")
     report = validate_extract(write_parquet(tmp_path / "late", data))
     assert [(p.line, p.column, p.value, p.reason) for p in report.problems] == [
         (
             2,
             "tariffs",
             "pht01",
-            "tariff code pht01 not valid on 2023-04-01 (valid 2018-04-01–2023-03-31)",
+            "tariff code pht01 not valid on 2026-01-01 (valid 2018-04-01–2025-12-31)",
         )
     ]
 
@@ -520,6 +523,6 @@ def test_a_file_warehouse_stores_each_column_with_its_method(tmp_path: Path) -> 
         assert methods["contact_id"] == methods["person_id"] == "ZSTD"
         assert "note" in {r[0] for r in w.sql("DESCRIBE admissions")}
         assert w.sql("SELECT contact_id, tariffs FROM contacts ORDER BY contact_id")[0] == (
-            "c0",
+            "x:c0",
             "2ad 2cd",
         )

@@ -18,7 +18,8 @@ from django.db import transaction
 from pht.app.accounts.models import AppRole, Municipality, Practice, Practitioner, Profile
 from pht.core.errors import PhtError
 
-DEMO_PASSWORD = "pht-demo-passord"
+# the demo password (demo users are refused in production)
+DEMO_PASSWORD = "pht-demo-passord"  # nosec B105
 
 _USERNAME = {
     AppRole.GP_TEAM_LEAD: "teamleder",

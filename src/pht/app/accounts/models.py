@@ -33,6 +33,11 @@ class AppRole(models.TextChoices):
 PRACTICE_ROLES = frozenset(
     {AppRole.GP_TEAM_LEAD, AppRole.GP, AppRole.NURSE, AppRole.SECRETARY, AppRole.PSYCHOLOGIST}
 )
+#: The role of a system client's service user (not a person's role, so not an AppRole: tasks
+#: are never given to it).
+SYSTEM_ROLE = "system"
+#: A profile's roles: the people's and the systems'.
+PROFILE_ROLE_CHOICES = [*AppRole.choices, (SYSTEM_ROLE, _("system (API-klient)"))]
 #: Roles without patient-level access.
 AGGREGATE_ROLES = frozenset({AppRole.MUNICIPAL_LEAD, AppRole.CASE_OFFICER, AppRole.ANALYST})
 
@@ -119,7 +124,7 @@ class Profile(models.Model):
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile"
     )
-    role = models.CharField(_("rolle"), max_length=20, choices=AppRole.choices)
+    role = models.CharField(_("rolle"), max_length=20, choices=PROFILE_ROLE_CHOICES)
     practice = models.ForeignKey(
         Practice, null=True, blank=True, on_delete=models.PROTECT, related_name="profiles"
     )
@@ -141,17 +146,85 @@ class Profile(models.Model):
         role = AppRole(self.role)
         if role in PRACTICE_ROLES and self.practice_id is None:
             raise ValidationError({"practice": _("En rolle i teamet må høre til et legekontor.")})
-        if role not in PRACTICE_ROLES and self.practice_id is not None:
+        if role == AppRole.SYSTEM and self.practice_id is None:
+            raise ValidationError({"practice": _("Et system må høre til et legekontor.")})
+        if role not in PRACTICE_ROLES | {AppRole.SYSTEM} and self.practice_id is not None:
             raise ValidationError({"practice": _("Bare teamets roller hører til et legekontor.")})
         if role == AppRole.MUNICIPAL_LEAD and self.municipality_id is None:
             raise ValidationError({"municipality": _("Prosjektlederen må høre til en kommune.")})
 
     @property
     def sees_patients(self) -> bool:
-        """Whether this user may see patient-level data (of their own practice only)."""
-        return self.role in PRACTICE_ROLES and self.practice_id is not None
+        """Whether this user may see patient-level data (of their own practice only).
+
+        What exactly (administrative or clinical data) the permission table says
+        (:mod:`pht.app.accounts.permissions`); a system client sees what its scopes allow."""
+        return (
+            self.role in PRACTICE_ROLES or self.role == SYSTEM_ROLE
+        ) and self.practice_id is not None
 
     @property
     def is_team_lead(self) -> bool:
         """The GP who leads the team (and sees the practice's audit log)."""
         return self.role == AppRole.GP_TEAM_LEAD
+
+
+class PracticeGrant(models.Model):
+    """An action the permission table leaves to the practice (``grant``), granted to a role.
+
+    The psychologist, for one, sees clinical notes and records activities only where the
+    practice's team lead has granted it (:func:`pht.app.accounts.actions.do_grant`).
+    """
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="grants")
+    role = models.CharField(_("rolle"), max_length=20, choices=AppRole.choices)
+    action = models.CharField(_("handling"), max_length=30)
+    granted_by = models.CharField(_("gitt av"), max_length=150)
+    granted_at = models.DateTimeField(_("gitt"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("tilgang gitt av legekontoret")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["practice", "role", "action"], name="grant_once_per_practice_role_action"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.practice_id} {self.role} {self.action}"
+
+
+class SystemClient(models.Model):
+    """A system (an EHR, a municipal system) calling the API with its own credentials.
+
+    OAuth 2.0 client credentials (django-oauth-toolkit's :class:`Application`); the client acts
+    as its service user (role ``system``, one practice), so every entry it causes is audited
+    under its name. ``scopes`` are what it may ask for (``worklist:read``, ``tasks:write``,
+    ``extracts:load``); a token carries some of them. Revoking deactivates the client and deletes
+    its tokens.
+    """
+
+    name = models.CharField(_("navn"), max_length=100, unique=True)
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="systems")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="system_client"
+    )
+    application = models.OneToOneField(
+        settings.OAUTH2_PROVIDER_APPLICATION_MODEL,
+        on_delete=models.PROTECT,
+        related_name="system_client",
+    )
+    scopes = models.CharField(_("tillatte scopes"), max_length=200)
+    active = models.BooleanField(_("aktiv"), default=True)
+    created_at = models.DateTimeField(_("opprettet"), auto_now_add=True)
+    revoked_at = models.DateTimeField(_("trukket tilbake"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("systemklient")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def scope_list(self) -> list[str]:
+        """The scopes the client may ask for."""
+        return self.scopes.split()

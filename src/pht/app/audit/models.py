@@ -49,6 +49,11 @@ class AuditAction(models.TextChoices):
     EXPORT_AUDIT = "audit.export", _("eksporterte loggen")
     LOAD = "data.load", _("lastet analyseresultater")
     DENIED = "access.denied", _("nektet tilgang")
+    GRANT = "access.grant", _("ga tilgang til en rolle")
+    GRANT_REVOKE = "access.revoke", _("tok tilbake tilgang fra en rolle")
+    SYSTEM_CLIENT = "system.register", _("registrerte systemklient")
+    SYSTEM_CLIENT_REVOKE = "system.revoke", _("trakk tilbake systemklient")
+    EXPORT_PATIENTS = "patient.export", _("eksporterte pasientdata")
     # The 2017 call for applications (pht.app.call), by the municipality and the directorate.
     CALL_DRAFT = "call.draft", _("lagret søknadsutkast")
     CALL_SUBMIT = "call.submit", _("sendte inn søknad")

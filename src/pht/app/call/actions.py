@@ -1,10 +1,13 @@
 """Every change to a call goes through one of these actions: run the domain, store, audit.
 
-Each ``do_*`` function loads the call's case file in a transaction, applies the domain function
-of :mod:`pht.call`, stores the result and records an audit entry through the audit app's
-:func:`pht.app.audit.log.record`, so no path can skip the audit. Refused attempts (a submission
-with errors, a second approval by the proposer) are audited too. Errors a user can cause are
-:class:`pht.core.errors.PhtError` subclasses with Norwegian messages.
+Each ``do_*`` function loads the call's case file in a durable transaction, applies the domain
+function of :mod:`pht.call`, stores the result and records an audit entry through the audit
+app's :func:`pht.app.audit.log.record` in the same transaction: the change and its audit row
+are stored together or not at all, and no path can skip the audit. Refused attempts (a
+submission with errors, a second approval by the proposer) are audited too, in a transaction
+that stores nothing else. The web views and ``pht call`` on the command line both go through
+these functions. Errors a user can cause are :class:`pht.core.errors.PhtError` subclasses with
+Norwegian messages.
 """
 
 from __future__ import annotations
@@ -118,7 +121,7 @@ def do_save_draft(
     call_id: str = CALL_ID,
 ) -> Application:
     """Create or update the municipality's draft from *data* (a dict of Application fields)."""
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         rec = case_record(call_id, lock=True)
         case = rec.case
         if application is None:
@@ -130,7 +133,7 @@ def do_save_draft(
                 raise PhtError("bare et utkast kan endres", where=app_id)
         app = Application.model_validate({**data, "id": app_id, "call_id": call_id})
         rec.store(case.replace_application(app), owners={**rec.owners, app_id: municipality})
-    _audit(user, CallAudit.SAVE_DRAFT, request, application=app_id)
+        _audit(user, CallAudit.SAVE_DRAFT, request, application=app_id)
     return app
 
 
@@ -144,28 +147,28 @@ def do_submit(
 ) -> Application:
     """Submit the municipality's draft; refused (and audited) with the messages per field."""
     refused: ApplicationRejected | None = None
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         rec = case_record(call_id, lock=True)
         app = owned_application(rec, application_id, municipality)
         at = now()
         try:
             done = submit_application(app, rules=rec.case.rules, at=at)
         except ApplicationRejected as err:
-            refused = err
+            refused = err  # nothing is stored but the refusal's audit entry
+            fields = sorted({getattr(m, "field", "") for m in err.messages})
+            _audit(user, CallAudit.SUBMIT_REFUSED, request, application=app.id, fields=fields)
         else:
             rec.store(rec.case.replace_application(done))
-    if refused is not None:  # audited outside the transaction, which stored nothing
-        fields = sorted({getattr(m, "field", "") for m in refused.messages})
-        _audit(user, CallAudit.SUBMIT_REFUSED, request, application=app.id, fields=fields)
+            _audit(
+                user,
+                CallAudit.SUBMIT,
+                request,
+                application=done.id,
+                late=done.late,
+                submitted_at=at.isoformat(timespec="minutes"),
+            )
+    if refused is not None:
         raise refused
-    _audit(
-        user,
-        CallAudit.SUBMIT,
-        request,
-        application=done.id,
-        late=done.late,
-        submitted_at=at.isoformat(timespec="minutes"),
-    )
     return done
 
 
@@ -179,12 +182,12 @@ def do_withdraw(
     call_id: str = CALL_ID,
 ) -> Application:
     """Withdraw the municipality's application."""
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         rec = case_record(call_id, lock=True)
         app = owned_application(rec, application_id, municipality)
         done = withdraw_application(app, at=now())
         rec.store(rec.case.replace_application(done))
-    _audit(user, CallAudit.WITHDRAW, request, reason=reason, application=done.id)
+        _audit(user, CallAudit.WITHDRAW, request, reason=reason, application=done.id)
     return done
 
 
@@ -194,13 +197,14 @@ def do_validate(
     """The case officer's validation of one application (audited)."""
     case = case_record(call_id).case
     messages = validate(case.application(application_id), case.rules)
-    _audit(
-        user,
-        CallAudit.VALIDATE,
-        request,
-        application=application_id,
-        errors=sum(1 for m in messages if m.is_error),
-    )
+    with transaction.atomic(durable=True):
+        _audit(
+            user,
+            CallAudit.VALIDATE,
+            request,
+            application=application_id,
+            errors=sum(1 for m in messages if m.is_error),
+        )
     return messages
 
 
@@ -215,7 +219,7 @@ def do_accept_late(
     """Accept a late application for assessment, with the reason."""
     if not reason.strip():
         raise PhtError("begrunn hvorfor søknaden godtas etter fristen", where=application_id)
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         rec = case_record(call_id, lock=True)
         case = rec.case
         if not case.application(application_id).late:
@@ -225,7 +229,7 @@ def do_accept_late(
                 update={"late_accepted": {**case.late_accepted, application_id: reason}}
             )
         )
-    _audit(user, CallAudit.ACCEPT_LATE, request, reason=reason, application=application_id)
+        _audit(user, CallAudit.ACCEPT_LATE, request, reason=reason, application=application_id)
 
 
 def do_score(
@@ -239,7 +243,7 @@ def do_score(
     call_id: str = CALL_ID,
 ) -> Assessment:
     """Score one criterion of one application (refused for a conflicted officer)."""
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         rec = case_record(call_id, lock=True)
         case = rec.case
         case.application(application_id)
@@ -257,9 +261,14 @@ def do_score(
         rec.store(
             case.model_copy(update={"assessments": {**case.assessments, application_id: updated}})
         )
-    _audit(
-        user, CallAudit.SCORE, request, application=application_id, criterion=criterion, score=score
-    )
+        _audit(
+            user,
+            CallAudit.SCORE,
+            request,
+            application=application_id,
+            criterion=criterion,
+            score=score,
+        )
     return updated
 
 
@@ -272,7 +281,7 @@ def do_declare_conflict(
     call_id: str = CALL_ID,
 ) -> None:
     """Declare the officer's conflict of interest for one application."""
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         rec = case_record(call_id, lock=True)
         case = rec.case
         case.application(application_id)
@@ -284,7 +293,7 @@ def do_declare_conflict(
             description=description,
         )
         rec.store(case.model_copy(update={"conflicts": conflicts}))
-    _audit(user, CallAudit.CONFLICT, request, reason=description, application=application_id)
+        _audit(user, CallAudit.CONFLICT, request, reason=description, application=application_id)
 
 
 def do_record_meeting(
@@ -302,7 +311,7 @@ def do_record_meeting(
         raise PhtError("velg intervju eller besøk", where=application_id)
     if not notes.strip():
         raise PhtError("skriv et referat", where=application_id)
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         rec = case_record(call_id, lock=True)
         case = rec.case
         case.application(application_id)
@@ -317,7 +326,7 @@ def do_record_meeting(
         rec.store(
             case.model_copy(update={"assessments": {**case.assessments, application_id: updated}})
         )
-    _audit(user, CallAudit.MEETING, request, application=application_id, kind=kind)
+        _audit(user, CallAudit.MEETING, request, application=application_id, kind=kind)
     return updated
 
 
@@ -333,7 +342,7 @@ def do_override(
     """Force an application in (True) or out (False) of the selection with a reason; None clears."""
     if include is not None and not reason.strip():
         raise PhtError("en manuell overstyring må begrunnes", where=application_id)
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         rec = case_record(call_id, lock=True)
         case = rec.case
         case.application(application_id)
@@ -349,14 +358,14 @@ def do_override(
                 )
             )
         rec.store(case.model_copy(update={"overrides": kept}))
-    _audit(
-        user,
-        CallAudit.OVERRIDE,
-        request,
-        reason=reason,
-        application=application_id,
-        include=include,
-    )
+        _audit(
+            user,
+            CallAudit.OVERRIDE,
+            request,
+            reason=reason,
+            application=application_id,
+            include=include,
+        )
 
 
 def what_if_rules(case: CallCase, what_if: dict[str, int | None]) -> CallRules:
@@ -380,14 +389,15 @@ def do_propose_selection(
     """The optimiser's proposal (audited with the quotas and band used)."""
     case = case_record(call_id).case
     sel = case.select(what_if_rules(case, what_if))
-    _audit(
-        user,
-        CallAudit.SELECT,
-        request,
-        selected=list(sel.selected),
-        gp_range=list(sel.gp_range),
-        **{k: v for k, v in what_if.items() if v is not None},
-    )
+    with transaction.atomic(durable=True):
+        _audit(
+            user,
+            CallAudit.SELECT,
+            request,
+            selected=list(sel.selected),
+            gp_range=list(sel.gp_range),
+            **{k: v for k, v in what_if.items() if v is not None},
+        )
     return sel
 
 
@@ -399,7 +409,7 @@ def do_propose_decisions(
     call_id: str = CALL_ID,
 ) -> DecisionSet:
     """Propose decisions for every application from the selection (awaiting a second officer)."""
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         rec = case_record(call_id, lock=True)
         case = rec.case
         if case.decisions is not None and case.decisions.approved:
@@ -413,7 +423,9 @@ def do_propose_decisions(
             on=now().date(),
         )
         rec.store(case.model_copy(update={"decisions": decisions}))
-    _audit(user, CallAudit.PROPOSE, request, granted=[d.application_id for d in decisions.granted])
+        _audit(
+            user, CallAudit.PROPOSE, request, granted=[d.application_id for d in decisions.granted]
+        )
     return decisions
 
 
@@ -422,7 +434,7 @@ def do_approve_decisions(
 ) -> DecisionSet:
     """Approve the proposed decisions as a second officer (four eyes; refusals audited)."""
     refused: FourEyesError | None = None
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         rec = case_record(call_id, lock=True)
         case = rec.case
         if case.decisions is None:
@@ -435,19 +447,19 @@ def do_approve_decisions(
                 conflicts=case.conflicts,
             )
         except FourEyesError as err:
-            refused = err
+            refused = err  # nothing is stored but the refusal's audit entry
+            _audit(user, CallAudit.APPROVE_REFUSED, request, reason=err.message[:200])
         else:
             rec.store(case.model_copy(update={"decisions": approved}))
-    if refused is not None:  # audited outside the transaction, which stored nothing
-        _audit(user, CallAudit.APPROVE_REFUSED, request, reason=refused.message[:200])
+            _audit(
+                user,
+                CallAudit.APPROVE,
+                request,
+                proposed_by=approved.proposed_by,
+                granted=[d.application_id for d in approved.granted],
+            )
+    if refused is not None:
         raise refused
-    _audit(
-        user,
-        CallAudit.APPROVE,
-        request,
-        proposed_by=approved.proposed_by,
-        granted=[d.application_id for d in approved.granted],
-    )
     return approved
 
 
@@ -464,7 +476,8 @@ def do_letter(
         case.decisions,
         case.rules,
     )
-    _audit(user, CallAudit.LETTER, request, application=application_id)
+    with transaction.atomic(durable=True):
+        _audit(user, CallAudit.LETTER, request, application=application_id)
     return pdf
 
 
@@ -478,5 +491,6 @@ def do_payment_list(
     lines = payments_for_year(
         case.decisions, case.applications, case.rules, year, changes=case.gp_changes
     )
-    _audit(user, CallAudit.PAYMENTS, request, year=year, lines=len(lines))
+    with transaction.atomic(durable=True):
+        _audit(user, CallAudit.PAYMENTS, request, year=year, lines=len(lines))
     return lines

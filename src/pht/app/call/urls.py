@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from pht.app.call import views
+from pht.app.call import report_views, views
 
 app_name = "call"
 
@@ -12,6 +12,10 @@ urlpatterns = [
     path("mine/new/", views.edit, name="new"),
     path("mine/<str:application_id>/", views.edit, name="edit"),
     path("mine/<str:application_id>/withdraw/", views.withdraw, name="withdraw"),
+    path("reports/", report_views.report_list, name="reports"),
+    path("reports/<str:application_id>/<int:year>/", report_views.report_edit, name="report_edit"),
+    path("reports/<str:application_id>/<int:year>.pdf", report_views.report_pdf, name="report_pdf"),
+    path("cases/reports/", report_views.officer_reports, name="officer_reports"),
     path("cases/", views.officer, name="officer"),
     path("cases/selection/", views.selection, name="selection"),
     path("cases/propose/", views.propose, name="propose"),

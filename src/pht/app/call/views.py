@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from pht.app.accounts.access import profile_of
 from pht.app.accounts.models import AppRole
+from pht.app.accounts.permissions import Action, require
 from pht.app.call import actions
 from pht.app.call.forms import (
     ApplicationForm,
@@ -41,6 +42,9 @@ def _role_required(role: AppRole) -> Callable[[Callable[..., HttpResponse]], Any
     def decorator(view: Callable[..., HttpResponse]) -> Any:
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            # the permission table (pht.app.accounts.permissions): refusals are audited there
+            action = Action.CALL_APPLY if role == AppRole.MUNICIPAL_LEAD else Action.CALL_ASSESS
+            require(request.user, action, request=request, what={"view": view.__name__})
             profile = profile_of(request.user)
             if profile is None or profile.role != role:
                 raise PermissionDenied

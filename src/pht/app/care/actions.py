@@ -12,11 +12,13 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
 from pht.app.accounts.access import profile_of
 from pht.app.accounts.models import PRACTICE_ROLES, AppRole
+from pht.app.accounts.permissions import Action, allowed
 from pht.app.audit.log import record
 from pht.app.audit.models import AuditAction
 from pht.app.care import checks, clock
@@ -27,6 +29,7 @@ from pht.app.care.models import (
     AnnualCheck,
     Channel,
     CheckSource,
+    ConditionChoice,
     CoordinationMessage,
     CoordinationThread,
     FollowUpPlan,
@@ -72,14 +75,23 @@ class ActionError(PhtError):
         super().__init__(message, where=field)
 
 
-class AccessDenied(PhtError):
-    """The user may not act on this patient."""
+class AccessDenied(PhtError, PermissionDenied):
+    """The user may not act on this patient (a 403 where it reaches a page or the API)."""
 
 
-def _check_access(user: Any, patient: Patient) -> None:
+#: The roles a task can be given to.
+_TEAM_ROLES = frozenset(r.value for r in PRACTICE_ROLES)
+#: Longest task title (the column's length).
+MAX_TITLE = 200
+
+
+def _check_access(user: Any, patient: Patient, action: Action = Action.VIEW_PATIENT) -> None:
+    """Same practice and the permission table allows *action* (pht.app.accounts.permissions)."""
     profile = profile_of(user)
     if profile is None or not profile.sees_patients or profile.practice_id != patient.practice_id:
         raise AccessDenied(f"{user} has no access to this patient")
+    if not allowed(user, action, practice_id=patient.practice_id):
+        raise AccessDenied(f"{user} may not {action}")
 
 
 def _check_role(user: Any, roles: frozenset[AppRole], message: str, *, field: str) -> None:
@@ -137,7 +149,7 @@ def do_save_plan(
 ) -> FollowUpPlan:
     """Create or change *patient*'s follow-up plan (an ended plan starts again); the plan's
     history keeps every version."""
-    _check_access(user, patient)
+    _check_access(user, patient, Action.SAVE_PLAN)
     goal = goal.strip()
     if not goal:
         raise ActionError("Skriv pasientens eget mål.", field="goal")
@@ -206,21 +218,25 @@ def do_create_task(
     reason: str = "oppgave",
 ) -> Task:
     """Create a task or recall for *patient*, assigned to a member or to a role."""
-    _check_access(user, patient)
+    _check_access(user, patient, Action.CREATE_TASK)
     title = title.strip()
     if not title:
         raise ActionError("Skriv hva som skal gjøres.", field="title")
+    if len(title) > MAX_TITLE:
+        raise ActionError(f"Skriv høyst {MAX_TITLE} tegn.", field="title")
     if kind not in TaskKind.values:
         raise ActionError("Ukjent oppgavetype.", field="kind")
     if kind == TaskKind.ANNUAL_CHECK and not condition:
         raise ActionError("Velg tilstanden årskontrollen gjelder.", field="condition")
+    if condition and condition not in ConditionChoice.values:
+        raise ActionError("Ukjent tilstand.", field="condition")
     if assigned_user is None and not assigned_role:
         raise ActionError("Tildel oppgaven til en person eller en rolle.", field="assigned_user")
     if assigned_user is not None and assigned_role:
         raise ActionError("Velg enten en person eller en rolle, ikke begge.", field="assigned_role")
     if assigned_user is not None:
         _check_member(assigned_user, patient, field="assigned_user")
-    if assigned_role and AppRole(assigned_role) not in PRACTICE_ROLES:
+    if assigned_role and assigned_role not in _TEAM_ROLES:
         raise ActionError("Velg en rolle i teamet.", field="assigned_role")
     _check_due(due)
     with transaction.atomic():
@@ -256,14 +272,14 @@ def do_assign_task(
 ) -> Task:
     """Give *task* to another member or role."""
     patient = task.patient
-    _check_access(user, patient)
+    _check_access(user, patient, Action.ASSIGN_TASK)
     if not task.is_open:
         raise ActionError("Oppgaven er allerede lukket.", field="assigned_user")
     if (assigned_user is None) == (not assigned_role):
         raise ActionError("Velg enten en person eller en rolle.", field="assigned_user")
     if assigned_user is not None:
         _check_member(assigned_user, patient, field="assigned_user")
-    if assigned_role and AppRole(assigned_role) not in PRACTICE_ROLES:
+    if assigned_role and assigned_role not in _TEAM_ROLES:
         raise ActionError("Velg en rolle i teamet.", field="assigned_role")
     with transaction.atomic():
         task.assigned_user = assigned_user
@@ -284,7 +300,7 @@ def do_assign_task(
 
 def do_complete_task(*, user: Any, task: Task, note: str = "") -> Task:
     """Mark *task* done."""
-    _check_access(user, task.patient)
+    _check_access(user, task.patient, Action.COMPLETE_TASK)
     if not task.is_open:
         raise ActionError("Oppgaven er allerede lukket.", field="note")
     with transaction.atomic():
@@ -305,7 +321,7 @@ def do_complete_task(*, user: Any, task: Task, note: str = "") -> Task:
 
 def do_record_invitation(*, user: Any, task: Task, channel: str, sent_on: dt.date) -> Invitation:
     """Record an invitation (first, second or third) for a recall; the task becomes "invited"."""
-    _check_access(user, task.patient)
+    _check_access(user, task.patient, Action.INVITE)
     if task.kind not in (TaskKind.RECALL, TaskKind.ANNUAL_CHECK):
         raise ActionError("Bare innkallinger får invitasjoner.", field="channel")
     if not task.is_open:
@@ -338,7 +354,7 @@ def do_record_invitation(*, user: Any, task: Task, channel: str, sent_on: dt.dat
 def do_close_recall(*, task: Task, reason: str, user: Any = None) -> Task:
     """Close a recall because its purpose was met (by the system when *user* is None)."""
     if user is not None:
-        _check_access(user, task.patient)
+        _check_access(user, task.patient, Action.COMPLETE_TASK)
     if task.status not in OPEN_STATUSES:
         return task
     with transaction.atomic():
@@ -370,7 +386,7 @@ def do_log_activity(
 ) -> Activity:
     """Log an activity (consultation, home visit, annual check, coordination meeting); a
     coordination meeting names its partner and who took part."""
-    _check_access(user, patient)
+    _check_access(user, patient, Action.LOG_ACTIVITY)
     if kind not in ActivityKind.values:
         raise ActionError("Velg en aktivitet.", field="kind")
     if kind in CLINICAL_ACTIVITIES:
@@ -390,6 +406,8 @@ def do_log_activity(
         raise ActionError("Ukjent samarbeidspartner.", field="partner")
     if kind == ActivityKind.ANNUAL_CHECK and not condition:
         raise ActionError("Velg tilstanden årskontrollen gjaldt.", field="condition")
+    if condition and condition not in ConditionChoice.values:
+        raise ActionError("Ukjent tilstand.", field="condition")
     people = [p.strip()[:100] for p in participants if p and p.strip()]
     if kind == ActivityKind.COORDINATION_MEETING and not people:
         raise ActionError("Skriv hvem som deltok i møtet.", field="participants")
@@ -447,7 +465,7 @@ def _check_plan_open(plan: FollowUpPlan, *, field: str) -> None:
 def do_plan_contact(*, user: Any, plan: FollowUpPlan, date: dt.date, note: str = "") -> Activity:
     """Record the plan's planned contact: the next contact moves one interval on from *date*."""
     patient = plan.patient
-    _check_access(user, patient)
+    _check_access(user, patient, Action.SAVE_PLAN)
     _check_plan_open(plan, field="date")
     with transaction.atomic():
         activity = do_log_activity(
@@ -477,7 +495,7 @@ def do_review_plan(
 ) -> PlanReview:
     """A review of the plan (date, what went well, a new goal that replaces the old one)."""
     patient = plan.patient
-    _check_access(user, patient)
+    _check_access(user, patient, Action.SAVE_PLAN)
     _check_plan_open(plan, field="went_well")
     went_well = went_well.strip()
     if not went_well:
@@ -505,7 +523,7 @@ def do_review_plan(
 def do_end_plan(*, user: Any, plan: FollowUpPlan, reason: str, date: dt.date) -> FollowUpPlan:
     """End the plan with a reason; it leaves the due list and stays in the history."""
     patient = plan.patient
-    _check_access(user, patient)
+    _check_access(user, patient, Action.SAVE_PLAN)
     _check_plan_open(plan, field="reason")
     if reason not in PlanEndReason.values:
         raise ActionError("Velg hvorfor planen avsluttes.", field="reason")
@@ -541,7 +559,7 @@ def do_record_annual_check(
     The values are checked against the condition's items (:mod:`pht.app.care.checks`), the
     same schema the form and the API use. Only a GP or nurse records a check.
     """
-    _check_access(user, patient)
+    _check_access(user, patient, Action.LOG_ACTIVITY)
     _check_role(
         user, CHECK_ROLES, "Årskontroller registreres av lege eller sykepleier.", field="condition"
     )
@@ -641,7 +659,7 @@ def do_invite_many(
 def do_close_recall_unanswered(*, user: Any, task: Task, status: str, note: str = "") -> Task:
     """Close a recall without the check: "ikke svart" after the third invitation, or "reservert
     seg" (informed dissent, at any time). The indicators count these apart from "done"."""
-    _check_access(user, task.patient)
+    _check_access(user, task.patient, Action.INVITE)
     if task.kind not in (TaskKind.RECALL, TaskKind.ANNUAL_CHECK):
         raise ActionError("Bare innkallinger lukkes slik.", field="status")
     if not task.is_open:
@@ -672,7 +690,7 @@ def do_start_thread(
     *, user: Any, patient: Patient, partner: str, subject: str, text: str
 ) -> CoordinationThread:
     """Start a coordination thread with *partner* about *patient* with a first message."""
-    _check_access(user, patient)
+    _check_access(user, patient, Action.LOG_ACTIVITY)
     if partner not in Partner.values:
         raise ActionError("Velg en samarbeidspartner.", field="partner")
     subject, text = subject.strip(), text.strip()
@@ -701,7 +719,7 @@ def do_add_message(
     *, user: Any, thread: CoordinationThread, direction: str, text: str, on: dt.date
 ) -> CoordinationMessage:
     """Add a message sent or received to a thread; an answer marks the thread "besvart"."""
-    _check_access(user, thread.patient)
+    _check_access(user, thread.patient, Action.LOG_ACTIVITY)
     if thread.status == ThreadStatus.CLOSED:
         raise ActionError("Tråden er avsluttet.", field="text")
     if direction not in MessageDirection.values:
@@ -731,7 +749,7 @@ def do_add_message(
 
 def do_close_thread(*, user: Any, thread: CoordinationThread) -> CoordinationThread:
     """Close a coordination thread."""
-    _check_access(user, thread.patient)
+    _check_access(user, thread.patient, Action.LOG_ACTIVITY)
     with transaction.atomic():
         thread.status = ThreadStatus.CLOSED
         thread.save(update_fields=["status", "updated_at"])

@@ -25,6 +25,7 @@ from django.utils.translation import get_language, gettext
 from django.views.decorators.http import require_POST
 
 from pht.app.accounts.access import patient_access_required, practice_of, profile_of
+from pht.app.accounts.permissions import Action, allowed, permission_required
 from pht.app.audit.log import record
 from pht.app.audit.models import AuditAction
 from pht.app.care import actions, checks, clock, codes
@@ -413,8 +414,10 @@ def patient_detail(request: HttpRequest, uid: Any) -> HttpResponse:
     patient = _patient(request, uid)
     reason = (request.GET.get("reason") or VIEW_REASON)[:200]
     actions.do_view_patient(user=request.user, patient=patient, reason=reason, request=request)
-    plan = getattr(patient, "plan", None) if hasattr(patient, "plan") else None
-    timeline = list(patient.timeline.all()[:200])
+    # the permission table: a role without clinical access (the secretary) sees no clinical data
+    clinical = allowed(request.user, Action.VIEW_CLINICAL, practice_id=patient.practice_id)
+    plan = getattr(patient, "plan", None) if hasattr(patient, "plan") and clinical else None
+    timeline = list(patient.timeline.all()[:200]) if clinical else []
     tasks = patient.tasks.select_related("assigned_user").annotate(
         invitation_count=Count("invitations")
     )
@@ -428,7 +431,9 @@ def patient_detail(request: HttpRequest, uid: Any) -> HttpResponse:
             "label": label,
             "state": patient.annual_checks.get(cond, {}),
             "check": latest.get(cond),
-            "values": checks.display_values(cond, latest[cond].values) if cond in latest else [],
+            "values": checks.display_values(cond, latest[cond].values)
+            if cond in latest and clinical
+            else [],
             "structured": cond in checks.specs(),
         }
         for cond, label in sorted(
@@ -444,18 +449,21 @@ def patient_detail(request: HttpRequest, uid: Any) -> HttpResponse:
             "age": _age(patient.birth_date, today),
             "evidence": [
                 (e, codes.code_text(e.code, e.code_system)) for e in patient.evidence.all()
-            ],
+            ]
+            if clinical
+            else [],
+            "clinical": clinical,
             "plan": plan,
             "reviews": plan.reviews.select_related("by")[:10] if plan else [],
             "contacts": [e for e in timeline if e.kind == TimelineKind.CONTACT][:30],
             "admissions": [e for e in timeline if e.kind == TimelineKind.ADMISSION],
             "services": [e for e in timeline if e.kind == TimelineKind.SERVICE],
-            "surveys": patient.surveys.all()[:40],
+            "surveys": patient.surveys.all()[:40] if clinical else [],
             "open_tasks": [t for t in tasks if t.is_open],
             "closed_tasks": [t for t in tasks if not t.is_open][:20],
-            "activities": patient.activities.select_related("by")[:30],
+            "activities": patient.activities.select_related("by")[:30] if clinical else [],
             "check_rows": check_rows,
-            "threads": patient.threads.prefetch_related("messages")[:20],
+            "threads": patient.threads.prefetch_related("messages")[:20] if clinical else [],
             "can_record_checks": _role(request) in actions.CHECK_ROLES,
             "today": today,
             "invitation_form": InvitationForm(initial={"sent_on": today}),
@@ -472,10 +480,14 @@ def _age(born: dt.date, today: dt.date) -> int:
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
-@patient_access_required
+@permission_required(Action.SAVE_PLAN)
 def plan_edit(request: HttpRequest, uid: Any) -> HttpResponse:
     """Create or change the follow-up plan."""
     patient = _patient(request, uid)
+    if request.method == "GET":  # the form shows the patient (a POST is audited by its action)
+        actions.do_view_patient(
+            user=request.user, patient=patient, reason="oppfølgingsplan", request=request
+        )
     plan = getattr(patient, "plan", None) if hasattr(patient, "plan") else None
     if request.method == "POST":
         form = PlanForm(request.POST, practice=patient.practice)
@@ -511,10 +523,14 @@ def plan_edit(request: HttpRequest, uid: Any) -> HttpResponse:
     return render(request, "care/plan_form.html", {"patient": patient, "form": form}, status=status)
 
 
-@patient_access_required
+@permission_required(Action.CREATE_TASK)
 def task_create(request: HttpRequest, uid: Any) -> HttpResponse:
     """Create a task or recall for the patient."""
     patient = _patient(request, uid)
+    if request.method == "GET":  # the form shows the patient (a POST is audited by its action)
+        actions.do_view_patient(
+            user=request.user, patient=patient, reason="ny oppgave", request=request
+        )
     if request.method == "POST":
         form = TaskForm(request.POST, practice=patient.practice)
         if form.is_valid():
@@ -539,7 +555,7 @@ def task_create(request: HttpRequest, uid: Any) -> HttpResponse:
 
 
 @require_POST
-@patient_access_required
+@permission_required(Action.COMPLETE_TASK)
 def task_complete(request: HttpRequest, pk: int) -> HttpResponse:
     """Mark a task done."""
     task = _task(request, pk)
@@ -555,7 +571,7 @@ def task_complete(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@patient_access_required
+@permission_required(Action.INVITE)
 def task_invite(request: HttpRequest, pk: int) -> HttpResponse:
     """Record an invitation sent for a recall."""
     task = _task(request, pk)
@@ -574,10 +590,14 @@ def _error_page(request: HttpRequest, task: Task, message: str) -> HttpResponse:
     return render(request, "care/task_error.html", {"task": task, "message": message}, status=400)
 
 
-@patient_access_required
+@permission_required(Action.LOG_ACTIVITY)
 def activity_create(request: HttpRequest, uid: Any) -> HttpResponse:
     """Log an activity with a note."""
     patient = _patient(request, uid)
+    if request.method == "GET":  # the form shows the patient (a POST is audited by its action)
+        actions.do_view_patient(
+            user=request.user, patient=patient, reason="ny aktivitet", request=request
+        )
     if request.method == "POST":
         form = ActivityForm(request.POST)
         if form.is_valid():

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from pht.app.accounts.access import patient_access_required, practice_of
+from pht.app.accounts.permissions import Action, permission_required
 from pht.app.audit.log import record
 from pht.app.audit.models import AuditAction
 from pht.app.care import actions, checks, clock, letters, quality
@@ -81,7 +82,7 @@ def recall_queryset(practice: Any, data: dict[str, Any], today: dt.date) -> Quer
     return qs.order_by("due", "patient__name", "pk")
 
 
-@patient_access_required
+@permission_required(Action.VIEW_TASKS)
 def recall_register(request: HttpRequest) -> HttpResponse:
     """Every open recall of the practice with its invitations; select many and invite."""
     practice = practice_of(request.user)
@@ -112,7 +113,7 @@ def recall_register(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@patient_access_required
+@permission_required(Action.INVITE)
 def recall_invite(request: HttpRequest) -> HttpResponse:
     """Invite the selected recalls in one action: letters come back as one PDF."""
     practice = practice_of(request.user)
@@ -171,7 +172,7 @@ def _register_error(request: HttpRequest, form: Any, message: str) -> HttpRespon
 
 
 @require_POST
-@patient_access_required
+@permission_required(Action.INVITE)
 def recall_close(request: HttpRequest, pk: int) -> HttpResponse:
     """Close a recall as "ikke svart" or "reservert seg"."""
     task = _task(request, pk)
@@ -187,7 +188,7 @@ def recall_close(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@patient_access_required
+@permission_required(Action.ASSIGN_TASK)
 def task_assign(request: HttpRequest, pk: int) -> HttpResponse:
     """Give a task to another member or role (the team's task inbox)."""
     task = _task(request, pk)
@@ -206,7 +207,7 @@ def task_assign(request: HttpRequest, pk: int) -> HttpResponse:
 # Annual checks
 
 
-@patient_access_required
+@permission_required(Action.LOG_ACTIVITY)
 def check_create(request: HttpRequest, uid: Any, condition: str) -> HttpResponse:
     """Record a structured annual check of *condition*; its open recall closes at once."""
     patient = _patient(request, uid)
@@ -302,7 +303,7 @@ def _plan_form_view(
     )
 
 
-@patient_access_required
+@permission_required(Action.SAVE_PLAN)
 def plan_contact(request: HttpRequest, uid: Any) -> HttpResponse:
     """The plan's planned contact was held: the next one moves one interval on."""
     return _plan_form_view(
@@ -315,7 +316,7 @@ def plan_contact(request: HttpRequest, uid: Any) -> HttpResponse:
     )
 
 
-@patient_access_required
+@permission_required(Action.SAVE_PLAN)
 def plan_review(request: HttpRequest, uid: Any) -> HttpResponse:
     """Review the plan."""
     return _plan_form_view(
@@ -328,7 +329,7 @@ def plan_review(request: HttpRequest, uid: Any) -> HttpResponse:
     )
 
 
-@patient_access_required
+@permission_required(Action.SAVE_PLAN)
 def plan_end(request: HttpRequest, uid: Any) -> HttpResponse:
     """End the plan with a reason."""
     return _plan_form_view(
@@ -341,7 +342,7 @@ def plan_end(request: HttpRequest, uid: Any) -> HttpResponse:
     )
 
 
-@patient_access_required
+@permission_required(Action.VIEW_CLINICAL)
 def plan_history(request: HttpRequest, uid: Any) -> HttpResponse:
     """Every version of the plan, its reviews and its end."""
     plan = _plan(request, uid)
@@ -368,7 +369,7 @@ def _upcoming(plan: FollowUpPlan) -> list[Task]:
     )
 
 
-@patient_access_required
+@permission_required(Action.VIEW_CLINICAL)
 def min_plan(request: HttpRequest, uid: Any) -> HttpResponse:
     """ "Min plan": the patient's one-page plan in plain Norwegian, as a PDF to print."""
     plan = _plan(request, uid)
@@ -392,7 +393,7 @@ def _thread(request: HttpRequest, pk: int) -> CoordinationThread:
     )
 
 
-@patient_access_required
+@permission_required(Action.LOG_ACTIVITY)
 def thread_create(request: HttpRequest, uid: Any) -> HttpResponse:
     """Start a coordination thread with a partner."""
     patient = _patient(request, uid)
@@ -418,7 +419,7 @@ def thread_create(request: HttpRequest, uid: Any) -> HttpResponse:
     )
 
 
-@patient_access_required
+@permission_required(Action.VIEW_CLINICAL)
 def thread_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A thread's messages; add a message sent or received, or close it."""
     thread = _thread(request, pk)
@@ -454,7 +455,7 @@ def thread_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@patient_access_required
+@permission_required(Action.VIEW_CLINICAL)
 def thread_fhir(request: HttpRequest, pk: int) -> HttpResponse:
     """The thread as a FHIR Bundle of ``Communication`` resources (JSON)."""
     thread = _thread(request, pk)

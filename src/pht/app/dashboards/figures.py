@@ -177,7 +177,8 @@ def annual_check_trend(practice: Practice) -> pd.DataFrame:
         }
         for c in comparison
     ]
-    return pd.DataFrame(rows, columns=["quarter", "series", "n", "share"])
+    # object columns keep a suppressed cell as None (not NaN) for the page and the CSV
+    return pd.DataFrame(rows, columns=["quarter", "series", "n", "share"], dtype=object)
 
 
 def target_group_chart(counts: list[GroupCount]) -> dict[str, Any]:

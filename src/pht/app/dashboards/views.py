@@ -11,12 +11,14 @@ import vl_convert as vlc
 from csp.decorators import csp_exempt
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from pht.app.accounts.access import profile_of
-from pht.app.accounts.models import AppRole, Practice
-from pht.app.dashboards import figures
+from pht.app.accounts.models import AppRole, Municipality, Practice
+from pht.app.dashboards import figures, finance, municipality
+from pht.app.dashboards.schemas import parse_whatif
 from pht.reference import load_scheme_rules
 
 
@@ -153,3 +155,161 @@ def chart_json(request: HttpRequest, practice_id: str, name: str) -> HttpRespons
         json.dumps(chart_spec(request, obj, name), default=str),
         content_type="application/json",
     )
+
+
+# --- financing (Økonomi) ----------------------------------------------------------------------
+
+
+@login_required
+def financing_index(request: HttpRequest) -> HttpResponse:
+    """The team lead goes to their practice; the municipal lead chooses; the directorate sees
+    the scheme in aggregate."""
+    profile = profile_of(request.user)
+    if profile is not None and profile.practice_id is not None:
+        return redirect("dashboards:financing", practice_id=profile.practice_id)
+    if finance.sees_aggregate(request):
+        return render(request, "dashboards/financing_aggregate.html", finance.aggregate())
+    if profile is not None and profile.role == AppRole.MUNICIPAL_LEAD:
+        practices = Practice.objects.filter(municipality_id=profile.municipality_id).exclude(
+            financing_model=""
+        )
+        return render(request, "dashboards/financing_choose.html", {"practices": practices})
+    raise PermissionDenied
+
+
+@login_required
+def financing(request: HttpRequest, practice_id: str) -> HttpResponse:
+    """Both models, last year and this year, with drivers, a chart and the what-if."""
+    obj = finance.practice_for_financing(request, practice_id)
+    snaps = finance.snapshots(obj)
+    query, errors = parse_whatif(request.GET.dict()) if "run" in request.GET else (None, {})
+    target = None
+    if snaps:
+        year = request.GET.get("year")
+        target = next((s for s in snaps if str(s.year) == year), snaps[-1])
+    answer = finance.whatif(target, query) if query is not None and target is not None else None
+    context = {
+        "practice": obj,
+        "snaps": snaps,
+        "table": finance.table(snaps) if snaps else None,
+        "drivers": finance.drivers(snaps),
+        "target": target,
+        "answer": answer,
+        "errors": errors,
+        "form": request.GET if "run" in request.GET else {},
+        "quality": quality_grant_for(obj, snaps[-1] if snaps else None),
+    }
+    if request.htmx and "run" in request.GET:
+        status = 400 if errors else 200
+        return render(request, "dashboards/_whatif.html", context, status=status)
+    return render(request, "dashboards/financing.html", context, status=400 if errors else 200)
+
+
+def quality_grant_for(practice: Practice, snap: Any) -> Any:
+    """The quality grant from the practice's own goals (grant-model practices), if any."""
+    if snap is None:
+        return None
+    try:
+        from pht.app.quality.figures import quality_grant
+    except ImportError:  # the quality app is optional for the dashboards
+        return None
+    return quality_grant(practice, snap)
+
+
+def _financing_spec(request: HttpRequest, practice_id: str) -> dict[str, Any]:
+    obj = finance.practice_for_financing(request, practice_id)
+    return finance.chart(finance.snapshots(obj))
+
+
+@csp_exempt()
+@login_required
+def financing_chart_svg(request: HttpRequest, practice_id: str) -> HttpResponse:
+    """The financing chart as SVG."""
+    return HttpResponse(
+        vlc.vegalite_to_svg(_financing_spec(request, practice_id)), content_type="image/svg+xml"
+    )
+
+
+@login_required
+def financing_chart_json(request: HttpRequest, practice_id: str) -> HttpResponse:
+    """The financing chart's Vega-Lite spec."""
+    return HttpResponse(
+        json.dumps(_financing_spec(request, practice_id), default=str),
+        content_type="application/json",
+    )
+
+
+# --- the municipality (Kommune) ---------------------------------------------------------------
+
+
+@login_required
+def municipality_index(request: HttpRequest) -> HttpResponse:
+    """The municipal lead goes to their municipality; the directorate chooses one."""
+    profile = profile_of(request.user)
+    if profile is not None and profile.role == AppRole.MUNICIPAL_LEAD:
+        return redirect("dashboards:municipality", code=profile.municipality_id)
+    if not finance.sees_aggregate(request):
+        raise PermissionDenied
+    munis = Municipality.objects.filter(practices__financing_model__gt="").distinct()
+    return render(request, "dashboards/municipality_choose.html", {"municipalities": munis})
+
+
+def _municipality(request: HttpRequest, code: str) -> Municipality:
+    muni: Municipality = get_object_or_404(Municipality, pk=code)
+    municipality.check_access(request, muni)
+    return muni
+
+
+@login_required
+def municipality_page(request: HttpRequest, code: str) -> HttpResponse:
+    """Practices, project funds by year, payments made, aggregate indicators."""
+    muni = _municipality(request, code)
+    years = municipality.funds_by_year(muni)
+    year = int(request.GET.get("year") or (years[-1]["year"] if years else 0) or 0)
+    return render(
+        request,
+        "dashboards/municipality.html",
+        {
+            "municipality": muni,
+            "practices": municipality.practices(muni),
+            "years": years,
+            "year": year,
+            "payments": municipality.payments(muni, year) if year else [],
+            "indicators": municipality.indicators(muni),
+            "small_cell": figures.SMALL_CELL,
+        },
+    )
+
+
+@login_required
+def municipality_csv(request: HttpRequest, code: str, name: str) -> HttpResponse:
+    """The municipality's tables as CSV (suppressed cells empty)."""
+    muni = _municipality(request, code)
+    if name == "indicators":
+        rows = municipality.indicators(muni)
+    elif name == "funds":
+        rows = [
+            {"år": y["year"], **{k: v for k, v in r.items()}}
+            for y in municipality.funds_by_year(muni)
+            for r in y["practices"]
+        ]
+    else:
+        raise Http404
+    return csv_response(rows, f"{muni.code}-{name}.csv")
+
+
+@login_required
+def municipality_chart_json(request: HttpRequest, code: str) -> HttpResponse:
+    """The indicator chart's Vega-Lite spec."""
+    muni = _municipality(request, code)
+    spec = municipality.indicator_chart(municipality.indicators(muni))
+    return HttpResponse(json.dumps(spec, default=str), content_type="application/json")
+
+
+@csp_exempt()
+@login_required
+def municipality_chart_svg(request: HttpRequest, code: str) -> HttpResponse:
+    """The indicator chart as SVG."""
+    muni = _municipality(request, code)
+    spec = municipality.indicator_chart(municipality.indicators(muni))
+    return HttpResponse(vlc.vegalite_to_svg(spec), content_type="image/svg+xml")

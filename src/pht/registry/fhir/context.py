@@ -239,7 +239,7 @@ class Context:
     def event_id(self, r: Res) -> str:
         """The warehouse id of an event resource, qualified by the source: two servers'
         ``Encounter/123`` are two rows."""
-        return f"fhir:{self.source}:{r.id}"
+        return f"{self.source}:fhir:{r.id}"
 
     def local_id(self, prefix: str, r: Res) -> str:
         """A stable id for an Organization or Practitioner without a national number,

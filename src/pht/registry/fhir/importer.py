@@ -20,6 +20,7 @@ rows; loading the same files from the same source twice changes nothing.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from pht.core.errors import PhtError
@@ -32,13 +33,29 @@ from pht.registry.fhir.write import write_rows
 from pht.registry.pseudonymise import KEY_ENV
 from pht.registry.warehouse import Warehouse
 
-__all__ = ["default_source", "load_fhir"]
+__all__ = ["check_source", "default_source", "load_fhir"]
+
+
+# A source name: letters, digits, ".", "_", "-" (no ":", which separates source and id).
+SOURCE_FORM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$")
 
 
 def default_source(path: Path) -> str:
-    """The source a load is from when the user names none: the folder (a file's folder)."""
+    """The source a load is from when the user names none: the folder (a file's folder), other
+    characters than letters, digits, ".", "_" and "-" made "-"."""
     resolved = path.resolve()
-    return (resolved if resolved.is_dir() else resolved.parent).name or "fhir"
+    name = (resolved if resolved.is_dir() else resolved.parent).name
+    return re.sub(r"[^A-Za-z0-9._\-]+", "-", name).strip("-._")[:64] or "fhir"
+
+
+def check_source(source: str) -> str:
+    """*source* when it is a usable source name, else a clear error."""
+    if not SOURCE_FORM.match(source):
+        raise PhtError(
+            f"source {source!r} is not a usable name: 1–64 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+    return source
 
 
 def load_fhir(
@@ -57,7 +74,7 @@ def load_fhir(
     path = Path(path)
     if key is None and os.environ.get(KEY_ENV):
         key = os.environ[KEY_ENV].encode("utf-8")
-    source = (source or "").strip() or default_source(path)
+    source = check_source(source.strip()) if source else default_source(path)
     warehouse.require_initialised()
     report = FhirLoadReport(source=source)
     ctx = Context(source, key, report)

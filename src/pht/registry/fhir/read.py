@@ -62,6 +62,7 @@ def read_resources(path: Path, report: FhirLoadReport) -> Iterator[RawResource]:
     """Every resource in a file or folder, with where it is; non-resource files reported."""
     for f in _files(path, report):
         name = _name(path, f)
+        report.files.append(name)
         if f.suffix == ".ndjson":
             yield from _read_ndjson(f, name, path, report)
             continue

@@ -45,6 +45,7 @@ class FhirLoadReport:
     """
 
     source: str = ""
+    files: list[str] = field(default_factory=list)  # the JSON/NDJSON files read
     resources: int = 0
     read: Counter[str] = field(default_factory=Counter)
     used: Counter[str] = field(default_factory=Counter)
@@ -65,6 +66,7 @@ class FhirLoadReport:
         """The report as a JSON-ready dict."""
         return {
             "source": self.source,
+            "files": self.files,
             "resources": self.resources,
             "read": dict(self.read),
             "used": dict(self.used),

@@ -1,0 +1,146 @@
+"""Changes to who may do what, each audited in the same transaction.
+
+* :func:`do_create_system_client` registers a system (client credentials) for one practice
+  and the scopes it may ask for; the client secret is shown once, stored only hashed.
+* :func:`do_revoke_system_client` revokes it: inactive, its tokens deleted, refused from then on.
+* :func:`do_grant` / :func:`do_revoke_grant`: the team lead grants (or takes back) what the
+  permission table leaves to the practice (``grant``), e.g. clinical notes for the psychologist.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+from oauth2_provider.models import AccessToken, Application, RefreshToken
+
+from pht.app.accounts.models import SYSTEM_ROLE, Practice, PracticeGrant, Profile, SystemClient
+from pht.app.accounts.permissions import GRANT, Action, require, table
+from pht.app.audit.log import record
+from pht.app.audit.models import AuditAction
+from pht.core.errors import PhtError
+
+
+@dataclass(frozen=True)
+class NewClient:
+    """A registered system: its record and the credentials to give its owner (once)."""
+
+    client: SystemClient
+    client_id: str
+    client_secret: str
+
+
+def do_create_system_client(
+    *, by: str, name: str, practice: Practice, scopes: list[str]
+) -> NewClient:
+    """Register the system *name* for *practice* with *scopes* (audited as done *by*)."""
+    name = name.strip()
+    if not name or len(name) > 100 or not all(c.isalnum() or c in "-_." for c in name):
+        raise PhtError("give the system a name of letters, digits, '-', '_' or '.'", where=name)
+    unknown = sorted(set(scopes) - set(table().scopes))
+    if unknown or not scopes:
+        raise PhtError(f"unknown scopes {unknown}; known: {sorted(table().scopes)}", where=name)
+    secret = secrets.token_urlsafe(40)
+    with transaction.atomic():
+        if SystemClient.objects.filter(name=name).exists():
+            raise PhtError("a system of that name exists", where=name)
+        user = get_user_model().objects.create(username=f"system:{name}", first_name=name)
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+        Profile.objects.create(user=user, role=SYSTEM_ROLE, practice=practice)
+        app = Application.objects.create(
+            name=name,
+            client_type=Application.CLIENT_CONFIDENTIAL,
+            authorization_grant_type=Application.GRANT_CLIENT_CREDENTIALS,
+            client_secret=secret,
+            hash_client_secret=True,
+            user=None,
+        )
+        client = SystemClient.objects.create(
+            name=name, practice=practice, user=user, application=app, scopes=" ".join(scopes)
+        )
+        record(
+            user=None,
+            username=by,
+            action=AuditAction.SYSTEM_CLIENT,
+            reason="systemklient registrert",
+            detail={"client": name, "practice": practice.pk, "scopes": scopes},
+        )
+    return NewClient(client, app.client_id, secret)
+
+
+def do_revoke_system_client(*, by: str, name: str, reason: str) -> SystemClient:
+    """Revoke the system *name*: inactive from now on and every token of it deleted."""
+    if not reason.strip():
+        raise PhtError("say why the system is revoked", where=name)
+    with transaction.atomic():
+        client = SystemClient.objects.select_for_update().filter(name=name).first()
+        if client is None:
+            raise PhtError("no such system", where=name)
+        client.active = False
+        client.revoked_at = timezone.now()
+        client.save(update_fields=["active", "revoked_at"])
+        user = client.user
+        user.is_active = False
+        user.save(update_fields=["is_active"])
+        RefreshToken.objects.filter(application=client.application).delete()
+        deleted, _ = AccessToken.objects.filter(application=client.application).delete()
+        record(
+            user=None,
+            username=by,
+            action=AuditAction.SYSTEM_CLIENT_REVOKE,
+            reason=reason[:200],
+            detail={"client": name, "tokens_deleted": deleted},
+        )
+    return client
+
+
+def do_grant(*, user: Any, role: str, action: Action, request: Any = None) -> PracticeGrant:
+    """The team lead grants *action* to *role* in the lead's practice (only where the table
+    says ``grant``)."""
+    from pht.app.accounts.access import profile_of
+
+    require(user, Action.GRANT, request=request, what={"grant": str(action), "role": role})
+    profile = profile_of(user)
+    assert profile is not None and profile.practice_id is not None
+    if table().value(role, action) != GRANT:
+        raise PhtError(f"{action} is not the practice's to grant to {role}", where="role")
+    with transaction.atomic():
+        grant, _ = PracticeGrant.objects.get_or_create(
+            practice_id=profile.practice_id,
+            role=role,
+            action=str(action),
+            defaults={"granted_by": user.get_username()},
+        )
+        record(
+            user=user,
+            action=AuditAction.GRANT,
+            reason="tilgang gitt",
+            detail={"role": role, "grant": str(action)},
+            request=request,
+        )
+    return grant
+
+
+def do_revoke_grant(*, user: Any, role: str, action: Action, request: Any = None) -> None:
+    """Take back a grant of the lead's practice."""
+    from pht.app.accounts.access import profile_of
+
+    require(user, Action.GRANT, request=request, what={"revoke": str(action), "role": role})
+    profile = profile_of(user)
+    assert profile is not None
+    with transaction.atomic():
+        PracticeGrant.objects.filter(
+            practice_id=profile.practice_id, role=role, action=str(action)
+        ).delete()
+        record(
+            user=user,
+            action=AuditAction.GRANT_REVOKE,
+            reason="tilgang tatt tilbake",
+            detail={"role": role, "grant": str(action)},
+            request=request,
+        )

@@ -1,0 +1,102 @@
+"""Schemathesis against the API's OpenAPI schema, as a nurse (session) and as a system (token).
+
+For every operation in ``/api/openapi.json``: generated requests (valid and invalid) get no
+server error, a documented status code and content type, and a body that matches the documented
+schema (the 401/403/404/422/429 bodies included). Examples are bounded so it stays fast.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import schemathesis
+from django.middleware.csrf import _get_new_csrf_string
+from django.test import Client
+from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from pht.app.accounts.actions import do_create_system_client
+from pht.app.accounts.models import Practice
+from tests.app.bundle import PRACTICE_A
+
+#: Examples per operation and caller (bounded: the whole file takes seconds, not minutes).
+EXAMPLES = 12
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
+
+
+def _nurse(users: Any) -> dict[str, Any]:
+    """A signed-in nurse's session cookie and CSRF token."""
+    client = Client()
+    client.force_login(users["nurse_a"], backend="django.contrib.auth.backends.ModelBackend")
+    csrf = _get_new_csrf_string()
+    session = client.cookies["sessionid"].value
+    return {
+        "headers": {"X-CSRFToken": csrf},
+        "cookies": {"sessionid": session, "csrftoken": csrf},
+    }
+
+
+def _system() -> dict[str, Any]:
+    """A system client's bearer token (worklist:read and tasks:write in practice A)."""
+    new = do_create_system_client(
+        by="test",
+        name="schema-test",
+        practice=Practice.objects.get(pk=PRACTICE_A),
+        scopes=["worklist:read", "tasks:write"],
+    )
+    answer = Client().post(
+        "/o/token/",
+        {
+            "grant_type": "client_credentials",
+            "client_id": new.client_id,
+            "client_secret": new.client_secret,
+            "scope": "worklist:read tasks:write",
+        },
+    )
+    return {"headers": {"Authorization": f"Bearer {answer.json()['access_token']}"}}
+
+
+def test_every_operation_keeps_its_documented_contract(users: Any) -> None:
+    from pht.app.project.wsgi import application
+
+    schema = schemathesis.openapi.from_wsgi("/api/openapi.json", application)
+    callers = {"nurse": _nurse(users), "system": _system()}
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) >= 4
+    seen: dict[str, set[int]] = {}
+    for operation in operations:
+
+        @given(case=operation.as_strategy())
+        @settings(
+            max_examples=EXAMPLES,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+        def run(case: Any) -> None:
+            for name, caller in callers.items():
+                response = case.call_and_validate(checks=CHECKS, **caller)
+                seen.setdefault(name, set()).add(response.status_code)
+
+        run()
+    # both callers were let in somewhere (a run of 401s would prove nothing)
+    assert 200 in seen["nurse"] and 200 in seen["system"], seen
+
+
+@pytest.fixture(autouse=True)
+def _rates(settings: Any) -> None:
+    """Generous API rates for this file (a generated burst is not an attack)."""
+    settings.PHT_API_RATE_PER_CLIENT = "100000/min"
+    settings.PHT_API_RATE_PER_USER = "100000/min"
