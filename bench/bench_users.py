@@ -286,6 +286,8 @@ def run() -> list[dict[str, Any]]:
                 "--host",
                 f"http://127.0.0.1:{port}",
                 "--only-summary",
+                "--stop-timeout",
+                "15",
                 "--loglevel",
                 "ERROR",
             ],

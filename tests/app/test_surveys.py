@@ -372,3 +372,14 @@ def test_api_invite_validates_as_the_form(client: Any, users: Any, patient: Pati
     )
     assert ok.status_code == 201
     assert c.get("/api/surveys/instruments").json()[0]["licence"]
+
+
+def test_demo_cycle_sends_reminds_and_receives(users: Any, outdir: Path) -> None:
+    from pht.app.surveys.demo import load_demo_surveys
+
+    s = load_demo_surveys()
+    assert s.invitations > 0 and s.sent == s.invitations
+    assert 0 < s.answered < s.invitations and s.reminders == s.invitations - s.answered
+    assert SurveyResponse.objects.filter(status=ResponseStatus.SUBMITTED).count() == s.answered
+    assert list(outdir.glob("sms/*/*.txt"))
+    assert load_demo_surveys().skipped

@@ -91,6 +91,32 @@ def test_the_se_conventions_equal_statsmodels_cr1_and_pyfixests_default() -> Non
         did.fit_twfe(cells, se="hc3")
 
 
+@pytest.mark.parametrize("estimator", ["twfe", "etwfe", "sun_abraham"])
+def test_an_outcome_without_variation_is_not_estimable_never_0_with_se_0(estimator: str) -> None:
+    cells, _ = _panel(3)
+    cells["y_mean"] = 1.0  # like usual-provider continuity that is exactly 1 everywhere
+    est = did.fit(cells, estimator)
+    assert not est.estimable and "ingen variasjon" in est.note
+    assert all(np.isnan(v) for v in (est.att, est.se, est.ci_low, est.ci_high, est.p_value))
+    assert est.row()["note"] == est.note
+
+
+def test_the_etwfe_pretrend_test_says_why_it_cannot_run() -> None:
+    cells, _ = _panel(4)
+    # keep only the quarters from 4 before each cohort's start: no reference quarters left
+    starts = cells.groupby("practice_id")["cohort"].transform("first")
+    early = (cells["cohort"] < did.NEVER) & (cells["q"] < starts - 4)
+    est = did.fit_etwfe(cells[~early].reset_index(drop=True))
+    assert est.estimable and est.event is not None and est.event.pretrend_p is None
+    assert "ingen kvartaler mer enn 4" in est.event.pretrend_note
+    assert est.row()["note"] == est.event.pretrend_note
+    off = did.fit_etwfe(cells, pretrend=False)
+    assert "slått av" in off.row()["note"]
+    full = did.fit_etwfe(cells)
+    assert full.event is not None and full.event.pretrend_p is not None
+    assert full.event.pretrend_note == "" and full.row()["note"] == ""
+
+
 def test_person_level_cells_give_exactly_the_person_fixed_effects_fit(small_study: Study) -> None:
     ind = indicator("home_visits")
     cells = small_study.cells(ind, level="person")

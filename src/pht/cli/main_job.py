@@ -155,6 +155,17 @@ def run_main_job(
         "  the 2017 call with its 17 demo applications: log in as [bold]saksbehandler[/] "
         "(second officer for four eyes: [bold]saksbehandler-2[/]) and open /call/"
     )
+    from pht.app.surveys.demo import load_demo_surveys
+    from pht.registry.warehouse import Warehouse
+
+    with Warehouse.open(settings.warehouse) as wh:
+        surveys = load_demo_surveys(warehouse=wh)
+    if not surveys.skipped:
+        console.print(
+            f"  patient surveys: {surveys.invitations} invitations sent ({surveys.reminders} "
+            f"reminders), {surveys.answered} answered, {surveys.warehouse_rows} rows to the "
+            f"warehouse ({surveys.batch}); messages in {settings.home / 'outbox'}, see /surveys/"
+        )
     if serve:
         console.print(f"[bold]5/5[/] open [bold]http://{host}:{port}/[/] and log in")
         serve_forever(host=host, port=port)

@@ -308,14 +308,25 @@ def load_fhir_command(
             "Default: the folder's name.",
         ),
     ] = None,
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace", help="Allow overwriting more than the threshold of a table's rows."
+        ),
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would change; change nothing.")
+    ] = False,
     fmt: FormatOption = Format.TABLE,
 ) -> None:
     target = warehouse_path(warehouse)
     with Warehouse.open(target) as wh:
         wh.init()
-        report = load_fhir(wh, path, source=source)
+        report = load_fhir(wh, path, source=source, replace=replace, dry_run=dry_run)
     if fmt is Format.JSON:
         emit_json(report.as_dict())
+        if report.refused:
+            raise typer.Exit(1)
         return
     rows = [
         {
@@ -346,11 +357,28 @@ def load_fhir_command(
             title="koder pht ikke kjenner",
         )
     emit_rows(
-        [{"tabell": t, "rader skrevet": n} for t, n in report.written.items()],
+        [
+            {
+                "tabell": t,
+                "nye": c["inserted"],
+                "endret": c["updated"],
+                "uendret": c["unchanged"],
+            }
+            for t, c in report.changes.items()
+        ],
         fmt=fmt,
-        title=f"{report.rows_written} rader skrevet til {target} "
-        f"({report.pseudonymised_patients} personer med pseudonym)",
+        title=(
+            f"prøvekjøring: {report.rows_written} rader ville blitt skrevet, ingenting endret"
+            if report.dry_run
+            else f"{report.rows_written} rader skrevet til {target} som bunt {report.batch_id} "
+            f"fra {report.source} ({report.pseudonymised_patients} personer med pseudonym)"
+            if report.refused is None
+            else "ingenting skrevet"
+        ),
     )
+    if report.refused:
+        console.print(f"avvist: {report.refused}")
+        raise typer.Exit(1)
 
 
 def _follow_up(path: Path | None) -> tuple[list[FollowUpPlan], list[FollowUpTask]]:
@@ -398,6 +426,12 @@ def export_fhir(
         Path | None,
         typer.Option("--follow-up", help='JSON {"plans": [...], "tasks": [...]} from the app.'),
     ] = None,
+    purpose: Annotated[
+        str, typer.Option("--purpose", help="Why the identified data are exported (audited).")
+    ] = "",
+    as_user: Annotated[
+        str | None, typer.Option("--as", help="pht user name (default: the OS user); audited.")
+    ] = None,
 ) -> None:
     try:
         day = dt.date.fromisoformat(as_of) if as_of else None
@@ -406,8 +440,22 @@ def export_fhir(
     plans, tasks = _follow_up(follow_up)
     with Warehouse.open(warehouse_path(warehouse), read_only=True) as wh:
         bundle = export_practice(wh, practice, as_of=day, plans=plans, tasks=tasks)
+    from pht.app.audit.cli import audited  # identified patient data: every export is audited
+
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(bundle, ensure_ascii=False, indent=1), encoding="utf-8")
+    with audited(
+        action="patient.export",
+        practice_id=practice,
+        as_user=as_user,
+        purpose=purpose,
+        purpose_required=True,
+        detail={
+            "command": "pht registry export-fhir",
+            "out": str(out),
+            "resources": len(bundle["entry"]),
+        },
+    ):
+        out.write_text(json.dumps(bundle, ensure_ascii=False, indent=1), encoding="utf-8")
     console.print(f"{len(bundle['entry'])} FHIR-ressurser skrevet til {out}")
 
 

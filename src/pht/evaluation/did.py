@@ -86,6 +86,7 @@ class EventStudy:
     pretrend_stat: float | None
     pretrend_df: int
     pretrend_p: float | None
+    pretrend_note: str = ""  # why the pre-trend test did not run, when it did not
 
 
 @dataclass
@@ -108,6 +109,12 @@ class Estimate:
     person_quarters: int
     event: EventStudy | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    note: str = ""  # why the estimate is not estimable ("" when it is)
+
+    @property
+    def estimable(self) -> bool:
+        """False when the data cannot identify an effect (then every number is NaN)."""
+        return not self.note
 
     def row(self) -> dict[str, Any]:
         """The estimate as a flat row (without the event study)."""
@@ -122,6 +129,7 @@ class Estimate:
             "ci_high": self.ci_high,
             "p_value": self.p_value,
             "pretrend_p": self.event.pretrend_p if self.event else None,
+            "note": self.note or (self.event.pretrend_note if self.event else ""),
             "clusters": self.clusters,
             "treated_practices": self.treated_practices,
             "comparison_practices": self.comparison_practices,
@@ -226,6 +234,40 @@ def _estimate(
     )
 
 
+def _no_variation(df: pd.DataFrame) -> str:
+    """Why *df*'s outcome cannot identify an effect, or "" when it can."""
+    y = df["y_mean"].to_numpy(dtype=float)
+    if y.size and float(np.nanmax(y) - np.nanmin(y)) == 0.0:
+        return f"ikke estimerbar: indikatoren har ingen variasjon (alle verdier er {y[0]:g})"
+    return ""
+
+
+def _not_estimable(
+    indicator: str, estimator: str, level: str, split: str, df: pd.DataFrame, note: str
+) -> Estimate:
+    nan = float("nan")
+    est = _estimate(indicator, estimator, level, split, (nan, nan, nan, nan, nan), _counts(df))
+    est.note = note
+    return est
+
+
+def _checked(est: Estimate, df: pd.DataFrame) -> Estimate:
+    """An estimate whose standard error is 0 or not finite is not estimable: never 0 with SE 0."""
+    if est.note or (math.isfinite(est.se) and est.se > 0):
+        return est
+    out = _not_estimable(
+        est.indicator,
+        est.estimator,
+        est.level,
+        est.split,
+        df,
+        "ikke estimerbar: standardfeilen er 0 eller ikke endelig (ingen variasjon å skille "
+        "pilot fra sammenligning)",
+    )
+    out.event = est.event
+    return out
+
+
 def _inference(est: float, se: float, dfree: int) -> tuple[float, float, float]:
     dfree = max(dfree, 1)
     if se == 0 or not math.isfinite(se):
@@ -254,6 +296,8 @@ def fit_twfe(
             f"unknown standard-error convention {se!r}; known: {', '.join(SE_CONVENTIONS)}"
         )
     ssc = SE_CONVENTIONS[se]
+    if note := _no_variation(df):
+        return _not_estimable(indicator, "twfe", level, split, df, note)
     fit = pf.feols(
         "y_mean ~ treated | unit + q",
         data=df,
@@ -265,7 +309,7 @@ def fit_twfe(
     se = float(fit.se()["treated"])
     c = _counts(df)
     lo, hi, p = _inference(coef, se, inference_df(df))
-    return _estimate(indicator, "twfe", level, split, (coef, se, lo, hi, p), c)
+    return _checked(_estimate(indicator, "twfe", level, split, (coef, se, lo, hi, p), c), df)
 
 
 def _design(df: pd.DataFrame, keep: Any) -> tuple[pd.DataFrame, list[tuple[int, int, str]]]:
@@ -494,6 +538,8 @@ def fit_etwfe(
     _check_cohorts(df, indicator)
     if not (df["treated"] > 0).any():
         raise PhtError(f"{indicator}: no quarter after start in the data")
+    if note := _no_variation(df):
+        return _not_estimable(indicator, "etwfe", level, split, df, note)
     sat, cols = _saturated(df, lambda e: e >= 0)
     att = sat.combine(cols)
     assert att is not None
@@ -503,11 +549,22 @@ def fit_etwfe(
     stat, k, pval = None, 0, None
     untreated = df[df["treated"] == 0]
     has_ref = (untreated["cohort"] < NEVER) & (untreated["rel"] < -pre_quarters)
-    if pretrend and has_ref.any():
+    why = ""
+    if not pretrend:
+        why = "før-trendtesten er slått av for dette utvalget"
+    elif not has_ref.any():
+        why = (
+            f"før-trendtesten kan ikke kjøres: pilotkontorene har ingen kvartaler mer enn "
+            f"{pre_quarters} kvartaler før start å sammenligne med"
+        )
+    else:
         pre_rows, stat, k, pval = _leads(untreated, pre_quarters)
         rows = pre_rows + rows
-    event = EventStudy(pd.DataFrame(rows), stat, k, pval)
-    return _estimate(indicator, "etwfe", level, split, (att[0], att[1], lo, hi, p), c, event)
+        if pval is None:
+            why = "før-trendtesten kan ikke kjøres: ledd før start har ingen variasjon"
+    event = EventStudy(pd.DataFrame(rows), stat, k, pval, why)
+    est = _estimate(indicator, "etwfe", level, split, (att[0], att[1], lo, hi, p), c, event)
+    return _checked(est, df)
 
 
 def fit_sun_abraham(
@@ -529,6 +586,8 @@ def fit_sun_abraham(
     _check_cohorts(df, indicator)
     if not (df["treated"] > 0).any():
         raise PhtError(f"{indicator}: no quarter after start in the data")
+    if note := _no_variation(df):
+        return _not_estimable(indicator, "sun_abraham", level, split, df, note)
     sat, cols = _saturated(df, lambda e: e != -1)
     post = [x for x in cols if x[1] >= 0]
     att = sat.combine(post)
@@ -541,8 +600,14 @@ def fit_sun_abraham(
         sat.wald([x for x in cols if -pre_quarters <= x[1] < -1]) if pretrend else (None, 0, None)
     )
     table = pd.DataFrame(rows).sort_values("rel").reset_index(drop=True)
-    event = EventStudy(table, stat, k, pval)
-    return _estimate(indicator, "sun_abraham", level, split, (att[0], att[1], lo, hi, p), c, event)
+    why = ""
+    if not pretrend:
+        why = "før-trendtesten er slått av for dette utvalget"
+    elif pval is None:
+        why = "før-trendtesten kan ikke kjøres: ingen ledd før start med variasjon"
+    event = EventStudy(table, stat, k, pval, why)
+    est = _estimate(indicator, "sun_abraham", level, split, (att[0], att[1], lo, hi, p), c, event)
+    return _checked(est, df)
 
 
 def fit(df: pd.DataFrame, estimator: str, **kw: Any) -> Estimate:

@@ -281,6 +281,7 @@ _EST_COLS = {
     "ci_high": "KI øvre",
     "p_value": "p",
     "pretrend_p": "p før-trend",
+    "note": "merknad",
     "treated_practices": "pilotkontor",
     "comparison_practices": "sammenligning",
     "treated_persons": "personer (pilot)",

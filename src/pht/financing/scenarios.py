@@ -563,7 +563,7 @@ def _gps_or_teams(
         ),
         Figure(
             "public_cost_per_gp",
-            "Offentlig kostnad per fastlegeårsverk",
+            "Offentlig kostnad per fastlege med liste",
             Money(per_gp).rounded(),
             "NOK per år",
             "D",

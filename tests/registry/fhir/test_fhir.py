@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from pht.cli import app
 from pht.core.errors import PhtError
+from pht.registry.batches import list_batches
 from pht.registry.fhir import (
     FHIR_CONDITIONS_TABLE,
     FollowUpPlan,
@@ -20,6 +21,7 @@ from pht.registry.fhir import (
     export_practice,
     load_fhir,
 )
+from pht.registry.fhir import write as fhir_write
 from pht.registry.fhir.write import FHIR_CONDITIONS_SCHEMA
 from pht.registry.schema import TABLES
 from pht.registry.warehouse import Warehouse
@@ -212,6 +214,7 @@ def test_export_is_valid_r4_with_population_conditions_plans_and_tasks(
     assert task_res.status == "requested" and task_res.basedOn[0].reference.startswith("urn:uuid:")
 
 
+@pytest.mark.django_db
 def test_cli_load_fhir_and_export(tmp_path: Path) -> None:
     path = tmp_path / "bundle.json"
     path.write_text(json.dumps(norway_bundle()), encoding="utf-8")
@@ -243,8 +246,30 @@ def test_cli_load_fhir_and_export(tmp_path: Path) -> None:
             "2021-07-01",
         ],
     )
+    assert res.exit_code != 0 and not out.exists()  # identified data: a purpose is required
+    res = runner.invoke(
+        app,
+        [
+            "registry",
+            "export-fhir",
+            "--practice",
+            ORGNR,
+            "--out",
+            str(out),
+            "-w",
+            str(target),
+            "--as-of",
+            "2021-07-01",
+            "--purpose",
+            "overføring til journalsystemet",
+        ],
+    )
     assert res.exit_code == 0, res.stdout
     Bundle.model_validate_json(out.read_text(encoding="utf-8"))
+    from pht.app.audit.models import AuditEntry
+
+    entry = AuditEntry.objects.get(action="patient.export")
+    assert entry.reason == "overføring til journalsystemet" and entry.practice_id == ORGNR
 
 
 def test_a_crash_while_writing_fhir_leaves_the_warehouse_as_before(
@@ -252,19 +277,21 @@ def test_a_crash_while_writing_fhir_leaves_the_warehouse_as_before(
 ) -> None:
     path = tmp_path / "bundle.json"
     path.write_text(json.dumps(norway_bundle()), encoding="utf-8")
-    real = Warehouse.replace_rows
+    real = fhir_write.apply_table
     calls = {"n": 0}
 
-    def crashing(self: Warehouse, *args: Any, **kwargs: Any) -> int:
+    def crashing(*args: Any, **kwargs: Any) -> Any:
         calls["n"] += 1
         if calls["n"] == 4:
             raise KeyboardInterrupt
-        return real(self, *args, **kwargs)
+        return real(*args, **kwargs)
 
-    monkeypatch.setattr(Warehouse, "replace_rows", crashing)
+    monkeypatch.setattr(fhir_write, "apply_table", crashing)
     with pytest.raises(KeyboardInterrupt):
         load_fhir(wh, path)
+    assert calls["n"] == 4
     assert all(_rows(wh, t) == [] for t in ("municipalities", "practices", "persons"))
+    assert list_batches(wh) == []
 
 
 def _entry(resource: dict[str, Any]) -> dict[str, Any]:
@@ -380,5 +407,5 @@ def test_survey_observations_become_survey_responses_and_claims_are_known_skips(
     assert "<instrument>.<item>" in reasons["Observation/no-item"]
     # loading again changes nothing
     again = load_fhir(wh, path, source="norway")
-    assert again.written["survey_responses"] == 2
+    assert again.written == {} and again.changes["survey_responses"]["unchanged"] == 2
     assert len(_rows(wh, "survey_responses")) == 2

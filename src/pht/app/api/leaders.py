@@ -24,6 +24,23 @@ from pht.evaluation.suppression import publish_count
 router = Router(tags=["leaders"])
 
 
+class Refusal(Schema):
+    """A refusal: not signed in (401), not allowed (403), not found (404), too many (429)."""
+
+    detail: str
+
+
+class BadInput(Schema):
+    """A rule broken by the input, naming its field."""
+
+    field: str | None
+    message: str
+
+
+#: The answers besides 200 every operation here can give, documented in the schema.
+REFUSED: dict[int, Any] = {401: Refusal, 403: Refusal, 404: Refusal, 422: BadInput, 429: Refusal}
+
+
 class Amount(Schema):
     """An amount: exact NOK as a decimal string, and whole øre."""
 
@@ -74,7 +91,7 @@ class FinancingQuery(WhatIfQuery):
 
 @router.get(
     "/practices/{orgnr}/financing",
-    response=FinancingOut,
+    response={200: FinancingOut, **REFUSED},
     summary="A practice's income under both financing models in a year, with drivers",
 )
 def practice_financing(request: HttpRequest, orgnr: str, q: Query[FinancingQuery]) -> Any:
@@ -171,7 +188,7 @@ class StaffingOut(Schema):
 
 @router.get(
     "/practices/{orgnr}/staffing",
-    response=StaffingOut,
+    response={200: StaffingOut, **REFUSED},
     summary="Nurse hours a practice's patients need, against its FTE and the staffing norm",
 )
 def practice_staffing(request: HttpRequest, orgnr: str) -> Any:
@@ -250,7 +267,7 @@ class FundsOut(Schema):
 
 @router.get(
     "/municipalities/{code}/funds",
-    response=FundsOut,
+    response={200: FundsOut, **REFUSED},
     summary="Project funds per practice and the municipality's own funds in a year",
 )
 def municipality_funds(request: HttpRequest, code: str, year: int) -> Any:

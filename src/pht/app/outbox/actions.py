@@ -228,9 +228,10 @@ def _finish(
     receipt: str = "",
     sender: str = "",
     retry_at: dt.datetime | None = None,
+    now: dt.datetime | None = None,
 ) -> None:
     """Record the outcome of one attempt, with its audit entry, in one transaction."""
-    now = timezone.now()
+    now = now or timezone.now()
     with transaction.atomic():
         message.status = status
         message.failure_reason = reason[:300]
@@ -284,6 +285,7 @@ def send_pending(*, limit: int | None = None, now: dt.datetime | None = None) ->
             message,
             status=Status.FAILED,
             reason="avbrutt under sending; sjekk om mottakeren fikk meldingen",
+            now=now,
         )
         summary.stale += 1
     due = Message.objects.filter(status=Status.QUEUED).filter(
@@ -309,7 +311,7 @@ def send_pending(*, limit: int | None = None, now: dt.datetime | None = None) ->
             permanent = getattr(err, "permanent", False)
             reason = getattr(err, "message", None) or str(err)
             if permanent or message.attempts >= MAX_ATTEMPTS:
-                _finish(message, status=Status.FAILED, reason=reason, sender=sender.name)
+                _finish(message, status=Status.FAILED, reason=reason, sender=sender.name, now=now)
                 summary.failed += 1
                 summary.failures.append((message.pk, reason))
             else:
@@ -318,9 +320,10 @@ def send_pending(*, limit: int | None = None, now: dt.datetime | None = None) ->
                     status=Status.QUEUED,
                     reason=reason,
                     retry_at=now + RETRY_AFTER * message.attempts,
+                    now=now,
                 )
                 summary.retry += 1
         else:
-            _finish(message, status=Status.SENT, receipt=receipt, sender=sender.name)
+            _finish(message, status=Status.SENT, receipt=receipt, sender=sender.name, now=now)
             summary.sent += 1
     return summary

@@ -90,6 +90,16 @@ def _texts(ins: Instrument, practice: Practice, *, reminder: bool) -> tuple[str,
     return subject, body
 
 
+def synthetic_contact(patient: Patient, channel: str) -> str:
+    """Made-up contact details for the synthetic pilot (``example.invalid``, a 9xx number)."""
+    digits = f"{int(patient.person_id) % 10_000_000:07d}"
+    return {
+        "sms": f"+479{digits}",
+        "email": f"pasient-{patient.uid.hex[:8]}@example.invalid",
+        "letter": f"{patient.name}\nFolkeregistrert adresse",
+    }[channel]
+
+
 def contact_for(patient: Patient, channel: str) -> str:
     """The patient's mobile number, e-mail or postal address from the contact directory.
 
@@ -108,12 +118,7 @@ def contact_for(patient: Patient, channel: str) -> str:
             raise SurveyError(
                 "Syntetiske kontaktopplysninger brukes ikke i drift.", field="recipient"
             )
-        digits = f"{int(patient.person_id) % 10_000_000:07d}"
-        return {
-            "sms": f"+479{digits}",
-            "email": f"pasient-{patient.uid.hex[:8]}@example.invalid",
-            "letter": f"{patient.name}\nFolkeregistrert adresse",
-        }[channel]
+        return synthetic_contact(patient, channel)
     from django.utils.module_loading import import_string
 
     return str(import_string(path)(patient, channel))

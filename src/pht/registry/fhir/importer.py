@@ -20,10 +20,10 @@ rows; loading the same files from the same source twice changes nothing.
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
 from pht.core.errors import PhtError
+from pht.registry.batches import check_source, source_from_name
 from pht.registry.fhir.context import Context
 from pht.registry.fhir.mappings import AFTER, MAPPINGS, is_survey_answer
 from pht.registry.fhir.read import read_resources
@@ -33,29 +33,14 @@ from pht.registry.fhir.write import write_rows
 from pht.registry.pseudonymise import KEY_ENV
 from pht.registry.warehouse import Warehouse
 
-__all__ = ["check_source", "default_source", "load_fhir"]
-
-
-# A source name: letters, digits, ".", "_", "-" (no ":", which separates source and id).
-SOURCE_FORM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$")
+__all__ = ["default_source", "load_fhir"]
 
 
 def default_source(path: Path) -> str:
-    """The source a load is from when the user names none: the folder (a file's folder), other
-    characters than letters, digits, ".", "_" and "-" made "-"."""
+    """The source a load is from when the user names none: the folder (a file's folder), made
+    a usable source name."""
     resolved = path.resolve()
-    name = (resolved if resolved.is_dir() else resolved.parent).name
-    return re.sub(r"[^A-Za-z0-9._\-]+", "-", name).strip("-._")[:64] or "fhir"
-
-
-def check_source(source: str) -> str:
-    """*source* when it is a usable source name, else a clear error."""
-    if not SOURCE_FORM.match(source):
-        raise PhtError(
-            f"source {source!r} is not a usable name: 1–64 letters, digits, '.', '_' or '-', "
-            "starting with a letter or digit"
-        )
-    return source
+    return source_from_name((resolved if resolved.is_dir() else resolved.parent).name)
 
 
 def load_fhir(
@@ -64,10 +49,16 @@ def load_fhir(
     *,
     key: bytes | None = None,
     source: str | None = None,
+    user: str | None = None,
+    replace: bool = False,
+    dry_run: bool = False,
 ) -> FhirLoadReport:
-    """Read FHIR R4 JSON (Bundle, folder, NDJSON bulk export) and write what pht uses.
+    """Read FHIR R4 JSON (Bundle, folder, NDJSON bulk export) and write what pht uses as one
+    batch (``pht registry batches``, ``pht registry undo``).
 
     *source* names where the data come from (a server, a bulk export); default: the folder.
+    *replace*: allow overwriting more than the settings' threshold of a table's stored rows
+    (else such a load is refused, ``report.refused``). *dry_run*: report, change nothing.
     *key*: the pseudonymisation key for patients without a Norwegian identifier (default: from
     ``$PHT_PSEUDONYM_KEY`` when set, else an unkeyed SHA-256 of the identifier).
     """
@@ -104,7 +95,20 @@ def load_fhir(
     report.pseudonymised_patients = sum(
         1 for row in tables.get("persons", []) if row["person_id"] in ctx.pseudonymised
     )
-    report.written = write_rows(warehouse, tables, source=source)
+    result = write_rows(
+        warehouse,
+        tables,
+        source=source,
+        files=[path / name for name in report.files] if path.is_dir() else [path],
+        user=user,
+        replace=replace,
+        dry_run=dry_run,
+    )
+    report.batch_id = result.batch_id if result.refused is None and not dry_run else None
+    report.dry_run = dry_run
+    report.refused = result.refused
+    report.changes = {t: c.as_dict() for t, c in result.changes.items()}
+    report.written = result.written
     return report
 
 

@@ -40,8 +40,9 @@ class FhirLoadReport:
 
     ``read`` counts resources per type, ``used`` those whose content is in a written row,
     ``skipped`` the rest (``read - used``); every skipped resource of a type pht imports has a
-    line in ``problems``, other types one line per type. ``written`` counts rows written per
-    table, after rows with the same key were merged.
+    line in ``problems``, other types one line per type. ``written`` counts rows written
+    (inserted or updated) per table; rows stored already with the same values are left alone
+    and counted in ``changes`` as unchanged.
     """
 
     source: str = ""
@@ -55,7 +56,11 @@ class FhirLoadReport:
     problems: list[FhirProblem] = field(default_factory=list)
     unknown_codes: Counter[tuple[str, str]] = field(default_factory=Counter)
     pseudonymised_patients: int = 0
-    written: dict[str, int] = field(default_factory=dict)
+    written: dict[str, int] = field(default_factory=dict)  # inserted or updated, per table
+    changes: dict[str, dict[str, Any]] = field(default_factory=dict)  # per table, from the batch
+    batch_id: int | None = None  # the batch written (None: dry run or refused)
+    dry_run: bool = False
+    refused: str | None = None  # why nothing was written
 
     @property
     def rows_written(self) -> int:
@@ -83,4 +88,8 @@ class FhirLoadReport:
             "pseudonymised_patients": self.pseudonymised_patients,
             "written": self.written,
             "rows_written": self.rows_written,
+            "changes": self.changes,
+            "batch_id": self.batch_id,
+            "dry_run": self.dry_run,
+            "refused": self.refused,
         }

@@ -1,17 +1,38 @@
-"""Writing the rows of one FHIR load: the only place the FHIR importer changes the warehouse."""
+"""Writing the rows of one FHIR load: the only place the FHIR importer changes the warehouse.
+
+A FHIR load is one batch (:mod:`pht.registry.batches`) of kind ``fhir``: its source, the files
+it was read from with their SHA-256, who ran it and when, and per table the rows inserted,
+updated and left unchanged. Stored rows with the same key and other values are updated, their
+old version kept for ``pht registry undo``; a load declares no period, so it deletes nothing.
+A load that would overwrite more than the settings' ``replace_threshold`` of a table is refused
+unless *replace* is given; a dry run reports the same and changes nothing.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
 from pht.reference.municipalities import municipality_codes
+from pht.registry.batches import (
+    TableChange,
+    apply_table,
+    begin_batch,
+    ensure_provenance,
+    file_hash,
+    finish_batch,
+    over_threshold,
+    replace_threshold,
+)
 from pht.registry.fhir.systems import FHIR_CONDITIONS_TABLE
-from pht.registry.schema import TABLES
+from pht.registry.schema import BATCH_COLUMN, TABLES
 from pht.registry.warehouse import Warehouse
 
-__all__ = ["FHIR_CONDITIONS_SCHEMA", "write_rows"]
+__all__ = ["FHIR_CONDITIONS_SCHEMA", "WriteResult", "write_rows"]
 
 FHIR_CONDITIONS_SCHEMA = pa.schema(
     [
@@ -23,6 +44,28 @@ FHIR_CONDITIONS_SCHEMA = pa.schema(
         ("recorded_date", pa.date32()),
     ]
 )
+_INCOMING = "_pht_fhir_rows"
+
+
+@dataclass(slots=True)
+class WriteResult:
+    """What writing a load did (or would do: dry run, refusal)."""
+
+    batch_id: int | None = None
+    changes: dict[str, TableChange] = field(default_factory=dict)
+    refused: str | None = None
+    dry_run: bool = False
+
+    @property
+    def written(self) -> dict[str, int]:
+        """Rows written (inserted or updated) per table."""
+        return {
+            t: c.inserted + c.updated for t, c in self.changes.items() if c.inserted + c.updated
+        }
+
+
+class _Rollback(Exception):
+    """Leave the load's transaction without writing (dry run, refusal)."""
 
 
 def _arrow(table: str, rows: list[dict[str, Any]]) -> pa.Table:
@@ -36,55 +79,112 @@ def _arrow(table: str, rows: list[dict[str, Any]]) -> pa.Table:
     )
 
 
-def _missing_municipalities(wh: Warehouse, codes: set[str]) -> pa.Table:
+def _missing_municipalities(wh: Warehouse, codes: set[str]) -> list[dict[str, Any]]:
     have = {r[0] for r in wh.sql("SELECT municipality_code FROM municipalities")}
     known = municipality_codes()
-    rows = sorted(codes - have)
-    return pa.table(
+    return [
         {
-            "municipality_code": rows,
-            "name": [known[c].name if c in known else "Ukjent kommune" for c in rows],
-            "population": pa.array([0] * len(rows), pa.int64()),
-            "centrality": pa.nulls(len(rows), pa.int64()),
+            "municipality_code": c,
+            "name": known[c].name if c in known else "Ukjent kommune",
+            "population": 0,
+            "centrality": None,
         }
+        for c in sorted(codes - have)
+    ]
+
+
+def _write_conditions(wh: Warehouse, batch_id: int, rows: list[dict[str, Any]]) -> TableChange:
+    """The side table of problem-list conditions (not part of the extract format): rows replace
+    rows with the same id, each marked with the batch that wrote it."""
+    raw = wh.con.con
+    raw.execute(
+        f"CREATE TABLE IF NOT EXISTS {FHIR_CONDITIONS_TABLE} (condition_id VARCHAR, "
+        "person_id VARCHAR, icpc2 VARCHAR, icd10 VARCHAR, onset_date DATE, recorded_date DATE)"
     )
+    columns = {r[0] for r in raw.execute(f"DESCRIBE {FHIR_CONDITIONS_TABLE}").fetchall()}
+    if BATCH_COLUMN not in columns:
+        raw.execute(f"ALTER TABLE {FHIR_CONDITIONS_TABLE} ADD COLUMN {BATCH_COLUMN} INTEGER")
+    change = TableChange()
+    if not rows:
+        return change
+    names = ", ".join(f.name for f in FHIR_CONDITIONS_SCHEMA)
+    same = " AND ".join(f"s.{n} IS NOT DISTINCT FROM i.{n}" for n in FHIR_CONDITIONS_SCHEMA.names)
+    raw.register(_INCOMING, _arrow(FHIR_CONDITIONS_TABLE, rows))
+    try:
+        stored = raw.execute(
+            f"SELECT count(*), coalesce(count_if({same}), 0) FROM {FHIR_CONDITIONS_TABLE} s "
+            f"JOIN {_INCOMING} i USING (condition_id)"
+        ).fetchone()
+        matched, unchanged = (int(x) for x in (stored or (0, 0)))
+        raw.execute(
+            f"DELETE FROM {FHIR_CONDITIONS_TABLE} s USING {_INCOMING} i "
+            f"WHERE s.condition_id = i.condition_id AND NOT ({same})"
+        )
+        raw.execute(
+            f"INSERT INTO {FHIR_CONDITIONS_TABLE} ({names}, {BATCH_COLUMN}) "
+            f"SELECT {names}, {int(batch_id)} FROM {_INCOMING} i WHERE NOT EXISTS "
+            f"(SELECT 1 FROM {FHIR_CONDITIONS_TABLE} s WHERE s.condition_id = i.condition_id)"
+        )
+    finally:
+        raw.unregister(_INCOMING)
+    change.unchanged = unchanged
+    change.updated = matched - unchanged
+    change.inserted = len(rows) - matched
+    return change
 
 
 def write_rows(
-    warehouse: Warehouse, tables: dict[str, list[dict[str, Any]]], *, source: str
-) -> dict[str, int]:
-    """Write *tables* (rows per table, one per key) from *source* in one transaction: rows
-    replace stored rows with the same key, municipalities the rows name and the warehouse lacks
-    are added. Returns the rows written per table."""
-    written: dict[str, int] = {}
+    warehouse: Warehouse,
+    tables: dict[str, list[dict[str, Any]]],
+    *,
+    source: str,
+    files: Sequence[Path] = (),
+    user: str | None = None,
+    replace: bool = False,
+    dry_run: bool = False,
+) -> WriteResult:
+    """Write *tables* (rows per table, one per key, event ids qualified by *source*) as one
+    batch of kind ``fhir`` from *source*, in one transaction; municipalities the rows name and
+    the warehouse lacks are added. *files*: the files read (hashed for the batch's record)."""
+    result = WriteResult(dry_run=dry_run)
     codes = {r["municipality_code"] for t in ("practices", "persons") for r in tables.get(t, [])}
-    with warehouse.transaction():
-        raw = warehouse.con.con
-        raw.execute(
-            f"CREATE TABLE IF NOT EXISTS {FHIR_CONDITIONS_TABLE} (condition_id VARCHAR, "
-            "person_id VARCHAR, icpc2 VARCHAR, icd10 VARCHAR, onset_date DATE, recorded_date DATE)"
-        )
-        municipalities = _missing_municipalities(warehouse, codes)
-        if municipalities.num_rows:
-            written["municipalities"] = warehouse.replace_rows(
-                "municipalities", municipalities, key=("municipality_code",)
+    hashes = [file_hash(p) for p in files]
+    raw = warehouse.con.con
+    try:
+        with warehouse.transaction():
+            ensure_provenance(raw)
+            batch = begin_batch(
+                raw,
+                source=source,
+                kind="fhir",
+                period=None,
+                files=hashes,
+                user=user,
+                replace=replace,
             )
-        order = [*TABLES, FHIR_CONDITIONS_TABLE]
-        for table in sorted(tables, key=order.index):
-            rows = tables[table]
-            if not rows:
-                continue
-            data = _arrow(table, rows)
-            if table != FHIR_CONDITIONS_TABLE:
-                written[table] = warehouse.replace_rows(table, data, key=TABLES[table].key)
-                continue
-            raw.register("_pht_fc", data)
-            try:
-                raw.execute(
-                    f"DELETE FROM {table} WHERE condition_id IN (SELECT condition_id FROM _pht_fc)"
+            result.batch_id = batch
+            rows_of = {**tables, "municipalities": _missing_municipalities(warehouse, codes)}
+            for table in TABLES:
+                rows = rows_of.get(table)
+                if not rows:
+                    continue
+                raw.register(_INCOMING, _arrow(table, rows))
+                try:
+                    result.changes[table] = apply_table(
+                        raw, batch, table, _INCOMING, source=source, period=None
+                    )
+                finally:
+                    raw.unregister(_INCOMING)
+            conditions = _write_conditions(warehouse, batch, tables.get(FHIR_CONDITIONS_TABLE, []))
+            if conditions.inserted + conditions.updated + conditions.unchanged:
+                result.changes[FHIR_CONDITIONS_TABLE] = conditions
+            finish_batch(raw, batch, result.changes)
+            if not replace:
+                result.refused = over_threshold(
+                    {t: c for t, c in result.changes.items() if t in TABLES}, replace_threshold()
                 )
-                raw.execute(f"INSERT INTO {table} SELECT * FROM _pht_fc")
-            finally:
-                raw.unregister("_pht_fc")
-            written[table] = data.num_rows
-    return written
+            if result.refused is not None or dry_run:
+                raise _Rollback
+    except _Rollback:
+        pass
+    return result
