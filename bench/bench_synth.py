@@ -20,7 +20,7 @@ import tempfile
 import time
 
 _SCRIPT = (
-    "import sys; from pht.cli.tuning import tune_process; from pht.synth import generate; "
+    "import sys; from pht.tuning import tune_process; from pht.synth import generate; "
     "tune_process(); "
     "n = int(sys.argv[4]) if sys.argv[4] != '0' else None; "
     "generate(sys.argv[1], sys.argv[2], 1, sys.argv[3], persons=n)"

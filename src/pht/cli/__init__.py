@@ -40,7 +40,7 @@ def _process(
 ) -> None:
     """pht: primary health teams in Norwegian GP practices."""
     if tune_memory:
-        from pht.cli.tuning import tune_process
+        from pht.tuning import tune_process
 
         tune_process()
 

@@ -503,11 +503,16 @@ def _years(con: duckdb.DuckDBPyConnection, change: TableChange, what: str, selec
 
 def over_threshold(changes: Mapping[str, TableChange], threshold: float) -> str | None:
     """Why the *changes* remove too much of what is stored, or ``None``."""
-    too_much = [
-        f"{t}: {c.removed} of {c.stored_before} stored rows ({c.removed / c.stored_before:.0%})"
-        for t, c in changes.items()
-        if c.stored_before and c.removed / c.stored_before > threshold
-    ]
+    too_much = []
+    for t, c in changes.items():
+        # deleted rows count everywhere; overwritten rows of the event tables too (an event
+        # overwritten by another with the same id is how reused ids show), while an updated
+        # person, practice or list period is the newer version of the same thing
+        lost = c.removed if t in EVENT_DATE_COLUMNS else c.deleted
+        if c.stored_before and lost / c.stored_before > threshold:
+            too_much.append(
+                f"{t}: {lost} of {c.stored_before} stored rows ({lost / c.stored_before:.0%})"
+            )
     if not too_much:
         return None
     return (

@@ -449,7 +449,8 @@ class _Stage:
         scan = "_pht_rejscan_" + table
         base = (
             f"SELECT * FROM read_csv({_lit(str(path))}, header=true, auto_detect=false, "
-            f"delim=',', quote='\"', escape='\"', columns={columns}"
+            f"delim=',', quote='\"', escape='\"', columns={columns}, "
+            f"max_line_size={MAX_LINE_BYTES}"
         )
         bad: list[tuple[Any, ...]] = []
         try:  # fast path: a well-formed file
@@ -474,6 +475,20 @@ class _Stage:
                 for t in (rejects, scan):
                     with contextlib.suppress(duckdb.Error):
                         self.con.execute(f"DROP TABLE IF EXISTS {_q(t)}")
+            # DuckDB skips a line longer than max_line_size without listing it: find them here
+            listed = {int(b[0]) for b in bad}
+            bad += [
+                (
+                    line,
+                    "",
+                    None,
+                    "LINE TOO LONG",
+                    f"{length:,} bytes, longer than any sane row (at most {MAX_LINE_BYTES:,})",
+                )
+                for line, length in _long_lines(path, MAX_LINE_BYTES)
+                if line not in listed
+            ]
+            bad.sort(key=lambda b: int(b[0]))
         n = self.con.execute(f"SELECT count(*) FROM {self.data(table)}").fetchone()
         rows = int(n[0]) if n else 0
         if bad:
@@ -761,6 +776,8 @@ class _Stage:
         if not parts:
             return
         deaths = f"SELECT pid, died FROM ({' UNION ALL '.join(parts)}) WHERE died IS NOT NULL"
+        if self.con.execute(f"SELECT 1 FROM ({deaths}) LIMIT 1").fetchone() is None:
+            return  # nobody died: no event to look at
         day = self._as_date(table, date_col)
         pid = self.txt(table, "person_id")
         where = (
@@ -1247,6 +1264,26 @@ def _ends_with_newline(path: Path) -> bool:
         return fh.read(1) == b"\n"
 
 
+def _long_lines(path: Path, limit: int) -> list[tuple[int, int]]:
+    """(line number, length in bytes) of every line of *path* longer than *limit* bytes."""
+    found: list[tuple[int, int]] = []
+    line, start, offset = 1, 0, 0
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 24):
+            ends = np.flatnonzero(np.frombuffer(chunk, dtype=np.uint8) == 10) + offset
+            if ends.size:
+                starts = np.concatenate(([start], ends[:-1] + 1))
+                lengths = ends - starts
+                for i in np.flatnonzero(lengths > limit).tolist():
+                    found.append((line + i, int(lengths[i])))
+                line += int(ends.size)
+                start = int(ends[-1]) + 1
+            offset += len(chunk)
+    if offset - start > limit:  # a last line without a line break
+        found.append((line, offset - start))
+    return found
+
+
 def _count_newlines(path: Path) -> int:
     count = 0
     with path.open("rb") as fh:
@@ -1268,6 +1305,8 @@ def _csv_reason(kind: str, message: str) -> str:
         return f"too few values on this line, file truncated? ({message})"
     if kind == "TOO MANY COLUMNS":
         return f"too many values on this line ({message})"
+    if kind == "LINE TOO LONG":
+        return f"line too long, not read: {message}"
     if kind == "UNQUOTED VALUE":
         return f"unterminated quote, file truncated? ({message})"
     return f"{kind.lower()}: {message}"

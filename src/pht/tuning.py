@@ -1,4 +1,5 @@
-"""Process-wide memory tuning, applied by the ``pht`` command (``--tune-memory``, the default).
+"""Process-wide memory tuning for programs that own their process: the ``pht`` command applies it
+(``--tune-memory``, the default) and the benchmarks do; no room of the library ever calls it.
 
 Library code never changes process-wide settings: a program that imports pht keeps its own
 allocator and its own numpy and Arrow settings. The command owns its process, so it may tune it
