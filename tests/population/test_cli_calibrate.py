@@ -29,6 +29,7 @@ def world_file(world: World, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.mark.django_db
 def test_worklist_json_and_csv(world: World, world_file: Path) -> None:
     args = ["population", "worklist", "-p", world.practice, "-w", str(world_file)]
     result = runner.invoke(app, [*args, "--as-of", "2023-01-01", "--format", "json"])
@@ -49,8 +50,14 @@ def test_worklist_json_and_csv(world: World, world_file: Path) -> None:
     assert all(world.gp2 in line for line in lines[1:])
     result = runner.invoke(app, [*args, "--as-of", "2023-01-01"])
     assert result.exit_code == 0 and "Arbeidsliste" in result.output
+    # every print of identified patient data is audited (the OS user, or the pht user of --as)
+    from pht.app.audit.models import AuditEntry
+
+    entries = AuditEntry.objects.filter(action="worklist.view", practice_id=world.practice)
+    assert entries.count() == 3 and all(e.username.startswith("os:") for e in entries)
 
 
+@pytest.mark.django_db
 def test_summary_and_a_user_error(world: World, world_file: Path) -> None:
     result = runner.invoke(
         app, ["population", "summary", "-w", str(world_file), "--as-of", "2023-01-01", "-f", "json"]

@@ -67,7 +67,13 @@ def worklist(
     limit: Annotated[int, typer.Option("--limit", "-n", help="Rows to show (0: all).")] = 0,
     warehouse: WarehouseOption = None,
     fmt: FormatOption = Format.TABLE,
+    as_user: Annotated[
+        str | None, typer.Option("--as", help="pht user name (default: the OS user); audited.")
+    ] = None,
+    purpose: Annotated[str, typer.Option("--purpose", help="Why (in the audit log).")] = "",
 ) -> None:
+    from pht.app.audit.cli import audited  # identified patient data: every print is audited
+
     with _open(warehouse) as wh:
         day = _as_of(wh, as_of)
         t = population_worklist(wh, practice, day, member, language=language).order_by("rank")
@@ -78,6 +84,17 @@ def worklist(
     for r in rows:
         for k in ("target_groups", "annual_check_due", "annual_check_overdue"):
             r[k] = list(r[k] or [])
+    with audited(
+        action="worklist.view",
+        practice_id=practice,
+        as_user=as_user,
+        purpose=purpose,
+        detail={"command": "pht population worklist", "rows": len(rows), "as_of": str(day)},
+    ):
+        _emit_worklist(rows, fmt, practice, day)
+
+
+def _emit_worklist(rows: list[dict[str, Any]], fmt: Format, practice: str, day: Any) -> None:
     if fmt is Format.TABLE:
         for r in rows:
             for k in ("target_groups", "annual_check_due", "annual_check_overdue"):

@@ -426,6 +426,12 @@ def export_fhir(
         Path | None,
         typer.Option("--follow-up", help='JSON {"plans": [...], "tasks": [...]} from the app.'),
     ] = None,
+    purpose: Annotated[
+        str, typer.Option("--purpose", help="Why the identified data are exported (audited).")
+    ] = "",
+    as_user: Annotated[
+        str | None, typer.Option("--as", help="pht user name (default: the OS user); audited.")
+    ] = None,
 ) -> None:
     try:
         day = dt.date.fromisoformat(as_of) if as_of else None
@@ -434,8 +440,22 @@ def export_fhir(
     plans, tasks = _follow_up(follow_up)
     with Warehouse.open(warehouse_path(warehouse), read_only=True) as wh:
         bundle = export_practice(wh, practice, as_of=day, plans=plans, tasks=tasks)
+    from pht.app.audit.cli import audited  # identified patient data: every export is audited
+
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(bundle, ensure_ascii=False, indent=1), encoding="utf-8")
+    with audited(
+        action="patient.export",
+        practice_id=practice,
+        as_user=as_user,
+        purpose=purpose,
+        purpose_required=True,
+        detail={
+            "command": "pht registry export-fhir",
+            "out": str(out),
+            "resources": len(bundle["entry"]),
+        },
+    ):
+        out.write_text(json.dumps(bundle, ensure_ascii=False, indent=1), encoding="utf-8")
     console.print(f"{len(bundle['entry'])} FHIR-ressurser skrevet til {out}")
 
 

@@ -776,6 +776,8 @@ class _Stage:
         if not parts:
             return
         deaths = f"SELECT pid, died FROM ({' UNION ALL '.join(parts)}) WHERE died IS NOT NULL"
+        if self.con.execute(f"SELECT 1 FROM ({deaths}) LIMIT 1").fetchone() is None:
+            return  # nobody died: no event to look at
         day = self._as_date(table, date_col)
         pid = self.txt(table, "person_id")
         where = (

@@ -214,6 +214,7 @@ def test_export_is_valid_r4_with_population_conditions_plans_and_tasks(
     assert task_res.status == "requested" and task_res.basedOn[0].reference.startswith("urn:uuid:")
 
 
+@pytest.mark.django_db
 def test_cli_load_fhir_and_export(tmp_path: Path) -> None:
     path = tmp_path / "bundle.json"
     path.write_text(json.dumps(norway_bundle()), encoding="utf-8")
@@ -245,8 +246,30 @@ def test_cli_load_fhir_and_export(tmp_path: Path) -> None:
             "2021-07-01",
         ],
     )
+    assert res.exit_code != 0 and not out.exists()  # identified data: a purpose is required
+    res = runner.invoke(
+        app,
+        [
+            "registry",
+            "export-fhir",
+            "--practice",
+            ORGNR,
+            "--out",
+            str(out),
+            "-w",
+            str(target),
+            "--as-of",
+            "2021-07-01",
+            "--purpose",
+            "overføring til journalsystemet",
+        ],
+    )
     assert res.exit_code == 0, res.stdout
     Bundle.model_validate_json(out.read_text(encoding="utf-8"))
+    from pht.app.audit.models import AuditEntry
+
+    entry = AuditEntry.objects.get(action="patient.export")
+    assert entry.reason == "overføring til journalsystemet" and entry.practice_id == ORGNR
 
 
 def test_a_crash_while_writing_fhir_leaves_the_warehouse_as_before(

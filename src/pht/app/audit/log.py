@@ -20,6 +20,7 @@ def record(
     request: HttpRequest | None = None,
     username: str = "",
     patient_uid: Any = None,
+    practice_id: str = "",
 ) -> AuditEntry:
     """Append one audit entry for *user* doing *action* (to *patient*, when there is one).
 
@@ -33,10 +34,9 @@ def record(
         from pht.app.accounts.access import profile_of
 
         profile = profile_of(user) if user.is_authenticated else None
-    practice_id = ""
     if patient is not None:
         practice_id = patient.practice_id
-    elif profile is not None and profile.practice_id:
+    elif profile is not None and profile.practice_id and not practice_id:
         practice_id = profile.practice_id
     if isinstance(detail, dict):
         detail_text = json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str)
