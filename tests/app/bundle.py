@@ -24,6 +24,14 @@ CONDITION_GROUP = {
     "dementia": ("frail_elderly", "P70", "ICPC-2"),
 }
 
+LABEL_NB = {
+    "diabetes": "diabetes",
+    "copd": "kols",
+    "heart_failure": "hjertesvikt",
+    "depression_anxiety": "depresjon/angst",
+    "dementia": "demens",
+}
+
 
 def orgnr(seed: int) -> str:
     """A valid organisation number near *seed*."""
@@ -143,7 +151,8 @@ def make_bundle(
                     "person_id": pid,
                     "priority": 1.0 - i / patients,
                     "rank": i // 2 + 1,
-                    "reasons": ", ".join(conditions) + ("; årskontroll forfalt" if overdue else ""),
+                    "reasons": ", ".join(LABEL_NB[c] for c in conditions)
+                    + ("; årskontroll forfalt" if overdue else ""),
                     "target_groups": groups,
                     "conditions": conditions,
                     "frailty_band": rng.choice(["fit", "mild", "moderate", "severe"]),

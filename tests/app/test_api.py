@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.utils import timezone
-
 from pht.app.audit.models import AuditAction, AuditEntry
+from pht.app.care import clock
 from pht.app.care.models import Patient, Task, TaskStatus
 from tests.app.bundle import PRACTICE_A, PRACTICE_B
 from tests.app.conftest import client_for
@@ -47,13 +46,13 @@ def test_create_and_complete_task_through_the_api(client: Any, users: Any) -> No
     assert patient is not None
     url = f"/api/patients/{patient.uid}/tasks"
     bad = client.post(
-        url, {"title": "Ring", "due": str(timezone.localdate())}, content_type="application/json"
+        url, {"title": "Ring", "due": str(clock.today())}, content_type="application/json"
     )
     assert bad.status_code == 422 and bad.json()["field"] == "assigned_username"
     assert not Task.objects.exists()
     ok = client.post(
         url,
-        {"title": "Ring", "due": str(timezone.localdate()), "assigned_role": "secretary"},
+        {"title": "Ring", "due": str(clock.today()), "assigned_role": "secretary"},
         content_type="application/json",
     )
     assert ok.status_code == 201

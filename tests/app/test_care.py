@@ -7,10 +7,9 @@ from typing import Any
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
 from pht.app.audit.models import AuditAction, AuditEntry
-from pht.app.care import actions
+from pht.app.care import actions, clock
 from pht.app.care.loading import load_bundle
 from pht.app.care.models import Activity, FollowUpPlan, Patient, Task, TaskStatus
 from pht.app.care.views import parse_birth_date
@@ -97,7 +96,7 @@ def test_plan_form_saves_and_rejects_bad_input(client: Any, users: Any) -> None:
     assert 'id="errors-contact_interval_months"' in html
     assert 'id="errors-next_due"' in html
     assert not FollowUpPlan.objects.exists()
-    due = timezone.localdate() + dt.timedelta(days=90)
+    due = clock.today() + dt.timedelta(days=90)
     ok = client.post(
         url,
         {
@@ -125,7 +124,7 @@ def test_plan_responsible_must_be_of_the_same_practice(client: Any, users: Any) 
             "goal": "Mål",
             "responsible": users["nurse_b"].pk,
             "contact_interval_months": 3,
-            "next_due": (timezone.localdate() + dt.timedelta(days=30)).isoformat(),
+            "next_due": (clock.today() + dt.timedelta(days=30)).isoformat(),
         },
     )
     assert response.status_code == 400
@@ -137,7 +136,7 @@ def test_create_and_complete_task(client: Any, users: Any) -> None:
     patient = first_flagged()
     nurse = users["nurse_a"]
     client_for(client, nurse)
-    due = timezone.localdate()
+    due = clock.today()
     response = client.post(
         reverse("care:task_create", kwargs={"uid": patient.uid}),
         {
@@ -186,7 +185,7 @@ def test_task_of_other_practice_cannot_be_completed(client: Any, users: Any) -> 
         user=users["nurse_a"],
         patient=patient,
         title="x",
-        due=timezone.localdate(),
+        due=clock.today(),
         assigned_role="nurse",
     )
     client_for(client, users["nurse_b"])
@@ -203,13 +202,13 @@ def test_secretary_books_recall_with_three_invitations(client: Any, users: Any) 
         title="Årskontroll diabetes",
         kind="annual_check",
         condition="diabetes",
-        due=timezone.localdate(),
+        due=clock.today(),
         assigned_role="secretary",
     )
     client_for(client, users["secretary_a"])
     assert "Årskontroll diabetes" in client.get(reverse("care:due_list")).content.decode()
     url = reverse("care:task_invite", kwargs={"pk": task.pk})
-    today = timezone.localdate().isoformat()
+    today = clock.today().isoformat()
     for channel in ("sms", "letter", "phone"):
         assert client.post(url, {"channel": channel, "sent_on": today}).status_code == 302
     assert client.post(url, {"channel": "sms", "sent_on": today}).status_code == 400
@@ -226,7 +225,7 @@ def test_annual_check_recall_closes_itself_on_new_data(users: Any) -> None:
         title="Årskontroll",
         kind="annual_check",
         condition="diabetes",
-        due=timezone.localdate(),
+        due=clock.today(),
         assigned_role="secretary",
     )
     other = actions.do_create_task(
@@ -235,11 +234,11 @@ def test_annual_check_recall_closes_itself_on_new_data(users: Any) -> None:
         title="Årskontroll kols",
         kind="annual_check",
         condition="copd",
-        due=timezone.localdate(),
+        due=clock.today(),
         assigned_role="secretary",
     )
     summary = load_bundle(
-        make_bundle(annual_checks={(patient.person_id, "diabetes"): timezone.localdate()})
+        make_bundle(annual_checks={(patient.person_id, "diabetes"): clock.today()})
     )
     task.refresh_from_db()
     other.refresh_from_db()
@@ -257,16 +256,16 @@ def test_log_activity_and_reject_future_dates(client: Any, users: Any) -> None:
     patient = first_flagged()
     client_for(client, users["nurse_a"])
     url = reverse("care:activity_create", kwargs={"uid": patient.uid})
-    tomorrow = (timezone.localdate() + dt.timedelta(days=1)).isoformat()
+    tomorrow = (clock.today() + dt.timedelta(days=1)).isoformat()
     bad = client.post(url, {"kind": "phone_consultation", "date": tomorrow, "note": "x"})
     assert bad.status_code == 400 and 'id="errors-date"' in bad.content.decode()
-    meeting = client.post(url, {"kind": "coordination_meeting", "date": timezone.localdate()})
+    meeting = client.post(url, {"kind": "coordination_meeting", "date": clock.today()})
     assert meeting.status_code == 400 and 'id="errors-partner"' in meeting.content.decode()
     ok = client.post(
         url,
         {
             "kind": "phone_consultation",
-            "date": timezone.localdate().isoformat(),
+            "date": clock.today().isoformat(),
             "note": "Snakket om blodsukker",
         },
     )
@@ -287,7 +286,7 @@ def test_an_action_that_fails_saves_nothing(users: Any, monkeypatch: Any) -> Non
             user=users["nurse_a"],
             patient=patient,
             title="x",
-            due=timezone.localdate(),
+            due=clock.today(),
             assigned_role="nurse",
         )
     assert not Task.objects.exists()

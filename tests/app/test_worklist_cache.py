@@ -7,10 +7,10 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.urls import reverse
-from django.utils import timezone
 
 from pht.app.accounts.models import AppRole, Practice, Profile
 from pht.app.audit.models import AuditAction, AuditEntry
+from pht.app.care import clock
 from pht.app.care.loading import load_bundle
 from pht.app.care.models import Patient
 from tests.app.bundle import PRACTICE_A, PRACTICE_B, make_bundle
@@ -37,7 +37,7 @@ def test_a_nurse_sees_her_own_new_plan_at_once(client: Any, users: Any) -> None:
     patient = top()
     assert str(patient.uid) in table(client, no_plan="on")
     assert str(patient.uid) in table(client, no_plan="on")  # now from the cache
-    due = timezone.localdate() + dt.timedelta(days=60)
+    due = clock.today() + dt.timedelta(days=60)
     saved = client.post(
         reverse("care:plan", kwargs={"uid": patient.uid}),
         {
@@ -49,7 +49,7 @@ def test_a_nurse_sees_her_own_new_plan_at_once(client: Any, users: Any) -> None:
     )
     assert saved.status_code == 302
     assert str(patient.uid) not in table(client, no_plan="on")
-    assert f"ja, {due:%d.%m.%Y}" in table(client)
+    assert f"ja, neste {due:%d.%m.%Y}" in table(client)
 
 
 def test_a_task_assigned_to_a_member_shows_and_leaves_at_once(client: Any, users: Any) -> None:
@@ -63,7 +63,7 @@ def test_a_task_assigned_to_a_member_shows_and_leaves_at_once(client: Any, users
             "title": "Ring",
             "kind": "task",
             "assigned_user": nurse.pk,
-            "due": (timezone.localdate() + dt.timedelta(days=14)).isoformat(),
+            "due": (clock.today() + dt.timedelta(days=14)).isoformat(),
         },
     )
     assert created.status_code == 302

@@ -70,6 +70,17 @@ def page(browser: Any, request: Any) -> Iterator[Any]:
     context.close()
 
 
+def warm_up() -> None:
+    """Import every view and compile the login page before the browser's first request: on a
+    loaded machine the first request (URLconf with the chart and analytics imports) takes
+    longer than a page load may."""
+    from django.test import Client
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # noqa: B018 - imports every app's views
+    Client().get("/accounts/login/")
+
+
 @pytest.fixture
 def pilot(transactional_db: Any) -> Iterator[dict[str, Any]]:
     """The small bundle loaded and the demo users created (committed, for the live server).
@@ -85,6 +96,7 @@ def pilot(transactional_db: Any) -> Iterator[dict[str, Any]]:
     from tests.app.bundle import make_bundle
 
     triggers.install(connection)
+    warm_up()
     load_bundle(make_bundle())
     yield {"logins": {x.username: x.password for x in create_demo_users()}}
     triggers.remove(connection)

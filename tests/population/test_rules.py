@@ -145,15 +145,14 @@ def test_worklist_ranks_by_priority_and_says_why(world: World) -> None:
     assert [r["rank"] for r in rows] == [1, 2, 3, 4, 5]
     by = {r["person_id"]: r for r in rows}
     assert by[world.bjorn]["reasons"] == (
-        "atrieflimmer; ingen årskontroll registrert; diabetes; ingen årskontroll registrert; "
-        "hjertesvikt; ingen årskontroll registrert; høyt blodtrykk; ingen årskontroll registrert; "
+        "ingen årskontroll registrert: atrieflimmer, diabetes, hjertesvikt, høyt blodtrykk; "
         "2 akuttinnleggelser siste år; moderat skrøpelighet; "
         "ingen fastlegekontakt på 9 måneder; høy risiko for innleggelse (38 %)"
     )
     assert by[world.anna]["reasons"] == (
-        "diabetes; ingen årskontroll på 14 måneder; høyt blodtrykk; ingen årskontroll registrert"
+        "ingen årskontroll på 14 måneder: diabetes; ingen årskontroll registrert: høyt blodtrykk"
     )
-    assert by[world.gerd]["reasons"] == "astma; årskontroll snart; diabetes"
+    assert by[world.gerd]["reasons"] == "årskontroll snart: astma; diabetes"
     assert list(by[world.gerd]["annual_check_due"]) == ["asthma"]
     assert list(by[world.anna]["annual_check_overdue"]) == ["diabetes", "hypertension"]
     assert list(by[world.bjorn]["target_groups"]) == ["chronic_disease", "frail_elderly"]
@@ -165,7 +164,7 @@ def test_worklist_ranks_by_priority_and_says_why(world: World) -> None:
 def test_worklist_in_english(world: World) -> None:
     by = {r["person_id"]: r for r in _worklist(world, language="en")}
     assert by[world.anna]["reasons"] == (
-        "diabetes; no annual check for 14 months; hypertension; no annual check recorded"
+        "no annual check for 14 months: diabetes; no annual check recorded: hypertension"
     )
     assert (
         by[world.frank]["reasons"] == "high expected need, few GP contacts; no GP contact recorded"

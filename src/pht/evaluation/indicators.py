@@ -37,6 +37,7 @@ __all__ = [
     "GROUPS",
     "Indicator",
     "Tables",
+    "gp_minutes",
     "indicator_cells",
     "indicator_table",
     "load_indicators",
@@ -101,11 +102,18 @@ class Indicator:
     measure: str | None = None
     survey: tuple[str, str] | None = None  # (instrument, item)
     ratio: tuple[str, str] | None = None  # (numerator measure, denominator measure)
+    per_gp: bool = False  # listed persons per GP of the practice (list length)
 
     @property
     def is_survey(self) -> bool:
         """True for indicators measured on survey respondents."""
         return self.survey is not None
+
+    @property
+    def practice_only(self) -> bool:
+        """True when only the practice-level panel can measure it (survey items, shares, list
+        length)."""
+        return self.is_survey or self.ratio is not None or self.per_gp
 
 
 _POPULATIONS = ("listed", "target_group", "diabetes_copd", "respondents", "contacted")
@@ -145,13 +153,19 @@ def load_indicators() -> dict[str, Indicator]:
                 measure=raw.get("measure"),
                 survey=(survey["instrument"], survey["item"]) if survey else None,
                 ratio=(ratio["numerator"], ratio["denominator"]) if ratio else None,
+                per_gp=bool(raw.get("per_gp", False)),
             )
         except (KeyError, ValueError) as err:
             raise ReferenceDataError(f"missing or invalid field {err}", where=where) from None
         if ind.population not in _POPULATIONS or ind.level not in ("person", "practice"):
             raise ReferenceDataError("unknown population or level", where=where)
-        if sum(x is not None for x in (ind.measure, ind.survey, ind.ratio)) != 1:
-            raise ReferenceDataError("give exactly one of measure, survey, ratio", where=where)
+        given = (ind.measure, ind.survey, ind.ratio, True if ind.per_gp else None)
+        if sum(x is not None for x in given) != 1:
+            raise ReferenceDataError(
+                "give exactly one of measure, survey, ratio, per_gp", where=where
+            )
+        if ind.per_gp and ind.population != "listed":
+            raise ReferenceDataError("per_gp needs the population 'listed'", where=where)
         for m in (ind.measure, *(ind.ratio or ())):
             if m is not None and m not in measures:
                 raise ReferenceDataError(f"unknown measure {m!r}", where=where)
@@ -313,6 +327,60 @@ def _contact_rule(c: ir.Table, rule: dict[str, Any]) -> ir.BooleanValue:
     return cond
 
 
+def gp_minutes() -> dict[str, tuple[float, str, str]]:
+    """Minutes of GP time per claim by KPR contact type, and of the supplement code, from
+    ``[gp_time]``: {contact type or supplement code: (minutes, status, source)}."""
+    out: dict[str, tuple[float, str, str]] = {}
+    for key, v in _data()["gp_time"].items():
+        name = str(v["code"]) if key == "supplement" else key
+        out[name] = (float(v["minutes"]), str(v["status"]), str(v["source"]))
+    return out
+
+
+def _gp_hours(c: ir.Table, rule: dict[str, Any]) -> ir.FloatingValue:
+    """GP hours of each claim: the largest minutes of its codes' contact types, plus the
+    supplement, over 60; 0 for claims the rule's role and setting exclude."""
+    from pht.reference.tariffs import tariff_codes
+
+    minutes = gp_minutes()
+    supplement = str(_data()["gp_time"]["supplement"]["code"])
+    by_type: dict[str, list[str]] = {}
+    for code, tc in tariff_codes().items():
+        if tc.provider in ("gp", "any") and tc.contact_type in minutes:
+            by_type.setdefault(tc.contact_type, []).append(code)
+    tariffs = c.tariffs.fill_null("")
+    parts = [
+        ibis.ifelse(tariffs.re_search(_any_code_regex(codes)), minutes[t][0], 0.0)
+        for t, codes in sorted(by_type.items())
+    ]
+    total = ibis.greatest(*parts) + ibis.ifelse(
+        tariffs.re_search(_any_code_regex([supplement])), minutes[supplement][0], 0.0
+    )
+    keep = _contact_rule(c, {k: rule[k] for k in ("role", "setting", "setting_not") if k in rule})
+    return ibis.ifelse(keep.fill_null(False), total / 60.0, 0.0)
+
+
+def _linked_contacts(tables: Tables, c: ir.Table, rule: dict[str, Any]) -> ir.Table:
+    """contact_ids of the claims that match *rule* and lie near an event of ``rule['linked']``:
+    a municipal service running on the day (or starting within ``link_days`` after it), or a
+    hospital stay from ``link_days`` before its admission to ``link_days`` after discharge."""
+    days = ibis.interval(days=int(rule.get("link_days", 0)))
+    hit = ibis.or_(*[_contact_rule(c, r) for r in rule["any_of"]])
+    cc = c.filter(hit).select(cid=c.contact_id, cpid=c.person_id, cday=c.date)
+    if rule["linked"] == "municipal_services":
+        s = tables.table("municipal_services")
+        ev = s.select(epid=s.person_id, e0=s.start, e1=s.end)
+        pred = (ev.e0 <= cc.cday + days) & (ev.e1.isnull() | (ev.e1 >= cc.cday))
+    elif rule["linked"] == "admissions":
+        a = tables.table("admissions")
+        ev = a.select(epid=a.person_id, e0=a.admitted, e1=a.discharged)
+        pred = (cc.cday >= ev.e0 - days) & (cc.cday <= ev.e1 + days)
+    else:
+        raise ReferenceDataError(f"unknown linked table {rule['linked']!r}", where=_FILE)
+    j = cc.join(ev, [cc.cpid == ev.epid, pred])
+    return j.select("cid").distinct()
+
+
 def _measures(kind: str) -> dict[str, dict[str, Any]]:
     return {k: v for k, v in _data()["measure"].items() if v["table"] == kind}
 
@@ -399,9 +467,15 @@ def person_quarter_panel(
     c = c.filter((c.q >= first_quarter) & (c.q <= last_quarter))
     who = base.select("person_id", "q", "gp_id", listed_practice_id=base.practice_id)
     c = c.left_join(who, ["person_id", "q"]).drop("person_id_right", "q_right")
+    for name, rule in _measures("contacts").items():
+        if "linked" in rule:
+            ids = _linked_contacts(tables, c, rule).mutate(**{f"link_{name}": ibis.literal(True)})
+            c = c.left_join(ids, c.contact_id == ids.cid).drop("cid")
     aggs: dict[str, ir.Value] = {}
     for name, rule in _measures("contacts").items():
-        if "sum" in rule:
+        if "hours" in rule:
+            aggs[f"m_{name}"] = _gp_hours(c, rule).sum()
+        elif "sum" in rule:
             total = sum(
                 (c[col].cast("float64").fill_null(0.0) for col in rule["sum"]),
                 ibis.literal(0.0),
@@ -409,6 +483,8 @@ def person_quarter_panel(
             aggs[f"m_{name}"] = total.sum()
         else:
             hit = ibis.or_(*[_contact_rule(c, r) for r in rule["any_of"]])
+            if "linked" in rule:
+                hit = hit & c[f"link_{name}"].fill_null(False)
             aggs[f"m_{name}"] = hit.cast("int64").sum()
     per_contacts = c.group_by(["person_id", "q"]).aggregate(**aggs)
 
@@ -477,7 +553,9 @@ def _population(panel: ir.Table, ind: Indicator, group: str | None) -> tuple[ir.
         p = p.mutate(obs_first=ibis.greatest(p.spell_first, p[since]))
     else:
         p = p.mutate(obs_first=p.spell_first)
-    if ind.ratio is not None:
+    if ind.per_gp:
+        p = p.mutate(y=ibis.literal(1.0))
+    elif ind.ratio is not None:
         num, den = ind.ratio
         p = p.filter(p[f"m_{den}"] > 0)
         p = p.mutate(y=p[f"m_{num}"].cast("float64") / p[f"m_{den}"])
@@ -510,7 +588,7 @@ def indicator_cells(
     rates there to see an estimator's bias without sampling noise.
     """
     level = level or ind.level
-    if outcome is not None and (ind.is_survey or ind.ratio is not None):
+    if outcome is not None and ind.practice_only:
         raise PhtError(f"{ind.name}: only a person-quarter count can take another outcome")
     if ind.is_survey:
         if level == "person" or group is not None:
@@ -531,15 +609,27 @@ def indicator_cells(
             raise PhtError("a person-quarter panel is needed for this indicator")
         if level == "person" and ind.ratio is not None:
             raise PhtError(f"{ind.name} is a share: only the practice-level panel is available")
+        if ind.per_gp and (level == "person" or group is not None):
+            raise PhtError(
+                f"{ind.name} is per GP: only the practice-level panel, without target-group "
+                "split, is available"
+            )
         p, since = _population(panel, ind, group)
         if outcome is not None:
             given = outcome.select("person_id", "q", given_y=outcome.y.cast("float64"))
             p = p.left_join(given, ["person_id", "q"])
             p = p.mutate(y=p.given_y.fill_null(0.0))
         keys = ["practice_id", "q"] + ([since, "spell_last"] if level == "person" else [])
-        cells = p.group_by(keys).aggregate(
-            n=p.count(), y_sum=p.y.sum(), n_event=(p.y > 0).cast("int64").sum()
-        )
+        if ind.per_gp:
+            # listed persons per GP with a list: y_mean = n / GPs, each cell weighted by its n
+            cells = p.group_by(keys).aggregate(n=p.count(), gps=p.gp_id.nunique())
+            cells = cells.mutate(
+                y_sum=cells.n.cast("float64") * cells.n / cells.gps, n_event=cells.n
+            ).drop("gps")
+        else:
+            cells = p.group_by(keys).aggregate(
+                n=p.count(), y_sum=p.y.sum(), n_event=(p.y > 0).cast("int64").sum()
+            )
         df = cells.to_pandas()
         if level == "person":
             df["unit"] = (
@@ -592,7 +682,7 @@ def indicator_table(
     """
     frames = []
     groups: list[str | None] = [None]
-    if by_group and not ind.is_survey:
+    if by_group and not (ind.is_survey or ind.per_gp):
         groups += list(GROUPS)
     for g in groups:
         cells = indicator_cells(

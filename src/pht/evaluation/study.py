@@ -209,7 +209,7 @@ class Study:
         cfg = _data()["did"]
         est = estimator or self.default_estimator
         lvl = level or ind.level
-        if level is None and self.level and not (ind.is_survey or ind.ratio is not None):
+        if level is None and self.level and not ind.practice_only:
             lvl = self.level
         kw: dict[str, Any] = {"indicator": ind.name, "level": lvl}
         overall = dict(kw)

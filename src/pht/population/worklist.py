@@ -107,14 +107,14 @@ def _reasons(view: PopulationView, facts: ir.Table, language: str) -> ir.Table:
     ce = view.condition_evidence.semi_join(facts, "person_id").select("person_id", "condition")
     ac = view.annual_checks.select("person_id", "condition", "last_check", "months_since", "status")
     c = ce.join(labels, "condition").left_join(ac, ["person_id", "condition"])
-    text = ibis.cases(
-        (
-            (c.status == "overdue") & c.last_check.isnull(),
-            _fill(t("annual_check_never"), label=c._label),
-        ),
-        (c.status == "overdue", _fill(t("annual_check_overdue"), label=c._label, n=c.months_since)),
-        (c.status == "due", _fill(t("annual_check_due"), label=c._label)),
-        else_=_fill(t("condition"), label=c._label),
+    # One reason per fact: conditions that share the state of their annual check (never
+    # checked, overdue by the same number of months, due soon, nothing to say) are named
+    # together in one reason, so no words repeat; the points still count per condition.
+    kind = ibis.cases(
+        ((c.status == "overdue") & c.last_check.isnull(), "never"),
+        (c.status == "overdue", "overdue"),
+        (c.status == "due", "due"),
+        else_="condition",
     )
     points = pts.target_group + (
         ibis.cases(
@@ -123,7 +123,21 @@ def _reasons(view: PopulationView, facts: ir.Table, language: str) -> ir.Table:
             else_=0.0,
         )
     )
-    parts.append(c.select("person_id", points=points.cast("float64"), text=text))
+    c = c.mutate(
+        _kind=kind,
+        _n=ibis.ifelse(kind == "overdue", c.months_since, ibis.null("int64")),
+        _points=points.cast("float64"),
+    )
+    g = c.group_by(["person_id", "_kind", "_n"]).aggregate(
+        points=c._points.sum(), _labels=c._label.collect(order_by=c._label).join(", ")
+    )
+    text = ibis.cases(
+        (g._kind == "never", _fill(t("annual_check_never"), label=g._labels)),
+        (g._kind == "overdue", _fill(t("annual_check_overdue"), label=g._labels, n=g._n)),
+        (g._kind == "due", _fill(t("annual_check_due"), label=g._labels)),
+        else_=_fill(t("condition"), label=g._labels),
+    )
+    parts.append(g.select("person_id", points=g.points.cast("float64"), text=text))
 
     # 2. frailty
     f = facts.filter(facts.band != "fit")

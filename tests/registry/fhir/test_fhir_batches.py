@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,19 @@ def test_a_fhir_load_is_a_batch_that_undo_takes_back(tmp_path: Path, wh: Warehou
     assert _snapshot(wh) == before
 
 
+def _moved_consultation() -> dict[str, Any]:
+    """The Norway bundle with the consultation a day later: a stored contact overwritten (an
+    updated practice or person is a newer version and needs no --replace)."""
+    bundle = norway_bundle()
+    for entry in bundle["entry"]:
+        if entry["resource"].get("id") == "konsultasjon-1":
+            entry["resource"]["period"] = {
+                "start": "2021-03-03T09:00:00+01:00",
+                "end": "2021-03-03T09:20:00+01:00",
+            }
+    return bundle
+
+
 def test_dry_run_changes_nothing_and_an_overwrite_needs_replace(
     tmp_path: Path, wh: Warehouse
 ) -> None:
@@ -76,15 +90,13 @@ def test_dry_run_changes_nothing_and_an_overwrite_needs_replace(
     assert list_batches(wh) == [] and wh.sql("SELECT count(*) FROM persons") == [(0,)]
     load_fhir(wh, path, source="a")
     before = _snapshot(wh)
-    renamed = norway_bundle()
-    renamed["entry"][0]["resource"]["name"] = "Sørlandet legesenter AS"
-    path = _bundle(tmp_path / "b", renamed)
-    refused = load_fhir(wh, path, source="a")  # 1 of 1 practices overwritten
-    assert refused.refused is not None and "practices" in refused.refused
+    path = _bundle(tmp_path / "b", _moved_consultation())
+    refused = load_fhir(wh, path, source="a")  # 1 of 2 contacts overwritten
+    assert refused.refused is not None and "contacts" in refused.refused
     assert refused.batch_id is None and _snapshot(wh) == before
     done = load_fhir(wh, path, source="a", replace=True)
-    assert done.refused is None and done.changes["practices"]["updated"] == 1
-    assert wh.sql("SELECT name FROM practices") == [("Sørlandet legesenter AS",)]
+    assert done.refused is None and done.changes["contacts"]["updated"] == 1
+    assert (dt.date(2021, 3, 3),) in wh.sql("SELECT date FROM contacts")
 
 
 def test_cli_dry_run_and_refusal(tmp_path: Path) -> None:
@@ -100,9 +112,7 @@ def test_cli_dry_run_and_refusal(tmp_path: Path) -> None:
     assert json.loads(dry.stdout)["dry_run"] and json.loads(dry.stdout)["batch_id"] is None
     res = load(path, "-s", "a")
     assert res.exit_code == 0 and "rader skrevet" in res.stdout, res.stdout
-    renamed = norway_bundle()
-    renamed["entry"][0]["resource"]["name"] = "Nytt navn"
-    path = _bundle(tmp_path / "b", renamed)
+    path = _bundle(tmp_path / "b", _moved_consultation())
     res = load(path, "-s", "a")
     assert res.exit_code == 1 and "avvist" in res.stdout, res.stdout
     res = load(path, "-s", "a", "--replace", "-f", "json")

@@ -379,3 +379,8 @@ def _throttled(request: HttpRequest, exc: Throttled) -> Any:
 from pht.app.api.surveys import router as surveys_router  # noqa: E402 (after the API exists)
 
 api.add_router("", surveys_router)
+
+
+from pht.app.api.care import router as care_router  # noqa: E402  (the care room's endpoints)
+
+api.add_router("", care_router)

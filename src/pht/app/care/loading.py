@@ -29,9 +29,11 @@ from pht.app.accounts.models import Municipality, Practice, Practitioner
 from pht.app.audit.log import record
 from pht.app.audit.models import AuditAction
 from pht.app.care import bulk, freshness
-from pht.app.care.actions import do_close_recall
+from pht.app.care.actions import add_months, do_close_recall
 from pht.app.care.models import (
     OPEN_STATUSES,
+    AnnualCheck,
+    CheckSource,
     Evidence,
     LoadRun,
     Patient,
@@ -238,6 +240,7 @@ def _load(bundle: AnalyticsBundle) -> LoadSummary:
     w = work.reindex(patients_df["person_id"])
     on_list = w.index.isin(work.index)
     checks = _annual_checks_by_person(bundle.annual_checks)
+    _merge_app_checks(checks)
     pids = patients_df["person_id"].tolist()
     practice_ids = patients_df["practice_id"].tolist()
     sexes = patients_df["sex"].tolist()
@@ -279,8 +282,17 @@ def _load(bundle: AnalyticsBundle) -> LoadSummary:
             for v, f in zip(w["risk_band"].tolist(), on_list, strict=True)
         ],
         "annual_check_overdue": [
-            bool(_none(v)) if f else False
-            for v, f in zip(w["annual_check_overdue"].tolist(), on_list, strict=True)
+            (any(c["overdue"] for c in checks[pid].values()) if pid in checks else bool(_none(v)))
+            if f
+            else False
+            for pid, v, f in zip(pids, w["annual_check_overdue"].tolist(), on_list, strict=True)
+        ],
+        "overdue_conditions": [
+            "".join(f"|{c}" for c, st in sorted(checks.get(pid, {}).items()) if st["overdue"])
+            + ("|" if any(st["overdue"] for st in checks.get(pid, {}).values()) else "")
+            if f
+            else ""
+            for pid, f in zip(pids, on_list, strict=True)
         ],
         "annual_checks": [checks.get(pid, {}) for pid in pids],
         "as_of": [bundle.as_of] * len(pids),
@@ -439,8 +451,29 @@ def _annual_checks_by_person(frame: pd.DataFrame) -> dict[str, dict[str, dict[st
     return out
 
 
+def _merge_app_checks(checks: dict[str, dict[str, dict[str, Any]]]) -> None:
+    """Checks recorded in the app that are newer than the registry's count as done (the
+    registry may not have them yet): last = the app's date, due a year on, not overdue."""
+    latest: dict[tuple[str, str], dt.date] = {}
+    for pid, condition, day in AnnualCheck.objects.filter(source=CheckSource.APP).values_list(
+        "patient__person_id", "condition", "date"
+    ):
+        if day > latest.get((pid, condition), dt.date.min):
+            latest[(pid, condition)] = day
+    for (pid, condition), day in latest.items():
+        state = checks.get(pid, {}).get(condition)
+        if state is None or state["last"] is None or dt.date.fromisoformat(state["last"]) < day:
+            due = add_months(day, 12)
+            checks.setdefault(pid, {})[condition] = {
+                "last": day.isoformat(),
+                "due": due.isoformat(),
+                "overdue": False,
+            }
+
+
 def close_met_recalls(checks: dict[str, dict[str, dict[str, Any]]]) -> int:
-    """Close open annual-check recalls whose condition had an annual check since they opened."""
+    """Close open annual-check recalls whose condition had an annual check since they opened
+    (the app's date of opening: the data's date while the data are older than the calendar)."""
     closed = 0
     tasks = Task.objects.filter(kind=TaskKind.ANNUAL_CHECK, status__in=OPEN_STATUSES)
     for task in tasks.select_related("patient"):
@@ -448,7 +481,8 @@ def close_met_recalls(checks: dict[str, dict[str, dict[str, Any]]]) -> int:
         if last is None:
             continue
         last_date = dt.date.fromisoformat(last)
-        if last_date >= task.created_at.date():
+        opened = task.opened_on or task.created_at.date()
+        if last_date >= opened:
             do_close_recall(
                 task=task,
                 reason=f"årskontroll registrert {last_date:%d.%m.%Y} i registerdata",

@@ -91,6 +91,7 @@ class Patient(models.Model):
     risk = models.FloatField(_("innleggelsesrisiko"), null=True, blank=True)
     risk_band = models.CharField(_("risikogruppe"), max_length=10, blank=True)
     annual_check_overdue = models.BooleanField(_("årskontroll forfalt"), default=False)
+    overdue_conditions = models.CharField(max_length=400, blank=True)  # "|diabetes|"
     annual_checks = models.JSONField(default=dict, blank=True)  # condition -> {last, due, overdue}
     as_of = models.DateField(_("data per"), null=True, blank=True)
 
@@ -125,6 +126,14 @@ class Patient(models.Model):
         """(condition label, {last, due, overdue}) per condition with annual checks."""
         labels = dict(ConditionChoice.choices)
         return sorted((str(labels.get(k, k)), v) for k, v in self.annual_checks.items())
+
+    def overdue_condition_list(self) -> list[str]:
+        """Conditions whose annual check is overdue, as machine names."""
+        return [c for c in self.overdue_conditions.split("|") if c]
+
+    def risk_percent(self) -> int | None:
+        """The admission risk in whole per cent (the one way the app shows risk)."""
+        return None if self.risk is None else round(self.risk * 100)
 
     def condition_list(self) -> list[str]:
         """Conditions as a list of machine names."""
@@ -228,6 +237,16 @@ class Partner(models.TextChoices):
     NAV = "nav", _("NAV")
 
 
+class PlanEndReason(models.TextChoices):
+    """Why a follow-up plan ended."""
+
+    GOAL_REACHED = "goal_reached", _("målet er nådd")
+    NO_LONGER_NEEDED = "no_longer_needed", _("trenger ikke lenger oppfølging")
+    PATIENT_DECLINED = "patient_declined", _("pasienten ønsker ikke oppfølging")
+    MOVED = "moved", _("flyttet eller byttet fastlege")
+    DIED = "died", _("død")
+
+
 class FollowUpPlan(models.Model):
     """A patient's follow-up plan: the patient's own goal, who is responsible, how often."""
 
@@ -239,8 +258,16 @@ class FollowUpPlan(models.Model):
     contact_interval_months = models.PositiveSmallIntegerField(_("kontakt hver (måneder)"))
     next_due = models.DateField(_("neste kontakt"))
     partners = models.JSONField(_("samarbeidspartnere"), default=list, blank=True)
+    who_to_call = models.CharField(_("hvem pasienten kan ringe"), max_length=200, blank=True)
+    active = models.BooleanField(_("aktiv"), default=True)
+    ended_on = models.DateField(_("avsluttet"), null=True, blank=True)
+    end_reason = models.CharField(
+        _("grunn til avslutning"), max_length=30, blank=True, choices=PlanEndReason.choices
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    #: raised by every change; a form carries the version it showed (optimistic locking)
+    version = models.PositiveIntegerField(default=1)
 
     def partner_labels(self) -> list[str]:
         """Coordination partners as the user reads them."""
@@ -263,9 +290,16 @@ class TaskStatus(models.TextChoices):
     INVITED = "invited", _("innkalt")
     DONE = "done", _("utført")
     CLOSED_BY_DATA = "closed_by_data", _("lukket av registerdata")
+    NO_ANSWER = "no_answer", _("ikke svart")
+    DECLINED = "declined", _("reservert seg")
 
 
 OPEN_STATUSES = (TaskStatus.OPEN, TaskStatus.INVITED)
+#: A recall closed because what it asked for was done (in the app or in registry data).
+DONE_STATUSES = (TaskStatus.DONE, TaskStatus.CLOSED_BY_DATA)
+#: A recall closed without the check: no answer after the invitations, or informed dissent.
+NOT_DONE_STATUSES = (TaskStatus.NO_ANSWER, TaskStatus.DECLINED)
+RECALL_KINDS = ("recall", "annual_check")
 
 
 class Task(models.Model):
@@ -292,10 +326,13 @@ class Task(models.Model):
     status = models.CharField(
         _("status"), max_length=20, choices=TaskStatus.choices, default=TaskStatus.OPEN
     )
+    #: raised by every change; a form carries the version it showed (optimistic locking)
+    version = models.PositiveIntegerField(default=1)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    opened_on = models.DateField(_("opprettet"), null=True, blank=True)  # the app's today
     closed_at = models.DateTimeField(null=True, blank=True)
     closed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -324,6 +361,7 @@ class Channel(models.TextChoices):
 
     SMS = "sms", _("SMS")
     LETTER = "letter", _("brev")
+    EMAIL = "email", _("e-post")
     PHONE = "phone", _("telefon")
 
 
@@ -335,6 +373,7 @@ class Invitation(models.Model):
     channel = models.CharField(_("kanal"), max_length=10, choices=Channel.choices)
     sent_on = models.DateField(_("sendt"))
     by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    outbox_ref = models.CharField(_("utboks"), max_length=100, blank=True)
 
     class Meta:
         ordering = ["number"]
@@ -366,11 +405,132 @@ class Activity(models.Model):
         _("tilstand"), max_length=40, blank=True, choices=ConditionChoice.choices
     )
     note = models.TextField(_("notat"), blank=True)
+    participants = models.JSONField(_("deltakere"), default=list, blank=True)
     by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-date", "-at"]
+
+
+class CheckSource(models.TextChoices):
+    """Where a recorded annual check comes from."""
+
+    APP = "app", _("registrert i appen")
+    REGISTRY = "registry", _("registerdata")
+
+
+class AnnualCheck(models.Model):
+    """A structured annual check of one condition, with its values (items from reference data,
+    :mod:`pht.app.care.checks`)."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="checks")
+    condition = models.CharField(_("tilstand"), max_length=40, choices=ConditionChoice.choices)
+    date = models.DateField(_("dato"))
+    values = models.JSONField(_("verdier"), default=dict)
+    source = models.CharField(max_length=10, choices=CheckSource.choices, default=CheckSource.APP)
+    activity = models.OneToOneField(
+        Activity, null=True, blank=True, on_delete=models.SET_NULL, related_name="annual_check"
+    )
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-date", "-at"]
+        indexes = [models.Index(fields=["patient", "condition", "-date"])]
+
+
+class PlanReview(models.Model):
+    """A review of a follow-up plan: what went well, the new goal."""
+
+    plan = models.ForeignKey("FollowUpPlan", on_delete=models.CASCADE, related_name="reviews")
+    date = models.DateField(_("dato"))
+    went_well = models.TextField(_("hva gikk bra"))
+    new_goal = models.TextField(_("nytt mål"), blank=True)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-date", "-at"]
+
+
+class PlanEventKind(models.TextChoices):
+    """What happened to a plan (its history)."""
+
+    CREATED = "created", _("opprettet")
+    CHANGED = "changed", _("endret")
+    CONTACT = "contact", _("kontakt gjennomført")
+    REVIEWED = "reviewed", _("evaluert")
+    ENDED = "ended", _("avsluttet")
+    REOPENED = "reopened", _("gjenåpnet")
+
+
+class PlanEvent(models.Model):
+    """One entry of a plan's history, with the plan as it was after the change."""
+
+    plan = models.ForeignKey("FollowUpPlan", on_delete=models.CASCADE, related_name="history")
+    kind = models.CharField(max_length=20, choices=PlanEventKind.choices)
+    on = models.DateField()
+    snapshot = models.JSONField(default=dict)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+
+
+class ThreadStatus(models.TextChoices):
+    """Where a coordination thread is."""
+
+    DRAFT = "draft", _("ikke sendt")
+    SENT = "sent", _("sendt")
+    ANSWERED = "answered", _("besvart")
+    CLOSED = "closed", _("avsluttet")
+
+
+class CoordinationThread(models.Model):
+    """A message thread about one patient with one partner (home nursing, hospital, …)."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="threads")
+    partner = models.CharField(_("samarbeidspartner"), max_length=20, choices=Partner.choices)
+    subject = models.CharField(_("emne"), max_length=200)
+    status = models.CharField(
+        _("status"), max_length=10, choices=ThreadStatus.choices, default=ThreadStatus.SENT
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at", "-pk"]
+
+
+class MessageDirection(models.TextChoices):
+    """Sent by the team or received from the partner."""
+
+    OUT = "out", _("sendt")
+    IN = "in", _("mottatt")
+
+
+class CoordinationMessage(models.Model):
+    """One message of a coordination thread."""
+
+    thread = models.ForeignKey(
+        CoordinationThread, on_delete=models.CASCADE, related_name="messages"
+    )
+    direction = models.CharField(max_length=3, choices=MessageDirection.choices)
+    text = models.TextField(_("melding"))
+    on = models.DateField(_("dato"))
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    channel_ref = models.CharField(max_length=100, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
 
 
 class LoadRun(models.Model):

@@ -192,7 +192,10 @@ def _timeline(wh: Warehouse, persons: ibis.Table, as_of: dt.date) -> pd.DataFram
             "start": svc["start"],
             "end": svc["end"],
             "title": [_SERVICE_NB.get(x, x) for x in svc["service"]],
-            "detail": ["" if pd.isna(h) else f"{h:g} t/uke" for h in svc["hours_per_week"]],
+            "detail": [
+                "" if pd.isna(h) else f"{h:g} t/uke".replace(".", ",")
+                for h in svc["hours_per_week"]
+            ],
         }
     )
     return pd.concat([rows, adm_rows, svc_rows], ignore_index=True)

@@ -18,8 +18,6 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
-from django.utils.formats import number_format
 from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import SafeString, mark_safe
@@ -30,23 +28,27 @@ from pht.app.accounts.access import patient_access_required, practice_of, profil
 from pht.app.accounts.permissions import Action, allowed, permission_required
 from pht.app.audit.log import record
 from pht.app.audit.models import AuditAction
-from pht.app.care import actions
+from pht.app.care import actions, checks, clock, codes
 from pht.app.care.forms import (
     ActivityForm,
+    AssignForm,
     CompleteForm,
     InvitationForm,
     PlanForm,
     TaskForm,
     WorklistFilter,
+    team_members,
 )
 from pht.app.care.models import (
     OPEN_STATUSES,
+    ConditionChoice,
     FollowUpPlan,
     Patient,
     Task,
     TaskKind,
     TimelineKind,
 )
+from pht.app.surveys.needs import survey_needs
 
 VIEW_REASON = "oppfølging i teamet"
 
@@ -107,8 +109,15 @@ def _due_tasks(request: HttpRequest) -> QuerySet[Task]:
 def due_list(request: HttpRequest) -> HttpResponse:
     """The user's due list (own tasks and their role's) and patients flagged without a plan."""
     practice = practice_of(request.user)
-    today = timezone.localdate()
+    today = clock.today()
     tasks = list(_due_tasks(request))
+    plans = list(
+        FollowUpPlan.objects.filter(
+            patient__practice=practice, patient__listed=True, responsible=request.user, active=True
+        )
+        .select_related("patient")
+        .order_by("next_due", "pk")
+    )
     without_plan = (
         Patient.objects.filter(practice=practice, listed=True, flagged=True, plan__isnull=True)
         .order_by("rank")
@@ -118,7 +127,7 @@ def due_list(request: HttpRequest) -> HttpResponse:
         user=request.user,
         action=AuditAction.VIEW_DUE_LIST,
         reason=VIEW_REASON,
-        detail={"tasks": len(tasks)},
+        detail={"tasks": len(tasks), "plan_contacts": len(plans)},
         request=request,
     )
     return render(
@@ -127,9 +136,13 @@ def due_list(request: HttpRequest) -> HttpResponse:
         {
             "due_now": [t for t in tasks if t.due <= today],
             "due_later": [t for t in tasks if t.due > today],
+            "contacts_now": [p for p in plans if p.next_due <= today],
+            "contacts_later": [p for p in plans if p.next_due > today][:20],
             "without_plan": without_plan,
             "today": today,
             "invitation_form": InvitationForm(initial={"sent_on": today}),
+            "team": list(team_members(practice)),
+            "roles": AssignForm.base_fields["assigned_role"].choices,
         },
     )
 
@@ -159,8 +172,14 @@ def worklist_queryset(practice: Any, data: dict[str, Any]) -> QuerySet[Patient]:
     qs = Patient.objects.filter(practice=practice, listed=True)
     q = (data.get("q") or "").strip()
     if q:
+        digits = q.replace(" ", "")
         born = parse_birth_date(q)
-        qs = qs.filter(birth_date=born) if born else qs.filter(name__icontains=q)
+        if len(digits) == 11 and digits.isdigit():
+            qs = qs.filter(person_id=digits)
+        elif born:
+            qs = qs.filter(birth_date=born)
+        else:
+            qs = qs.filter(name__icontains=q)
     else:
         qs = qs.filter(flagged=True)
     if data.get("target_group"):
@@ -172,7 +191,11 @@ def worklist_queryset(practice: Any, data: dict[str, Any]) -> QuerySet[Patient]:
     if data.get("frailty_band"):
         qs = qs.filter(frailty_band=data["frailty_band"])
     if data.get("overdue"):
-        qs = qs.filter(annual_check_overdue=True)
+        # overdue for the chosen condition, or for any condition when none is chosen
+        if data.get("condition"):
+            qs = qs.filter(overdue_conditions__contains=f"|{data['condition']}|")
+        else:
+            qs = qs.filter(annual_check_overdue=True)
     if data.get("no_plan"):
         qs = qs.filter(plan__isnull=True)
     member = data.get("member")
@@ -205,8 +228,10 @@ def worklist_queryset(practice: Any, data: dict[str, Any]) -> QuerySet[Patient]:
         "risk",
         "risk_band",
         "annual_check_overdue",
+        "overdue_conditions",
         "plan__id",
         "plan__next_due",
+        "plan__active",
     )
 
 
@@ -215,7 +240,14 @@ def worklist_rows(patients: Any) -> SafeString:
     page). Every value is escaped by :func:`format_html`."""
     overdue = gettext("årskontroll forfalt")
     yes = gettext("ja")
+    labels = dict(ConditionChoice.choices)
+    sex = {"F": gettext("kvinne"), "M": gettext("mann"), "K": gettext("kvinne")}
+    h_patient, h_reasons, h_groups = gettext("Pasient"), gettext("Grunner"), gettext("Målgrupper")
+    h_frailty, h_risk = gettext("Skrøpelighet"), gettext("Risiko for innleggelse")
+    h_plan = gettext("Plan")
     rows = []
+    patients = list(patients)
+    needs = survey_needs(p.pk for p in patients)  # e.g. "WHO-5 28 eller lavere"
     for p in patients:
         try:
             plan = p.plan
@@ -223,27 +255,42 @@ def worklist_rows(patients: Any) -> SafeString:
             plan = None
         rows.append(
             format_html(
-                '<tr class="patient-row"><td>{}</td><td><a href="{}" class="patient-link">{}</a>'
-                '<br><span class="muted">{} · {}</span></td><td>{}{}</td><td>{}</td><td>{}</td>'
-                "<td>{}{}</td><td>{}</td></tr>",
+                '<tr class="patient-row"><td data-label="#">{}</td><td data-label="{}">'
+                '<a href="{}" class="patient-link">{}</a><br>'
+                '<span class="muted">{} · {}</span></td>'
+                '<td data-label="{}">{}{}</td><td data-label="{}">{}</td>'
+                '<td data-label="{}">{}</td>'
+                '<td data-label="{}">{}{}</td><td data-label="{}">{}</td></tr>',
                 "" if p.rank is None else p.rank,
+                h_patient,
                 reverse("care:patient", kwargs={"uid": p.uid}),
                 p.name,
                 p.birth_date.strftime("%d.%m.%Y"),
-                p.sex,
-                p.reasons,
-                format_html(' <span class="badge warn">{}</span>', overdue)
+                sex.get(p.sex, p.sex),
+                h_reasons,
+                "; ".join(x for x in (p.reasons, needs.get(p.pk, "")) if x),
+                format_html(
+                    ' <span class="badge warn">{}: {}</span>',
+                    overdue,
+                    ", ".join(str(labels.get(c, c)) for c in p.overdue_condition_list()),
+                )
+                if p.overdue_condition_list()
+                else format_html(' <span class="badge warn">{}</span>', overdue)
                 if p.annual_check_overdue
                 else "",
+                h_groups,
                 format_html_join(
                     "", '<span class="badge">{}</span>', ((g,) for g in p.target_group_labels())
                 ),
+                h_frailty,
                 p.frailty_label(),
-                p.risk_label(),
-                ""
-                if p.risk is None
-                else format_html(' <span class="muted">({})</span>', number_format(p.risk, 2)),
-                "—" if plan is None else f"{yes}, {plan.next_due:%d.%m.%Y}",
+                h_risk,
+                "—" if p.risk is None else f"{p.risk_percent()} %",
+                "" if p.risk is None else format_html(" ({})", p.risk_label()),
+                h_plan,
+                "—"
+                if plan is None or not plan.active
+                else f"{yes}, {gettext('neste')} {plan.next_due:%d.%m.%Y}",
             )
         )
     return mark_safe("".join(rows))
@@ -377,16 +424,40 @@ def patient_detail(request: HttpRequest, uid: Any) -> HttpResponse:
     tasks = patient.tasks.select_related("assigned_user").annotate(
         invitation_count=Count("invitations")
     )
-    today = timezone.localdate()
+    today = clock.today()
+    latest: dict[str, Any] = {}
+    for c in patient.checks.all():
+        latest.setdefault(c.condition, c)
+    check_rows = [
+        {
+            "condition": cond,
+            "label": label,
+            "state": patient.annual_checks.get(cond, {}),
+            "check": latest.get(cond),
+            "values": checks.display_values(cond, latest[cond].values)
+            if cond in latest and clinical
+            else [],
+            "structured": cond in checks.specs(),
+        }
+        for cond, label in sorted(
+            (c, str(dict(ConditionChoice.choices).get(c, c)))
+            for c in {*patient.condition_list(), *patient.annual_checks, *latest}
+        )
+    ]
     return render(
         request,
         "care/patient.html",
         {
             "patient": patient,
             "age": _age(patient.birth_date, today),
-            "evidence": patient.evidence.all() if clinical else [],
+            "evidence": [
+                (e, codes.code_text(e.code, e.code_system)) for e in patient.evidence.all()
+            ]
+            if clinical
+            else [],
             "clinical": clinical,
             "plan": plan,
+            "reviews": plan.reviews.select_related("by")[:10] if plan else [],
             "contacts": [e for e in timeline if e.kind == TimelineKind.CONTACT][:30],
             "admissions": [e for e in timeline if e.kind == TimelineKind.ADMISSION],
             "services": [e for e in timeline if e.kind == TimelineKind.SERVICE],
@@ -394,10 +465,18 @@ def patient_detail(request: HttpRequest, uid: Any) -> HttpResponse:
             "open_tasks": [t for t in tasks if t.is_open],
             "closed_tasks": [t for t in tasks if not t.is_open][:20],
             "activities": patient.activities.select_related("by")[:30] if clinical else [],
+            "check_rows": check_rows,
+            "threads": patient.threads.prefetch_related("messages")[:20] if clinical else [],
+            "can_record_checks": _role(request) in actions.CHECK_ROLES,
             "today": today,
             "invitation_form": InvitationForm(initial={"sent_on": today}),
         },
     )
+
+
+def _role(request: HttpRequest) -> str:
+    profile = profile_of(request.user)
+    return "" if profile is None else profile.role
 
 
 def _age(born: dt.date, today: dt.date) -> int:
@@ -430,11 +509,12 @@ def plan_edit(request: HttpRequest, uid: Any) -> HttpResponse:
                 "contact_interval_months": plan.contact_interval_months,
                 "next_due": plan.next_due,
                 "partners": plan.partners,
+                "version": plan.version,
             },
             practice=patient.practice,
         )
     else:
-        today = timezone.localdate()
+        today = clock.today()
         form = PlanForm(
             initial={
                 "responsible": request.user.pk,
@@ -469,7 +549,7 @@ def task_create(request: HttpRequest, uid: Any) -> HttpResponse:
         form = TaskForm(
             initial={
                 "kind": kind if kind in TaskKind.values else TaskKind.TASK,
-                "due": timezone.localdate() + dt.timedelta(days=14),
+                "due": clock.today() + dt.timedelta(days=14),
                 "assigned_user": request.user.pk,
             },
             practice=patient.practice,
@@ -532,7 +612,7 @@ def activity_create(request: HttpRequest, uid: Any) -> HttpResponse:
             else:
                 return redirect("care:patient", uid=patient.uid)
     else:
-        form = ActivityForm(initial={"date": timezone.localdate()})
+        form = ActivityForm(initial={"date": clock.today()})
     status = 400 if request.method == "POST" else 200
     return render(
         request, "care/activity_form.html", {"patient": patient, "form": form}, status=status
