@@ -40,7 +40,7 @@ from pht.app.care.models import ConditionChoice, Patient, Task, TaskKind
 from pht.app.care.views import VIEW_REASON, worklist_queryset
 
 
-class Problem(Schema):
+class Refusal(Schema):
     """A refusal: not signed in (401), not allowed (403), not found (404), too many (429)."""
 
     detail: str
@@ -54,8 +54,8 @@ class FieldError(Schema):
 
 
 #: The refusals every operation can answer, documented in the schema.
-REFUSALS: dict[int, Any] = {401: Problem, 403: Problem, 429: Problem}
-REFUSAL_BODIES: dict[int, Any] = {**REFUSALS, 404: Problem, 422: FieldError}
+REFUSALS: dict[int, Any] = {401: Refusal, 403: Refusal, 429: Refusal}
+REFUSAL_BODIES: dict[int, Any] = {**REFUSALS, 404: Refusal, 422: FieldError}
 
 
 class TeamAPI(NinjaAPI):
@@ -260,7 +260,7 @@ def worklist(request: HttpRequest, filters: Query[WorklistFilters]) -> dict[str,
 
 @api.get(
     "/patients/{uid}",
-    response={200: PatientDetail, 404: Problem, 422: FieldError, **REFUSALS},
+    response={200: PatientDetail, 404: Refusal, 422: FieldError, **REFUSALS},
     summary="One patient of the practice",
 )
 def patient(request: HttpRequest, uid: UUID) -> dict[str, Any]:
@@ -288,7 +288,7 @@ def _form_error(form: Any) -> dict[str, Any]:
 
 @api.post(
     "/patients/{uid}/tasks",
-    response={201: TaskOut, 400: Problem, 404: Problem, 422: FieldError, **REFUSALS},
+    response={201: TaskOut, 400: Refusal, 404: Refusal, 422: FieldError, **REFUSALS},
     summary="Create a task or recall",
 )
 def create_task(request: HttpRequest, uid: UUID, body: TaskIn) -> Any:
@@ -327,7 +327,7 @@ def _api_field(field: str | None) -> str | None:
 
 @api.post(
     "/tasks/{task_id}/complete",
-    response={200: TaskOut, 400: Problem, 404: Problem, 422: FieldError, **REFUSALS},
+    response={200: TaskOut, 400: Refusal, 404: Refusal, 422: FieldError, **REFUSALS},
     summary="Mark a task done",
 )
 def complete_task(
