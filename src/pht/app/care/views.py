@@ -509,6 +509,7 @@ def plan_edit(request: HttpRequest, uid: Any) -> HttpResponse:
                 "contact_interval_months": plan.contact_interval_months,
                 "next_due": plan.next_due,
                 "partners": plan.partners,
+                "version": plan.version,
             },
             practice=patient.practice,
         )
