@@ -61,10 +61,8 @@ class _Role(HttpUser):
 
     def page(self, path: str, name: str) -> Any:
         with self.client.get(path, name=name, catch_response=True, allow_redirects=False) as r:
-            if (
-                r.status_code >= 400
-                or (r.status_code == 302
-                and "/accounts/login" in r.headers.get("location", ""))
+            if r.status_code >= 400 or (
+                r.status_code == 302 and "/accounts/login" in r.headers.get("location", "")
             ):
                 r.failure(f"{r.status_code}")
             return r

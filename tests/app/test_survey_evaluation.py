@@ -87,6 +87,7 @@ def test_app_answers_feed_the_did_of_a_survey_indicator(tmp_path: Path) -> None:
         after = indicator_cells(wh, None, ind, first_quarter=extract.first_quarter, last_quarter=q)
         app_rows = wh.sql("SELECT count(*) FROM survey_responses WHERE response_id LIKE '%app-%'")
     assert summary.responses == len(ids) and app_rows[0][0] == summary.rows
+    assert summary.batch.startswith("batch ")  # a load batch with provenance
     assert AuditEntry.objects.filter(action=AuditAction.SURVEY_LOAD).count() == 1
     assert to_warehouse.load_answers(Warehouse.open(path)).responses == 0  # nothing twice
 

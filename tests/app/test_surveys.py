@@ -383,3 +383,16 @@ def test_demo_cycle_sends_reminds_and_receives(users: Any, outdir: Path) -> None
     assert SurveyResponse.objects.filter(status=ResponseStatus.SUBMITTED).count() == s.answered
     assert list(outdir.glob("sms/*/*.txt"))
     assert load_demo_surveys().skipped
+
+
+def test_low_who5_is_a_reason_on_the_worklist(client: Any, users: Any, outdir: Path) -> None:
+    flagged = Patient.objects.filter(practice_id=PRACTICE_A, flagged=True).order_by("rank").first()
+    c = client_for(client, users["nurse_a"])
+    assert "WHO-5 28 eller lavere" not in c.get("/worklist/").content.decode()
+    actions.invite(
+        user=None, patient=flagged, instrument_id="who5", channel="sms", recipient="91234567"
+    )
+    token = send_and_get_token(outdir)
+    _answer_whole_survey(Client(), token, {"q1": "1", "q2": "1", "q3": "1", "q4": "1", "q5": "1"})
+    page = c.get("/worklist/").content.decode()  # the cached table was renewed by the answer
+    assert "WHO-5 28 eller lavere (mulig depresjon)" in page

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from pht.app.accounts.access import profile_of
@@ -100,6 +101,17 @@ def _check_role(user: Any, roles: frozenset[AppRole], message: str, *, field: st
         raise ActionError(message, field=field)
 
 
+def _check_version(current: Any, shown: int | None, what: str) -> None:
+    """Refuse to overwrite a change saved since the form was shown (optimistic locking): the
+    row is locked (select_for_update) by the caller, so of two saves of one version one wins
+    and the other is told."""
+    if current is not None and shown is not None and current.version != shown:
+        raise ActionError(
+            f"{what} er endret av en annen siden du åpnet den. Ingenting er lagret: "
+            "åpne den på nytt, se endringene og gjør din endring igjen."
+        )
+
+
 def add_months(day: dt.date, months: int) -> dt.date:
     """*day* plus *months* calendar months (the last day of a shorter month if needed)."""
     import calendar
@@ -146,6 +158,7 @@ def do_save_plan(
     partners: Iterable[str],
     who_to_call: str = "",
     reason: str = "oppfølgingsplan",
+    version: int | None = None,
 ) -> FollowUpPlan:
     """Create or change *patient*'s follow-up plan (an ended plan starts again); the plan's
     history keeps every version."""
@@ -165,8 +178,9 @@ def do_save_plan(
     if unknown:
         raise ActionError(f"Ukjent samarbeidspartner: {', '.join(unknown)}", field="partners")
     with transaction.atomic():
-        before = FollowUpPlan.objects.filter(patient=patient).values_list("active", flat=True)
-        was_ended = before.first() is False
+        current = FollowUpPlan.objects.select_for_update().filter(patient=patient).first()
+        was_ended = current is not None and not current.active
+        _check_version(current, version, "Planen")
         plan, created = FollowUpPlan.objects.update_or_create(
             patient=patient,
             defaults={
@@ -179,6 +193,7 @@ def do_save_plan(
                 "active": True,
                 "ended_on": None,
                 "end_reason": "",
+                "version": 1 if current is None else current.version + 1,
             },
         )
         kind = (
@@ -268,7 +283,12 @@ def do_create_task(
 
 
 def do_assign_task(
-    *, user: Any, task: Task, assigned_user: Any = None, assigned_role: str = ""
+    *,
+    user: Any,
+    task: Task,
+    assigned_user: Any = None,
+    assigned_role: str = "",
+    version: int | None = None,
 ) -> Task:
     """Give *task* to another member or role."""
     patient = task.patient
@@ -282,9 +302,12 @@ def do_assign_task(
     if assigned_role and assigned_role not in _TEAM_ROLES:
         raise ActionError("Velg en rolle i teamet.", field="assigned_role")
     with transaction.atomic():
+        _check_version(Task.objects.select_for_update().get(pk=task.pk), version, "Oppgaven")
         task.assigned_user = assigned_user
         task.assigned_role = assigned_role
-        task.save(update_fields=["assigned_user", "assigned_role"])
+        task.version = F("version") + 1
+        task.save(update_fields=["assigned_user", "assigned_role", "version"])
+        task.refresh_from_db(fields=["version"])
         record(
             user=user,
             action=AuditAction.ASSIGN_TASK,
@@ -304,11 +327,15 @@ def do_complete_task(*, user: Any, task: Task, note: str = "") -> Task:
     if not task.is_open:
         raise ActionError("Oppgaven er allerede lukket.", field="note")
     with transaction.atomic():
+        if not Task.objects.select_for_update().get(pk=task.pk).is_open:
+            raise ActionError("Oppgaven er allerede lukket av en annen.", field="note")
         task.status = TaskStatus.DONE
         task.closed_at = timezone.now()
         task.closed_by = user
         task.close_note = note.strip()[:300]
-        task.save(update_fields=["status", "closed_at", "closed_by", "close_note"])
+        task.version = F("version") + 1
+        task.save(update_fields=["status", "closed_at", "closed_by", "close_note", "version"])
+        task.refresh_from_db(fields=["version"])
         record(
             user=user,
             action=AuditAction.COMPLETE_TASK,
@@ -340,7 +367,9 @@ def do_record_invitation(*, user: Any, task: Task, channel: str, sent_on: dt.dat
             task=task, number=number, channel=channel, sent_on=sent_on, by=user
         )
         task.status = TaskStatus.INVITED
-        task.save(update_fields=["status"])
+        task.version = F("version") + 1
+        task.save(update_fields=["status", "version"])
+        task.refresh_from_db(fields=["version"])
         record(
             user=user,
             action=AuditAction.INVITE,
@@ -362,7 +391,9 @@ def do_close_recall(*, task: Task, reason: str, user: Any = None) -> Task:
         task.closed_at = timezone.now()
         task.closed_by = user
         task.close_note = reason[:300]
-        task.save(update_fields=["status", "closed_at", "closed_by", "close_note"])
+        task.version = F("version") + 1
+        task.save(update_fields=["status", "closed_at", "closed_by", "close_note", "version"])
+        task.refresh_from_db(fields=["version"])
         record(
             user=user,
             action=AuditAction.CLOSE_RECALL,
@@ -478,7 +509,9 @@ def do_plan_contact(*, user: Any, plan: FollowUpPlan, date: dt.date, note: str =
             note=note or "Planlagt kontakt etter oppfølgingsplanen",
         )
         plan.next_due = add_months(date, plan.contact_interval_months)
-        plan.save(update_fields=["next_due", "updated_at"])
+        plan.version = F("version") + 1
+        plan.save(update_fields=["next_due", "updated_at", "version"])
+        plan.refresh_from_db(fields=["version"])
         _plan_event(plan, PlanEventKind.CONTACT, user)
         record(
             user=user,
@@ -508,7 +541,9 @@ def do_review_plan(
         )
         if new_goal.strip():
             plan.goal = new_goal.strip()
-            plan.save(update_fields=["goal", "updated_at"])
+            plan.version = F("version") + 1
+            plan.save(update_fields=["goal", "updated_at", "version"])
+            plan.refresh_from_db(fields=["version"])
         _plan_event(plan, PlanEventKind.REVIEWED, user)
         record(
             user=user,
@@ -533,7 +568,9 @@ def do_end_plan(*, user: Any, plan: FollowUpPlan, reason: str, date: dt.date) ->
         plan.active = False
         plan.ended_on = date
         plan.end_reason = reason
-        plan.save(update_fields=["active", "ended_on", "end_reason", "updated_at"])
+        plan.version = F("version") + 1
+        plan.save(update_fields=["active", "ended_on", "end_reason", "updated_at", "version"])
+        plan.refresh_from_db(fields=["version"])
         _plan_event(plan, PlanEventKind.ENDED, user)
         record(
             user=user,
@@ -625,7 +662,9 @@ def _close_recalls_for_check(
         task.closed_at = timezone.now()
         task.closed_by = user
         task.close_note = note[:300]
-        task.save(update_fields=["status", "closed_at", "closed_by", "close_note"])
+        task.version = F("version") + 1
+        task.save(update_fields=["status", "closed_at", "closed_by", "close_note", "version"])
+        task.refresh_from_db(fields=["version"])
         ids.append(task.pk)
     return ids
 
@@ -675,7 +714,9 @@ def do_close_recall_unanswered(*, user: Any, task: Task, status: str, note: str 
         task.closed_at = timezone.now()
         task.closed_by = user
         task.close_note = note.strip()[:300]
-        task.save(update_fields=["status", "closed_at", "closed_by", "close_note"])
+        task.version = F("version") + 1
+        task.save(update_fields=["status", "closed_at", "closed_by", "close_note", "version"])
+        task.refresh_from_db(fields=["version"])
         record(
             user=user,
             action=AuditAction.COMPLETE_TASK,

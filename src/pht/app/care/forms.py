@@ -111,6 +111,8 @@ class PlanForm(forms.Form):
     who_to_call = forms.CharField(
         label=_("Hvem pasienten kan ringe (navn og telefon)"), required=False, max_length=200
     )
+    #: the plan's version when the form was shown: a change saved meanwhile is not overwritten
+    version = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, practice: Practice, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -190,6 +192,8 @@ class AssignForm(forms.Form):
     assigned_role = forms.ChoiceField(
         label=_("eller rolle"), required=False, choices=_practice_role_choices
     )
+
+    version = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, practice: Practice, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

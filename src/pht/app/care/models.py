@@ -266,6 +266,8 @@ class FollowUpPlan(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    #: raised by every change; a form carries the version it showed (optimistic locking)
+    version = models.PositiveIntegerField(default=1)
 
     def partner_labels(self) -> list[str]:
         """Coordination partners as the user reads them."""
@@ -324,6 +326,8 @@ class Task(models.Model):
     status = models.CharField(
         _("status"), max_length=20, choices=TaskStatus.choices, default=TaskStatus.OPEN
     )
+    #: raised by every change; a form carries the version it showed (optimistic locking)
+    version = models.PositiveIntegerField(default=1)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )

@@ -48,6 +48,7 @@ from pht.app.care.models import (
     TaskKind,
     TimelineKind,
 )
+from pht.app.surveys.needs import survey_needs
 
 VIEW_REASON = "oppfølging i teamet"
 
@@ -245,6 +246,8 @@ def worklist_rows(patients: Any) -> SafeString:
     h_frailty, h_risk = gettext("Skrøpelighet"), gettext("Risiko for innleggelse")
     h_plan = gettext("Plan")
     rows = []
+    patients = list(patients)
+    needs = survey_needs(p.pk for p in patients)  # e.g. "WHO-5 28 eller lavere"
     for p in patients:
         try:
             plan = p.plan
@@ -265,7 +268,7 @@ def worklist_rows(patients: Any) -> SafeString:
                 p.birth_date.strftime("%d.%m.%Y"),
                 sex.get(p.sex, p.sex),
                 h_reasons,
-                p.reasons,
+                "; ".join(x for x in (p.reasons, needs.get(p.pk, "")) if x),
                 format_html(
                     ' <span class="badge warn">{}: {}</span>',
                     overdue,
@@ -506,6 +509,7 @@ def plan_edit(request: HttpRequest, uid: Any) -> HttpResponse:
                 "contact_interval_months": plan.contact_interval_months,
                 "next_due": plan.next_due,
                 "partners": plan.partners,
+                "version": plan.version,
             },
             practice=patient.practice,
         )

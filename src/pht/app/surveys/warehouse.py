@@ -85,9 +85,9 @@ def _write_batch(warehouse: Any, frame: pd.DataFrame, user: str) -> str:
         user=user,
         kind="app-surveys",
     )
-    if getattr(report, "refused", False) or not getattr(report, "applied", True):
-        problems = "; ".join(str(p) for p in list(getattr(report, "problems", []))[:5])
-        raise PhtError(f"the warehouse refused the survey answers: {problems}")
+    if not report.applied:
+        problems = "; ".join(str(p) for p in report.problems[:5])
+        raise PhtError(f"the warehouse refused the survey answers: {report.refused} {problems}")
     return f"batch {report.batch_id}"
 
 

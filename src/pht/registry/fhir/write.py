@@ -4,8 +4,9 @@ A FHIR load is one batch (:mod:`pht.registry.batches`) of kind ``fhir``: its sou
 it was read from with their SHA-256, who ran it and when, and per table the rows inserted,
 updated and left unchanged. Stored rows with the same key and other values are updated, their
 old version kept for ``pht registry undo``; a load declares no period, so it deletes nothing.
-A load that would overwrite more than the settings' ``replace_threshold`` of a table is refused
-unless *replace* is given; a dry run reports the same and changes nothing.
+A load that would overwrite more than the settings' ``replace_threshold`` of an event table is
+refused unless *replace* is given (:func:`pht.registry.batches.over_threshold`); a dry run reports
+the same and changes nothing.
 """
 
 from __future__ import annotations
