@@ -396,3 +396,36 @@ def test_low_who5_is_a_reason_on_the_worklist(client: Any, users: Any, outdir: P
     _answer_whole_survey(Client(), token, {"q1": "1", "q2": "1", "q3": "1", "q4": "1", "q5": "1"})
     page = c.get("/worklist/").content.decode()  # the cached table was renewed by the answer
     assert "WHO-5 28 eller lavere (mulig depresjon)" in page
+
+
+def test_scores_in_the_plan_review_and_the_batch_by_wave(
+    client: Any, users: Any, patient: Patient, outdir: Path, settings: Any
+) -> None:
+    settings.PHT_SURVEY_CONTACTS = "synthetic"
+    from pht.app.care import actions as care
+    from pht.app.care.clock import today
+
+    nurse = users["nurse_a"]
+    care.do_save_plan(
+        user=nurse,
+        patient=patient,
+        goal="Gå tur hver dag",
+        responsible=nurse,
+        contact_interval_months=3,
+        next_due=today() + dt.timedelta(days=30),
+        partners=[],
+    )
+    Patient.objects.filter(pk=patient.pk).update(target_groups="|chronic_disease|")
+    result = actions.invite_batch(
+        user=nurse, practice=patient.practice, instrument_id="who5", channel="sms"
+    )
+    assert len(result.invited) >= 1
+    inv = patient.survey_invitations.get()
+    assert inv.wave == "start" and inv.source == "batch"
+    token = send_and_get_token(outdir)
+    _answer_whole_survey(Client(), token, {"q1": "5", "q2": "4", "q3": "4", "q4": "3", "q5": "4"})
+    page = client_for(client, nurse).get(f"/patients/{patient.uid}/plan/review/").content.decode()
+    assert "WHO-5 (0–100)</strong>: 80" in page
+    assert AuditEntry.objects.filter(
+        action=AuditAction.SURVEY_VIEW, reason="planevaluering"
+    ).exists()

@@ -63,3 +63,28 @@ def test_the_panel_scenario_writes_a_valid_extract(tmp_path: Path) -> None:
     assert {e["indicator"] for e in result.manifest["effects"]} >= {"nurse_consultations"}
     assert next(iter(_ids(result, "contacts"))).startswith("v2-2016-2019-K")
     assert (result.out / "truth" / "conditions.parquet").exists()
+
+
+def test_an_extract_reaching_past_today_ends_before_it_and_loads(tmp_path: Path) -> None:
+    """Years that run past today (an extended pilot, e.g. 2024-2026 late in 2026): nothing is
+    dated after today, the teams' nurses still work, and the importers accept every row."""
+    import datetime as dt
+
+    import duckdb
+
+    this_year = dt.date.today().year
+    result = generate("pilot", (this_year - 1, this_year + 1), 6, tmp_path / "x", persons=1_500)
+    report = validate_extract(result.out)
+    assert report.ok, [str(p) for p in report.problems[:10]]
+    out = result.out
+    (latest,) = duckdb.sql(
+        f"select max(d) from (select max(date) d from '{out}/contacts.parquet' union all "
+        f"select max(discharged) from '{out}/admissions.parquet' union all "
+        f"select max(start) from '{out}/list_memberships.parquet')"
+    ).fetchone()
+    assert latest <= dt.date.today()
+    (nurses,) = duckdb.sql(
+        f"select count(*) from '{out}/practitioners.parquet' where role = 'nurse' "
+        'and "end" is null'
+    ).fetchone()
+    assert nurses > 0

@@ -83,6 +83,8 @@ class Plan:
     quarter_days: npt.NDArray[np.int64] = field(
         default_factory=lambda: np.array([], dtype=np.int64)
     )
+    # The extract's years reach past today: nothing may be dated after this day (today).
+    no_later_than: int | None = None
 
     @property
     def first_day(self) -> int:
@@ -154,13 +156,15 @@ def build_plan(
         raise ScenarioError(f"--persons {persons} is too small; give at least 100")
     qs, qe = _quarters(years)
     nominal = qe - qs + 1
-    # Nothing is generated after today: an extract whose years reach past it ends today (the
-    # registry refuses dates in the future), and its last quarter is a part of one.
-    today = day(dt.date.today())
-    keep = qs <= today
+    # Nothing is generated after today: an extract whose years reach past it ends yesterday (the
+    # registry refuses dates in the future; the changes of a quarter's end, such as a new GP for
+    # a list, take effect the day after it: today), and its last quarter is a part of one.
+    last = day(dt.date.today()) - 1
+    keep = qs <= last
     if not keep.any():
         raise ScenarioError(f"years {years[0]}-{years[1]} lie wholly in the future")
-    qs, qe, nominal = qs[keep], np.minimum(qe[keep], today), nominal[keep]
+    cut = bool(qe[-1] > last)
+    qs, qe, nominal = qs[keep], np.minimum(qe[keep], last), nominal[keep]
     pilot = load_pilot()
     prac_cfg = params.section("practices")
     list_mean = float(prac_cfg["list_length_mean"])
@@ -288,6 +292,7 @@ def build_plan(
         quarter_start=qs,
         quarter_end=qe,
         quarter_days=nominal,
+        no_later_than=last + 1 if cut else None,
         municipality_codes=codes,
         municipality_names=names,
         municipality_population=np.array(pops, dtype=np.int64),

@@ -1269,6 +1269,9 @@ class _Simulator:
         mean_stay = np.where(kind == 1, adm["elective_mean_stay_days"], adm["acute_mean_stay_days"])
         discharged = admitted + np.floor(rng.exponential(mean_stay)).astype(np.int64)
         discharged = np.where(dies[rows], np.minimum(discharged, death_day[rows]), discharged)
+        if self.plan.no_later_than is not None:
+            # an extract cut at today: a stay still going on is shown as ending today
+            discharged = np.minimum(discharged, self.plan.no_later_than)
         main = np.empty(m, dtype=np.int64)
         u = rng.random(m)
         sel = np.asarray(kind == 0)

@@ -26,6 +26,7 @@ from pht.reference.surveys import instruments
 
 CHANNEL_CHOICES = [("sms", _("SMS")), ("email", _("e-post")), ("letter", _("brev med QR-kode"))]
 MIN_CELL = 5
+STATUS_NB = {"confirmed": "bekreftet", "derived": "avledet", "assumed": "antatt"}
 
 
 def instrument_choices() -> list[tuple[str, str]]:
@@ -146,7 +147,18 @@ def overview(request: HttpRequest) -> HttpResponse:
         {
             "rows": rows,
             "batch_form": BatchForm() if profile.sees_patients else None,
-            "instruments": list(instruments().values()),
+            "instruments": [
+                {
+                    "title": i.title("nb"),
+                    "version": i.instrument.version,
+                    "source": i.instrument.source,
+                    "licence": i.instrument.licence,
+                    "licence_status": STATUS_NB[i.instrument.licence_status],
+                    "goal": i.instrument.goal.nb,
+                    "indicator": i.instrument.indicator,
+                }
+                for i in instruments().values()
+            ],
             "min_cell": MIN_CELL,
         },
     )
