@@ -420,3 +420,17 @@ def test_sms_and_email_invitations_go_through_the_outbox(
     r = client.post(reverse("care:recall_invite"), {**post, "channel": "sms"})
     assert r.status_code == 400 and Message.objects.count() == before
     assert all(t.invitations.count() == 2 for t in recalls)
+
+
+def test_recalls_for_everyone_overdue_for_a_condition(
+    client: Any, users: Any, hand_built: dict[str, Patient]
+) -> None:
+    client_for(client, users["secretary_a"])
+    url = reverse("care:recall_create_overdue")
+    assert client.post(url, {"condition": "hypertension"}).status_code == 302
+    made = Task.objects.filter(kind=TaskKind.ANNUAL_CHECK, condition="hypertension")
+    assert [t.patient.name for t in made] == [HYPERTENSION_ONLY]
+    assert made[0].assigned_role == "secretary" and made[0].opened_on == clock.today()
+    client.post(url, {"condition": "hypertension"})  # no second recall for the same check
+    assert made.count() == 1
+    assert client.post(url, {"condition": "nonsense"}).status_code == 400

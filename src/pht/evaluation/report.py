@@ -370,13 +370,109 @@ def _first_page(study: Study) -> str:
     )
 
 
+_CB_ITEMS_NB = {
+    "nurse_fte": "Sykepleiere i teamene (årsverk x kostnad per årsverk)",
+    "project_funds": "Prosjektmidler (per fastlege til kontor og kommune)",
+    "avoided_admissions": "Unngåtte akuttinnleggelser (ACSC) til DRG-pris",
+    "avoided_admissions_diabetes": "  herav diabetes type 2 (inngår i linjen over)",
+    "gp_hours_freed": "Frigjort legetid til verdien av en legetime",
+    "net_benefit": "Netto nytte (nytte minus kostnader)",
+}
+_KIND_NB = {"cost": "kostnad", "benefit": "nytte", "net": "netto"}
+_STATUS_NB = {"C": "bekreftet", "D": "avledet", "A": "antatt"}
+
+
+def _nok(v: Any) -> str:
+    """An amount as published: "kr 1 234" (whole kroner), "–" when missing."""
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "–"
+    return "kr " + f"{round(float(v)):,}".replace(",", "\u00a0").replace("-", "−")
+
+
+def _num(v: Any, digits: int = 1) -> str:
+    """A number with decimal comma, "–" when missing."""
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "–"
+    text = f"{float(v):,.{digits}f}".replace(",", "\u00a0").replace(".", ",")
+    return text.replace("-", "−")
+
+
+def _cost_benefit_page(
+    study: Study, result: ReportResult, estimates: dict[str, Estimate] | None = None
+) -> str:
+    """The cost-benefit section: costs, benefits with 95% intervals, and every figure's status.
+
+    *estimates* (indicator name -> overall estimate) are used where given (see costbenefit.py).
+    """
+    from pht.evaluation.costbenefit import cost_benefit, cost_benefit_table, figures
+
+    table = cost_benefit_table(cost_benefit(study, estimates))
+    result.tables["cost_benefit"] = table
+    body = []
+    for rec in table.to_dict(orient="records"):
+        note = rec.get("note") or ""
+        if rec["suppressed"]:
+            note = f"skjult: færre enn {min_cell()} personer i pilotkontorene"
+        cells = [
+            html.escape(_CB_ITEMS_NB.get(rec["item"], rec["item"])),
+            _KIND_NB.get(rec["kind"], rec["kind"]),
+            _num(rec.get("quantity")),
+            f"{_num(rec.get('quantity_low'))} – {_num(rec.get('quantity_high'))}",
+            html.escape(str(rec.get("unit") or "")),
+            _nok(rec.get("nok")),
+            f"{_nok(rec.get('nok_low'))} – {_nok(rec.get('nok_high'))}",
+            _STATUS_NB.get(str(rec.get("status")), ""),
+            html.escape(note),
+        ]
+        body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    head = "".join(
+        f"<th>{t}</th>"
+        for t in (
+            "post",
+            "type",
+            "mengde",
+            "95 % KI",
+            "enhet",
+            "beløp",
+            "95 % KI",
+            "status",
+            "merknad",
+        )
+    )
+    figs = "".join(
+        f"<li>{html.escape(f.name)}: {_num(f.value, 2 if f.value < 10 else 0)} "
+        f"{html.escape(f.unit)} ({_STATUS_NB[f.status]}; kilde {html.escape(f.source)})"
+        f"{': ' + html.escape(f.note) if f.note else ''}</li>"
+        for f in figures().values()
+    )
+    return (
+        "<section><h2>Kostnader og nytte</h2><p class='defs'>Kostnadene er sykepleierårsverkene "
+        "og prosjektmidlene til pilotkontorene i kvartalene de var med i ordningen i "
+        f"dataperioden {study.period}. Nytten er effektene (alle pilotkontor) ganger antall "
+        "person-kvartaler i pilotkontorene etter oppstart: unngåtte innleggelser til DRG-pris "
+        "(vekt x enhetspris) og frigjort legetid. Intervallene er effektenes 95 % "
+        "konfidensintervall; prisene er faste tall med status under.</p>"
+        f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+        f"<ul class='notes'>{figs}<li>sykepleierkostnad per årsverk: finansieringsdataene for "
+        "hvert år (antatt); prosjektmidler: 134 000 kr til kontoret og 26 000 kr til kommunen "
+        "per fastlege og år (bekreftet, seed000)</li></ul>"
+        "<p class='notes'>En effekt som ikke er estimerbar gir ingen nytte å regne med (merknad); "
+        f"nytte som hviler på færre enn {min_cell()} personer i pilotkontorene er skjult, og "
+        "da også netto nytte. Beløpene er ikke prisjustert mellom år.</p></section>"
+    )
+
+
 def build_report(
-    study: Study, out_dir: str | Path, *, only: list[str] | None = None
+    study: Study,
+    out_dir: str | Path,
+    *,
+    only: list[str] | None = None,
+    cost_benefit: bool | None = None,
 ) -> ReportResult:
     """Write report.html, report.pdf, charts/*.vl.json, tables/*.csv and estimates.json.
 
     *only* limits the report to these indicators (names); a goal without any keeps its page
-    out.
+    out. *cost_benefit* adds the cost-benefit section (by default when *only* is not given).
     """
     from weasyprint import HTML  # imported here: loading pango takes a moment
 
@@ -406,6 +502,8 @@ def build_report(
                 result,
             )
         )
+    if cost_benefit if cost_benefit is not None else only is None:
+        pages.append(_cost_benefit_page(study, result))
     doc = (
         "<!DOCTYPE html><html lang='nb'><head><meta charset='utf-8'>"
         "<title>Evaluering av primærhelseteam</title>"

@@ -802,3 +802,38 @@ def do_close_thread(*, user: Any, thread: CoordinationThread) -> CoordinationThr
             detail={"thread": thread.pk, "op": "close"},
         )
     return thread
+
+
+def do_create_overdue_recalls(*, user: Any, practice: Any, condition: str) -> list[Task]:
+    """An annual-check recall (to the secretaries, due the app's today) for every listed patient
+    of *practice* whose *condition* check is overdue and who has no open recall for it; one
+    transaction, each recall audited."""
+    from pht.app.care.models import ConditionChoice
+
+    if condition not in ConditionChoice.values:
+        raise ActionError("Velg en tilstand.", field="condition")
+    label = str(ConditionChoice(condition).label)
+    open_ids = Task.objects.filter(
+        kind=TaskKind.ANNUAL_CHECK, condition=condition, status__in=OPEN_STATUSES
+    ).values("patient_id")
+    patients = (
+        Patient.objects.filter(
+            practice=practice, listed=True, overdue_conditions__contains=f"|{condition}|"
+        )
+        .exclude(pk__in=open_ids)
+        .order_by("name", "pk")
+    )
+    with transaction.atomic():
+        return [
+            do_create_task(
+                user=user,
+                patient=p,
+                title=f"Årskontroll {label}",
+                due=clock.today(),
+                kind=TaskKind.ANNUAL_CHECK,
+                condition=condition,
+                assigned_role=AppRole.SECRETARY,
+                reason="innkalling til forfalt årskontroll",
+            )
+            for p in patients
+        ]

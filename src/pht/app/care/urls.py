@@ -12,6 +12,11 @@ urlpatterns = [
     path("worklist/", views.worklist, name="worklist"),
     path("recalls/", work_views.recall_register, name="recalls"),
     path("recalls/invite/", work_views.recall_invite, name="recall_invite"),
+    path(
+        "recalls/create-overdue/",
+        work_views.recall_create_overdue,
+        name="recall_create_overdue",
+    ),
     path("recalls/<int:pk>/close/", work_views.recall_close, name="recall_close"),
     path("checks/results/", work_views.check_results, name="check_results"),
     path("patients/<uuid:uid>/", views.patient_detail, name="patient"),

@@ -39,6 +39,7 @@ from pht.app.care.models import (
     OPEN_STATUSES,
     RECALL_KINDS,
     Channel,
+    ConditionChoice,
     CoordinationThread,
     FollowUpPlan,
     Task,
@@ -108,6 +109,7 @@ def recall_register(request: HttpRequest) -> HttpResponse:
             "invite": invite,
             "close_form": CloseRecallForm(),
             "max_invitations": actions.MAX_INVITATIONS,
+            "conditions": ConditionChoice.choices,
         },
     )
 
@@ -169,6 +171,22 @@ def _register_error(request: HttpRequest, form: Any, message: str) -> HttpRespon
     return render(
         request, "care/register_error.html", {"message": message, "form": form}, status=400
     )
+
+
+@require_POST
+@permission_required(Action.CREATE_TASK)
+def recall_create_overdue(request: HttpRequest) -> HttpResponse:
+    """A recall for every patient whose annual check of the chosen condition is overdue."""
+    practice = practice_of(request.user)
+    condition = request.POST.get("condition", "")
+    try:
+        made = actions.do_create_overdue_recalls(
+            user=request.user, practice=practice, condition=condition
+        )
+    except actions.ActionError as err:
+        return _register_error(request, None, err.message)
+    messages.success(request, _("%(n)d nye innkallinger.") % {"n": len(made)})
+    return redirect(_next_url(request, "/recalls/"))
 
 
 @require_POST
