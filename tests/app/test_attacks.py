@@ -10,11 +10,11 @@ from unittest import mock
 import pytest
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 
 from pht.app.accounts.demo import DEMO_PASSWORD
 from pht.app.accounts.middleware import LAST_SEEN
 from pht.app.audit.models import AuditAction, AuditEntry
+from pht.app.care import clock
 from pht.app.care.models import Patient, Task
 from tests.app.bundle import PRACTICE_A, PRACTICE_B
 from tests.app.conftest import client_for
@@ -31,7 +31,7 @@ def test_api_task_input_is_checked_as_the_form_does(client: Any, users: Any) -> 
     stored. Now each is a 422 naming its field, and nothing is stored."""
     client_for(client, users["nurse_a"])
     url = f"/api/patients/{_patient(PRACTICE_A).uid}/tasks"
-    due = (timezone.localdate() + dt.timedelta(days=7)).isoformat()
+    due = (clock.today() + dt.timedelta(days=7)).isoformat()
     base = {"title": "Ring pasienten", "due": due, "assigned_role": "nurse"}
     cases = [
         ({"assigned_role": "admin"}, "assigned_role"),

@@ -11,13 +11,12 @@ from typing import Any
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
-from django.utils import timezone
 
 from pht.app.accounts import actions as account_actions
 from pht.app.accounts.models import SYSTEM_ROLE, AppRole
 from pht.app.accounts.permissions import GRANT, YES, Action, allowed, table
 from pht.app.audit.models import AuditAction, AuditEntry
-from pht.app.care import actions
+from pht.app.care import actions, clock
 from pht.app.care.models import Activity, Patient, Task
 from tests.app.bundle import PRACTICE_A
 from tests.app.conftest import client_for
@@ -82,7 +81,7 @@ def test_secretary_handles_recalls_but_sees_no_clinical_notes(client: Any, users
     secretary, nurse = users["secretary_a"], users["nurse_a"]
     patient = Patient.objects.filter(practice_id=PRACTICE_A, flagged=True).first()
     assert patient is not None
-    today = timezone.localdate()
+    today = clock.today()
     note = "Klinisk notat: blodtrykk 150/95"
     actions.do_log_activity(
         user=nurse, patient=patient, kind="nurse_consultation", date=today, note=note
