@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -115,6 +116,9 @@ def run_main_job(
     _load_registry(settings.warehouse, extract, fingerprint)
 
     console.print("[bold]3/5[/] running the population analytics and loading the app …")
+    # the synthetic pilot's patients have made-up phone numbers and e-mail addresses, so the
+    # demo's recalls and surveys can go by SMS and e-mail too (refused when PHT_ENV=production)
+    os.environ.setdefault("PHT_SURVEY_CONTACTS", "synthetic")
     setup_django()
     from pht.app.care.models import LoadRun
 

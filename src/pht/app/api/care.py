@@ -8,13 +8,14 @@ reference data), and a broken rule answers 422 ``{field, message}``.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Query, Router, Schema, Status
+from ninja import Path, Query, Router, Schema, Status
 from ninja.errors import HttpError
+from pydantic import Field
 
 from pht.app.accounts.access import practice_of, profile_of
 from pht.app.audit.log import record
@@ -72,10 +73,14 @@ class RecallQuery(Schema):
     due: Literal["", "overdue", "month", "later"] = ""
 
 
+#: Largest id a database row can have (a bigger number is a 422, not an overflow).
+_MAX_ID = 2**31 - 1
+
+
 class InviteIn(Schema):
     """Invite several recalls in one action."""
 
-    tasks: list[int]
+    tasks: list[Annotated[int, Field(ge=1, le=_MAX_ID)]] = Field(min_length=1, max_length=500)
     channel: str
     sent_on: dt.date
 
@@ -267,7 +272,9 @@ def invite(request: HttpRequest, body: InviteIn) -> Any:
     response={200: RecallOut, 422: FieldError},
     summary="Close a recall as no answer or declined",
 )
-def close(request: HttpRequest, task_id: int, body: CloseIn) -> Any:
+def close(
+    request: HttpRequest, task_id: Annotated[int, Path(ge=1, le=_MAX_ID)], body: CloseIn
+) -> Any:
     """Close as "ikke svart" (after the third invitation) or "reservert seg"."""
     practice = _team(request)
     task = get_object_or_404(Task, pk=task_id, patient__practice=practice)

@@ -51,7 +51,9 @@ class Invited(Schema):
     status: str
 
 
-class Problem(Schema):
+class SurveyProblem(Schema):
+    """Input the importer or the invitation refuses, naming its field."""
+
     field: str | None
     message: str
 
@@ -118,7 +120,7 @@ def patient_responses(request: HttpRequest, uid: UUID) -> dict[str, Any]:
     return {"resourceType": "Bundle", "type": "searchset", "total": len(entries), "entry": entries}
 
 
-@router.post("/surveys/questionnaire-responses", response={201: Imported, 422: Problem})
+@router.post("/surveys/questionnaire-responses", response={201: Imported, 422: SurveyProblem})
 def import_questionnaire_response(request: HttpRequest, body: FhirResource) -> Any:
     """Import a completed QuestionnaireResponse about a patient of the user's practice."""
     practice_of(request.user)
@@ -130,7 +132,7 @@ def import_questionnaire_response(request: HttpRequest, body: FhirResource) -> A
     return Status(201, {"id": response.uid, "scores": response.scores})
 
 
-@router.post("/patients/{uid}/survey-invitations", response={201: Invited, 422: Problem})
+@router.post("/patients/{uid}/survey-invitations", response={201: Invited, 422: SurveyProblem})
 def invite(request: HttpRequest, uid: UUID, body: SurveyInvite) -> Any:
     """Invite the patient to a survey (the message goes to the outbox)."""
     patient = _patient(request, uid)
