@@ -38,6 +38,7 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, obj
     https, http = _free_port(), _free_port()
     env = {**os.environ, "LOCAL_HTTPS_PORT": str(https), "LOCAL_HTTP_PORT": str(http)}
     env.pop("DATABASE_URL", None)
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set for the browser tests; never in a deployment
     up = subprocess.run(["bash", str(SCRIPT), "local-up", str(where)], env=env, check=False)
     try:
         assert up.returncode == 0, "scripts/deploy.sh local-up failed"
