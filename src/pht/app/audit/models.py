@@ -84,6 +84,14 @@ class AuditAction(models.TextChoices):
     SURVEY_IMPORT = "survey.import", _("importerte spørreskjemasvar")
     SURVEY_LOAD = "survey.load", _("overførte svar til datavarehuset")
     SURVEY_INSTRUMENT = "survey.instrument", _("la inn spørreskjema")
+    REPORT_SAVE = "call.report_save", _("lagret årsrapport")
+    REPORT_SUBMIT = "call.report_submit", _("sendte inn årsrapport")
+    REPORT_SUBMIT_REFUSED = "call.report_submit_refused", _("årsrapport ikke sendt (mangler)")
+    REPORT_PDF = "call.report_pdf", _("lastet ned årsrapport som PDF")
+    QUALITY_GOAL = "quality.goal", _("satte kvalitetsmål")
+    QUALITY_NOTE = "quality.note", _("skrev PDSA-notat")
+    QUALITY_MEASURE = "quality.measure", _("registrerte måling av kvalitetsmål")
+    QUALITY_CONSENT = "quality.consent", _("endret samtykke til navngitt sammenligning")
 
 
 class AuditEntry(models.Model):
