@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('care', '0002_recalls_checks_plans_threads'),
+        ("care", "0002_recalls_checks_plans_threads"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='followupplan',
-            name='version',
+            model_name="followupplan",
+            name="version",
             field=models.PositiveIntegerField(default=1),
         ),
         migrations.AddField(
-            model_name='task',
-            name='version',
+            model_name="task",
+            name="version",
             field=models.PositiveIntegerField(default=1),
         ),
     ]
