@@ -183,6 +183,13 @@ def practice_project_funds(
     (:func:`pht.financing.project_funds.gp_month_funds`).
     """
     rules = rules or load_scheme_rules()
+    periods = funded_gp_periods(tables, rules)
+    return {pid: gp_month_funds(rules, items, year).to_practice for pid, items in periods.items()}
+
+
+def funded_gp_periods(tables: Tables, rules: SchemeRules) -> dict[str, list[Period]]:
+    """Per practice in the scheme, each GP's time there that lies in the practice's period in
+    the scheme and in a period of the project-funds rate (one entry per GP and rate period)."""
     funded = [r.period for r in rules.project_funds]
     pr = tables.table("practitioners")
     pc = tables.table("practices")
@@ -196,7 +203,7 @@ def practice_project_funds(
             part = inside.intersection(rate_period) if inside else None
             if part is not None:
                 periods.setdefault(r["practice_id"], []).append(part)
-    return {pid: gp_month_funds(rules, items, year).to_practice for pid, items in periods.items()}
+    return periods
 
 
 def _pick(

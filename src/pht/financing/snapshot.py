@@ -29,8 +29,13 @@ from typing import Any
 import ibis
 
 from pht.core.money import Money
-from pht.core.periods import Period
-from pht.financing.compare import ModelParts, compare_parts, model_parts, scheme_practices
+from pht.financing.compare import (
+    ModelParts,
+    compare_parts,
+    funded_gp_periods,
+    model_parts,
+    scheme_practices,
+)
 from pht.financing.inputs import Tables, rows
 from pht.financing.project_funds import gp_month_funds
 from pht.financing.whatif import WhatIf, what_if
@@ -213,19 +218,7 @@ def project_funds_by_year(
     its municipality (the scheme's rule, pro rata by whole months, as
     :func:`pht.financing.compare.practice_project_funds`)."""
     rules = rules or load_scheme_rules()
-    funded = [r.period for r in rules.project_funds]
-    pr = tables.table("practitioners")
-    pc = tables.table("practices")
-    pc = pc.filter(pc.financing_model.notnull() & pc.pht_start.notnull())
-    j = pr.filter(pr.role == "gp").join(pc, "practice_id")
-    periods: dict[str, list[Period]] = {}
-    for r in rows(j.select("practice_id", "start", "end", "pht_start", "pht_end")):
-        gp = Period.from_last_day(r["start"], r["end"])
-        inside = gp.intersection(Period.from_last_day(r["pht_start"], r["pht_end"]))
-        for rate_period in funded:
-            part = inside.intersection(rate_period) if inside else None
-            if part is not None:
-                periods.setdefault(r["practice_id"], []).append(part)
+    periods = funded_gp_periods(tables, rules)
     out: dict[str, dict[int, dict[str, Any]]] = {}
     for pid, items in periods.items():
         for year in years:
