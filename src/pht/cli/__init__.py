@@ -11,6 +11,7 @@ from pht.cli import call as call_cli
 from pht.cli import evaluate as evaluate_cli
 from pht.cli import finance, pilot, registry
 from pht.cli import ops as ops_cli
+from pht.cli import pipeline as pipeline_cli
 from pht.cli import population as population_cli
 from pht.cli import synth as synth_cli
 from pht.cli.main_job import run_main_job
@@ -60,6 +61,9 @@ app.add_typer(
 )
 app.add_typer(
     evaluate_cli.app, name="evaluate", help="Evaluation: indicators, DiD, the published report."
+)
+app.add_typer(
+    pipeline_cli.app, name="pipeline", help="The pipeline on DuckDB or Spark; Parquet export."
 )
 app.command("backup", help="Back up the app database and the warehouse, with a manifest.")(
     ops_cli.backup
