@@ -446,7 +446,7 @@ def web_demo(
         bool, typer.Option("--replace", help="Replace a case the app already holds.")
     ] = False,
 ) -> None:
-    from pht.cli.app import setup_django
+    from pht.cli.web import setup_django
 
     setup_django()
     from pht.app.call.demo import SECOND_OFFICER, load_demo_call

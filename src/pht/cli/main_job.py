@@ -107,7 +107,7 @@ def run_main_job(
     port: Annotated[int, typer.Option(help="Port to serve on.")] = 8000,
 ) -> None:
     """Build the synthetic pilot, run the analytics, load the app, create users, serve."""
-    from pht.cli.app import load_warehouse, print_logins, serve_forever, setup_django
+    from pht.cli.web import load_warehouse, print_logins, serve_forever, setup_django
 
     settings = get_settings()
     settings.home.mkdir(parents=True, exist_ok=True)

@@ -21,7 +21,7 @@ def _setup() -> None:
     from django.apps import apps
 
     if not apps.ready:
-        from pht.cli.app import setup_django
+        from pht.cli.web import setup_django
 
         setup_django()
 
