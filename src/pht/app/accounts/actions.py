@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,10 @@ from pht.app.accounts.permissions import GRANT, Action, require, table
 from pht.app.audit.log import record
 from pht.app.audit.models import AuditAction
 from pht.core.errors import PhtError
+
+#: A system's name: it is also the source of the load batches it writes (the registry's source
+#: names, :data:`pht.registry.batches.SOURCE_FORM`), so the same form.
+CLIENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$")
 
 
 @dataclass(frozen=True)
@@ -39,8 +44,12 @@ def do_create_system_client(
 ) -> NewClient:
     """Register the system *name* for *practice* with *scopes* (audited as done *by*)."""
     name = name.strip()
-    if not name or len(name) > 100 or not all(c.isalnum() or c in "-_." for c in name):
-        raise PhtError("give the system a name of letters, digits, '-', '_' or '.'", where=name)
+    if not CLIENT_NAME.match(name):
+        raise PhtError(
+            "give the system a name of 1–64 letters, digits, '-', '_' or '.', starting with a "
+            "letter or digit",
+            where=name[:100],
+        )
     unknown = sorted(set(scopes) - set(table().scopes))
     if unknown or not scopes:
         raise PhtError(f"unknown scopes {unknown}; known: {sorted(table().scopes)}", where=name)

@@ -10,10 +10,16 @@ from typing import Annotated, Any
 
 import typer
 
+from pht.cli import app_call
 from pht.cli.output import Format, console, emit_rows
 from pht.core.settings import get_settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
+app.add_typer(
+    app_call.app,
+    name="call",
+    help="Change the call stored in the app database, as a pht user (--as), audited.",
+)
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
