@@ -32,7 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from pht.cli.app import gunicorn_args
+from pht.cli.web import gunicorn_args
 
 LISTED = 6_000
 USERS = 20

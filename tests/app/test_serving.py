@@ -10,7 +10,7 @@ from typing import Any
 from django.template import engines
 
 from pht.app.project import warmup
-from pht.cli.app import gunicorn_args
+from pht.cli.web import gunicorn_args
 
 ROOT = Path(__file__).resolve().parents[2]
 
