@@ -31,7 +31,6 @@ from pht.app.audit.models import AuditAction
 from pht.app.care import actions, checks, clock, codes
 from pht.app.care.forms import (
     ActivityForm,
-    AssignForm,
     CompleteForm,
     InvitationForm,
     PlanForm,
@@ -48,6 +47,7 @@ from pht.app.care.models import (
     TaskKind,
     TimelineKind,
 )
+from pht.app.care.rows import task_rows
 from pht.app.surveys.needs import survey_needs
 
 VIEW_REASON = "oppfølging i teamet"
@@ -130,19 +130,25 @@ def due_list(request: HttpRequest) -> HttpResponse:
         detail={"tasks": len(tasks), "plan_contacts": len(plans)},
         request=request,
     )
+    due_now = [t for t in tasks if t.due <= today]
+    due_later = [t for t in tasks if t.due > today]
+    team = list(team_members(practice)) if tasks else []
     return render(
         request,
         "care/due_list.html",
         {
-            "due_now": [t for t in tasks if t.due <= today],
-            "due_later": [t for t in tasks if t.due > today],
+            "due_now": due_now,
+            "due_later": due_later,
+            "due_now_rows": task_rows(
+                due_now, request=request, today=today, show_patient=True, team=team
+            ),
+            "due_later_rows": task_rows(
+                due_later, request=request, today=today, show_patient=True, team=team
+            ),
             "contacts_now": [p for p in plans if p.next_due <= today],
             "contacts_later": [p for p in plans if p.next_due > today][:20],
             "without_plan": without_plan,
             "today": today,
-            "invitation_form": InvitationForm(initial={"sent_on": today}),
-            "team": list(team_members(practice)),
-            "roles": AssignForm.base_fields["assigned_role"].choices,
         },
     )
 
@@ -425,6 +431,8 @@ def patient_detail(request: HttpRequest, uid: Any) -> HttpResponse:
         invitation_count=Count("invitations")
     )
     today = clock.today()
+    open_tasks = [t for t in tasks if t.is_open]
+    closed_tasks = [t for t in tasks if not t.is_open][:20]
     latest: dict[str, Any] = {}
     for c in patient.checks.all():
         latest.setdefault(c.condition, c)
@@ -462,14 +470,15 @@ def patient_detail(request: HttpRequest, uid: Any) -> HttpResponse:
             "admissions": [e for e in timeline if e.kind == TimelineKind.ADMISSION],
             "services": [e for e in timeline if e.kind == TimelineKind.SERVICE],
             "surveys": patient.surveys.all()[:40] if clinical else [],
-            "open_tasks": [t for t in tasks if t.is_open],
-            "closed_tasks": [t for t in tasks if not t.is_open][:20],
+            "open_tasks": open_tasks,
+            "closed_tasks": closed_tasks,
+            "open_task_rows": task_rows(open_tasks, request=request, today=today),
+            "closed_task_rows": task_rows(closed_tasks, request=request, today=today),
             "activities": patient.activities.select_related("by")[:30] if clinical else [],
             "check_rows": check_rows,
             "threads": patient.threads.prefetch_related("messages")[:20] if clinical else [],
             "can_record_checks": _role(request) in actions.CHECK_ROLES,
             "today": today,
-            "invitation_form": InvitationForm(initial={"sent_on": today}),
         },
     )
 
