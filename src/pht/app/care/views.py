@@ -331,14 +331,31 @@ def _worklist_cache() -> Any:
     return caches["worklist"] if "worklist" in settings.CACHES else caches["default"]
 
 
+def _member_tasks(request: HttpRequest) -> str:
+    """For the filter by team member: the patients of the member's open tasks (a task saved
+    does not change the practice's data version, see :mod:`pht.app.care.freshness`)."""
+    member = request.GET.get("member", "")
+    if not member.isdigit():
+        return ""
+    patients = (
+        Task.objects.filter(assigned_user_id=int(member), status__in=OPEN_STATUSES)
+        .order_by("patient_id")
+        .values_list("patient_id", flat=True)
+        .distinct()
+    )
+    return ",".join(str(p) for p in patients)
+
+
 def _cache_key(request: HttpRequest, practice: Any, part: str, encoded: str, page: str) -> str:
     """The cache key of a rendered *part* of the worklist for this request.
 
     It holds the practice and its ``data_version``, which changes with every change of a
-    patient, plan, task or team member (:mod:`pht.app.care.freshness`), so a cached part is
-    never older than the last change; the filters, page, language and page size are hashed.
+    patient, plan or team member (:mod:`pht.app.care.freshness`), so a cached part is never
+    older than the last change; the filters, page, language and page size are hashed, and for
+    the filter by team member the patients of the member's open tasks.
     """
-    raw = "\n".join((encoded, page, get_language(), str(settings.PHT_PAGE_SIZE)))
+    tasks = _member_tasks(request) if part == "table" else ""
+    raw = "\n".join((encoded, page, get_language(), str(settings.PHT_PAGE_SIZE), tasks))
     digest = hashlib.sha256(raw.encode()).hexdigest()
     return f"pht:worklist:{part}:{practice.pk}:{practice.data_version}:{digest}"
 
@@ -555,16 +572,33 @@ def task_create(request: HttpRequest, uid: Any) -> HttpResponse:
                 return redirect("care:patient", uid=patient.uid)
     else:
         kind = request.GET.get("kind", TaskKind.TASK)
+        kind = kind if kind in TaskKind.values else TaskKind.TASK
+        due = clock.today() + dt.timedelta(days=14)
         form = TaskForm(
-            initial={
-                "kind": kind if kind in TaskKind.values else TaskKind.TASK,
-                "due": clock.today() + dt.timedelta(days=14),
-                "assigned_user": request.user.pk,
-            },
+            initial={"kind": kind, "due": due, "assigned_user": request.user.pk},
             practice=patient.practice,
         )
-    status = 400 if request.method == "POST" else 200
-    return render(request, "care/task_form.html", {"patient": patient, "form": form}, status=status)
+        return render(
+            request,
+            "care/task_form.html",
+            {"patient": patient, "form": form, "fields": _new_task_fields(request, form, kind)},
+        )
+    return render(request, "care/task_form.html", {"patient": patient, "form": form}, status=400)
+
+
+def _new_task_fields(request: HttpRequest, form: TaskForm, kind: str) -> SafeString:
+    """The empty task form's fields, rendered (Django's widgets render option by option, and
+    the team's names are many options): cached like the worklist, per practice and its
+    ``data_version`` (which changes with the team), user, kind, due date and language."""
+    practice = practice_of(request.user)
+    who = f"{request.user.pk}:{kind}:{form.initial['due']}:{get_language()}"
+    key = f"pht:taskform:{practice.pk}:{practice.data_version}:{who}"
+    cache = _worklist_cache()
+    html: str | None = cache.get(key)
+    if html is None:
+        html = str(render_to_string("fields.html", {"form": form}))
+        cache.set(key, html)
+    return mark_safe(html)
 
 
 @require_POST
