@@ -33,6 +33,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from pht.cli.web import gunicorn_args
+
 ROOT = Path(__file__).resolve().parents[1]
 VENV = ROOT / ".venv" / "bin"
 USERS = int(os.environ.get("PHT_BENCH_USERS", "50"))
@@ -269,18 +271,8 @@ def _run() -> list[dict[str, Any]]:
     )
     port = _free_port()
     server = subprocess.Popen(
-        [
-            str(VENV / "gunicorn"),
-            "pht.app.project.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "3",
-            "--threads",
-            "4",
-            "--log-level",
-            "warning",
-        ],
+        # pht app serve's settings (gunicorn_args: the app preloaded and warmed in the master)
+        [str(VENV / "gunicorn"), *gunicorn_args(bind=f"127.0.0.1:{port}", workers=3, threads=4)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=(folder / "gunicorn.log").open("wb"),

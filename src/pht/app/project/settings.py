@@ -325,4 +325,11 @@ CACHES = {
         "TIMEOUT": 15 * 60,
         "OPTIONS": {"MAX_ENTRIES": 2_000},
     },
+    # rate limits (survey links, the API's throttles) must count across every server process:
+    # a table in the app database (created by the surveys app's migration 0002)
+    "limits": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "pht_rate_limits",
+        "OPTIONS": {"MAX_ENTRIES": 100_000},
+    },
 }
