@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from pht.cli import app_call
+from pht.cli import app_call, app_clients
 from pht.cli.output import Format, console, emit_rows
 from pht.core.settings import get_settings
 
@@ -19,6 +19,11 @@ app.add_typer(
     app_call.app,
     name="call",
     help="Change the call stored in the app database, as a pht user (--as), audited.",
+)
+app.add_typer(
+    app_clients.app,
+    name="clients",
+    help="Systems calling the API (client credentials): add, list, revoke; audited.",
 )
 
 DEFAULT_HOST = "127.0.0.1"
