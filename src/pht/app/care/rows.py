@@ -213,3 +213,72 @@ def task_rows(
             )
         )
     return mark_safe("\n".join(rows))  # each row made by format_html
+
+
+def _day(value: Any) -> str:
+    """A date as the pages show it (31.12.2023), '' for none (the template's ``|date``)."""
+    return f"{value:%d.%m.%Y}" if value else ""
+
+
+def evidence_rows(evidence: Iterable[tuple[Any, str]]) -> SafeString:
+    """The patient page's rows of target-group evidence: (evidence, code text) pairs."""
+    from pht.app.care.models import ConditionChoice, TargetGroupChoice
+
+    groups = {k: str(v) for k, v in TargetGroupChoice.choices}
+    conditions = {k: str(v) for k, v in ConditionChoice.choices}
+    conditions |= {
+        "frailty": gettext("skrøpelighet"),
+        "weak_demander": gettext("svak etterspørsel"),
+    }
+    sources = {
+        "contacts": gettext("kontakter hos fastlege"),
+        "admissions": gettext("sykehusopphold"),
+        "prescriptions": gettext("resepter"),
+        "services": gettext("kommunale tjenester"),
+    }
+    h = [gettext(x) for x in ("Målgruppe", "Tilstand", "Kode", "Dato", "Kilde")]
+    return format_html_join(
+        "",
+        '<tr><td data-label="{}">{}</td><td data-label="{}">{}</td>'
+        '<td data-label="{}">{} {} <span class="muted">{}</span></td>'
+        '<td data-label="{}">{}</td><td data-label="{}">{}</td></tr>',
+        (
+            (
+                h[0],
+                groups.get(e.target_group, e.target_group),
+                h[1],
+                conditions.get(e.condition, e.condition),
+                h[2],
+                e.code,
+                text,
+                e.code_system,
+                h[3],
+                _day(e.evidence_date),
+                h[4],
+                sources.get(e.source, e.source),
+            )
+            for e, text in evidence
+        ),
+    )
+
+
+def timeline_rows(events: Iterable[Any], kind: str) -> SafeString:
+    """The patient page's rows of contacts (``contact``) or hospital stays (``admission``),
+    each with its codes' texts."""
+    from pht.app.care.codes import with_texts
+
+    if kind == "contact":
+        h = [gettext(x) for x in ("Dato", "Kontakt", "Koder")]
+        cells = ((h[0], _day(e.start), h[1], e.title, h[2], with_texts(e.detail)) for e in events)
+    else:
+        h = [gettext(x) for x in ("Dato", "Opphold", "Diagnoser")]
+        cells = (
+            (h[0], f"{_day(e.start)}–{_day(e.end)}", h[1], e.title, h[2], with_texts(e.detail))
+            for e in events
+        )
+    return format_html_join(
+        "",
+        '<tr><td data-label="{}">{}</td><td data-label="{}">{}</td>'
+        '<td class="muted" data-label="{}">{}</td></tr>',
+        cells,
+    )
