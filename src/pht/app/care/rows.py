@@ -19,8 +19,9 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 
+from pht.app.accounts.models import AppRole
 from pht.app.care.actions import MAX_INVITATIONS
-from pht.app.care.models import Channel, Task
+from pht.app.care.models import Channel, ConditionChoice, Task, TaskKind, TaskStatus
 
 _UID = "00000000-0000-0000-0000-000000000000"
 _PK = 4242424242
@@ -57,6 +58,10 @@ def task_rows(
     if not tasks:
         return mark_safe("")
     urls = _Urls()
+    kinds = {k: str(v) for k, v in TaskKind.choices}
+    conditions = {k: str(v) for k, v in ConditionChoice.choices}
+    statuses = {k: str(v) for k, v in TaskStatus.choices}
+    roles = {k: str(v) for k, v in AppRole.choices}
     t = {
         k: gettext(v)
         for k, v in {
@@ -123,8 +128,10 @@ def task_rows(
                 '<td data-label="{}">{}<br><span class="muted">{}{}</span></td>',
                 t["task"],
                 task.title,
-                task.get_kind_display(),
-                format_html(" · {}", task.get_condition_display()) if task.condition else "",
+                kinds.get(task.kind, task.kind),
+                format_html(" · {}", conditions.get(task.condition, task.condition))
+                if task.condition
+                else "",
             )
         )
         user = task.assigned_user if task.assigned_user_id else None
@@ -134,14 +141,14 @@ def task_rows(
                 t["assigned"],
                 (user.get_full_name() or user.username)
                 if user is not None
-                else task.get_assigned_role_display(),
+                else roles.get(task.assigned_role, task.assigned_role),
             )
         )
         cells.append(
             format_html(
                 '<td data-label="{}">{}{}{}</td>',
                 t["status"],
-                task.get_status_display(),
+                statuses.get(task.status, task.status),
                 format_html(" ({}. {})", invitations, t["invitation"]) if invitations else "",
                 format_html('<br><span class="muted">{}</span>', task.close_note)
                 if task.close_note

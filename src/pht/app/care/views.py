@@ -122,11 +122,15 @@ def due_list(request: HttpRequest) -> HttpResponse:
         .select_related("patient")
         .order_by("next_due", "pk")
     )
-    without_plan = (
+    without_plan = list(
         Patient.objects.filter(practice=practice, listed=True, flagged=True, plan__isnull=True)
         .order_by("rank")
         .only("uid", "name", "birth_date", "reasons", "rank", "risk_band", "frailty_band")[:10]
     )
+    placeholder = "00000000-0000-0000-0000-000000000000"
+    address = reverse("care:patient", kwargs={"uid": placeholder})
+    for p in without_plan:  # reversed once, not once per row
+        p.page_url = address.replace(placeholder, str(p.uid))  # type: ignore[attr-defined]
     record(
         user=request.user,
         action=AuditAction.VIEW_DUE_LIST,
