@@ -211,7 +211,7 @@ def test_names_and_manifest(pilot_extract: SynthResult, db: duckdb.DuckDBPyConne
         "annual_checks",
         "home_visits",
         "acsc_admissions",
-        "acsc_type2_diabetes",
+        "acsc_diabetes",
         "list_length",
         "patient_activation",
         "coordination",

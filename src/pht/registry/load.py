@@ -604,7 +604,28 @@ class _Stage:
             and c.name in schema.names
             and pa.types.is_string(schema.field(c.name).type)
         ]
-        data = pq.ParquetFile(path, read_dictionary=dictionary).read(columns=header)
+        # decimals (amounts) are read by DuckDB: pyarrow turns each big-endian fixed-length value
+        # into a 128-bit decimal one by one, at three times DuckDB's cost (5,000,000 contacts:
+        # 0.8 against 0.25 CPU-seconds for the two amounts)
+        by_duckdb = [
+            name
+            for name in header
+            if pa.types.is_decimal128(schema.field(name).type)
+            and schema.field(name).type.precision <= 38
+        ]
+        data = pq.ParquetFile(path, read_dictionary=dictionary).read(
+            columns=[h for h in header if h not in by_duckdb]
+        )
+        if by_duckdb:
+            names = ", ".join(_q(c) for c in by_duckdb)
+            amounts = _in_file_order(
+                self.con, f"SELECT {names} FROM read_parquet({_lit(str(path))})"
+            )
+            if amounts.num_rows != data.num_rows:
+                raise OSError(f"read {amounts.num_rows} amounts for {data.num_rows} rows")
+            for name in by_duckdb:
+                data = data.append_column(name, amounts.column(name))
+            data = data.select(header)
         n = data.num_rows
         data = data.append_column("_line", pa.array(np.arange(2, n + 2, dtype=np.int64)))
         data = pa.Table.from_batches(data.to_batches(max_chunksize=ARROW_BATCH_ROWS), data.schema)
@@ -1256,6 +1277,18 @@ class _Stage:
             f"FROM ({' UNION ALL '.join(parts)}) WINDOW w AS (PARTITION BY pid ORDER BY s, line)"
             ") WHERE line IS NOT NULL AND pe >= s",
         )
+
+
+def _in_file_order(con: duckdb.DuckDBPyConnection, select: str) -> pa.Table:
+    """The result of *select* (a scan of one file) as Arrow, rows in the file's order."""
+    row = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()
+    if row is not None and row[0]:
+        return con.execute(select).to_arrow_table()
+    con.execute("SET preserve_insertion_order = true")
+    try:
+        return con.execute(select).to_arrow_table()
+    finally:
+        con.execute("SET preserve_insertion_order = false")
 
 
 def _ends_with_newline(path: Path) -> bool:
