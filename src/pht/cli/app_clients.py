@@ -100,7 +100,6 @@ def add(
         "scopes": new.client.scope_list(),
         "client_id": new.client_id,
         "client_secret": new.client_secret,
-        "token_url": "/o/token/",
     }
     if fmt is Format.JSON:
         emit_json(out)

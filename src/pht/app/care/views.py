@@ -31,7 +31,6 @@ from pht.app.audit.models import AuditAction
 from pht.app.care import actions, checks, clock, codes
 from pht.app.care.forms import (
     ActivityForm,
-    AssignForm,
     CompleteForm,
     InvitationForm,
     PlanForm,
@@ -48,6 +47,7 @@ from pht.app.care.models import (
     TaskKind,
     TimelineKind,
 )
+from pht.app.care.rows import task_rows
 from pht.app.surveys.needs import survey_needs
 
 VIEW_REASON = "oppfølging i teamet"
@@ -130,19 +130,25 @@ def due_list(request: HttpRequest) -> HttpResponse:
         detail={"tasks": len(tasks), "plan_contacts": len(plans)},
         request=request,
     )
+    due_now = [t for t in tasks if t.due <= today]
+    due_later = [t for t in tasks if t.due > today]
+    team = list(team_members(practice)) if tasks else []
     return render(
         request,
         "care/due_list.html",
         {
-            "due_now": [t for t in tasks if t.due <= today],
-            "due_later": [t for t in tasks if t.due > today],
+            "due_now": due_now,
+            "due_later": due_later,
+            "due_now_rows": task_rows(
+                due_now, request=request, today=today, show_patient=True, team=team
+            ),
+            "due_later_rows": task_rows(
+                due_later, request=request, today=today, show_patient=True, team=team
+            ),
             "contacts_now": [p for p in plans if p.next_due <= today],
             "contacts_later": [p for p in plans if p.next_due > today][:20],
             "without_plan": without_plan,
             "today": today,
-            "invitation_form": InvitationForm(initial={"sent_on": today}),
-            "team": list(team_members(practice)),
-            "roles": AssignForm.base_fields["assigned_role"].choices,
         },
     )
 
@@ -325,14 +331,31 @@ def _worklist_cache() -> Any:
     return caches["worklist"] if "worklist" in settings.CACHES else caches["default"]
 
 
+def _member_tasks(request: HttpRequest) -> str:
+    """For the filter by team member: the patients of the member's open tasks (a task saved
+    does not change the practice's data version, see :mod:`pht.app.care.freshness`)."""
+    member = request.GET.get("member", "")
+    if not member.isdigit():
+        return ""
+    patients = (
+        Task.objects.filter(assigned_user_id=int(member), status__in=OPEN_STATUSES)
+        .order_by("patient_id")
+        .values_list("patient_id", flat=True)
+        .distinct()
+    )
+    return ",".join(str(p) for p in patients)
+
+
 def _cache_key(request: HttpRequest, practice: Any, part: str, encoded: str, page: str) -> str:
     """The cache key of a rendered *part* of the worklist for this request.
 
     It holds the practice and its ``data_version``, which changes with every change of a
-    patient, plan, task or team member (:mod:`pht.app.care.freshness`), so a cached part is
-    never older than the last change; the filters, page, language and page size are hashed.
+    patient, plan or team member (:mod:`pht.app.care.freshness`), so a cached part is never
+    older than the last change; the filters, page, language and page size are hashed, and for
+    the filter by team member the patients of the member's open tasks.
     """
-    raw = "\n".join((encoded, page, get_language(), str(settings.PHT_PAGE_SIZE)))
+    tasks = _member_tasks(request) if part == "table" else ""
+    raw = "\n".join((encoded, page, get_language(), str(settings.PHT_PAGE_SIZE), tasks))
     digest = hashlib.sha256(raw.encode()).hexdigest()
     return f"pht:worklist:{part}:{practice.pk}:{practice.data_version}:{digest}"
 
@@ -425,6 +448,8 @@ def patient_detail(request: HttpRequest, uid: Any) -> HttpResponse:
         invitation_count=Count("invitations")
     )
     today = clock.today()
+    open_tasks = [t for t in tasks if t.is_open]
+    closed_tasks = [t for t in tasks if not t.is_open][:20]
     latest: dict[str, Any] = {}
     for c in patient.checks.all():
         latest.setdefault(c.condition, c)
@@ -462,14 +487,15 @@ def patient_detail(request: HttpRequest, uid: Any) -> HttpResponse:
             "admissions": [e for e in timeline if e.kind == TimelineKind.ADMISSION],
             "services": [e for e in timeline if e.kind == TimelineKind.SERVICE],
             "surveys": patient.surveys.all()[:40] if clinical else [],
-            "open_tasks": [t for t in tasks if t.is_open],
-            "closed_tasks": [t for t in tasks if not t.is_open][:20],
+            "open_tasks": open_tasks,
+            "closed_tasks": closed_tasks,
+            "open_task_rows": task_rows(open_tasks, request=request, today=today),
+            "closed_task_rows": task_rows(closed_tasks, request=request, today=today),
             "activities": patient.activities.select_related("by")[:30] if clinical else [],
             "check_rows": check_rows,
             "threads": patient.threads.prefetch_related("messages")[:20] if clinical else [],
             "can_record_checks": _role(request) in actions.CHECK_ROLES,
             "today": today,
-            "invitation_form": InvitationForm(initial={"sent_on": today}),
         },
     )
 
@@ -546,16 +572,33 @@ def task_create(request: HttpRequest, uid: Any) -> HttpResponse:
                 return redirect("care:patient", uid=patient.uid)
     else:
         kind = request.GET.get("kind", TaskKind.TASK)
+        kind = kind if kind in TaskKind.values else TaskKind.TASK
+        due = clock.today() + dt.timedelta(days=14)
         form = TaskForm(
-            initial={
-                "kind": kind if kind in TaskKind.values else TaskKind.TASK,
-                "due": clock.today() + dt.timedelta(days=14),
-                "assigned_user": request.user.pk,
-            },
+            initial={"kind": kind, "due": due, "assigned_user": request.user.pk},
             practice=patient.practice,
         )
-    status = 400 if request.method == "POST" else 200
-    return render(request, "care/task_form.html", {"patient": patient, "form": form}, status=status)
+        return render(
+            request,
+            "care/task_form.html",
+            {"patient": patient, "form": form, "fields": _new_task_fields(request, form, kind)},
+        )
+    return render(request, "care/task_form.html", {"patient": patient, "form": form}, status=400)
+
+
+def _new_task_fields(request: HttpRequest, form: TaskForm, kind: str) -> SafeString:
+    """The empty task form's fields, rendered (Django's widgets render option by option, and
+    the team's names are many options): cached like the worklist, per practice and its
+    ``data_version`` (which changes with the team), user, kind, due date and language."""
+    practice = practice_of(request.user)
+    who = f"{request.user.pk}:{kind}:{form.initial['due']}:{get_language()}"
+    key = f"pht:taskform:{practice.pk}:{practice.data_version}:{who}"
+    cache = _worklist_cache()
+    html: str | None = cache.get(key)
+    if html is None:
+        html = str(render_to_string("fields.html", {"form": form}))
+        cache.set(key, html)
+    return mark_safe(html)
 
 
 @require_POST
