@@ -73,13 +73,13 @@ def test_the_due_list_and_the_patient_page_make_no_query_per_task(
     _tasks(nurse, one, 1)
     few = _count(nurse, "/tasks/", django_assert_max_num_queries, SIGNED_IN + 6)
     page_few = _count(
-        nurse, f"/patients/{one[0].uid}/", django_assert_max_num_queries, SIGNED_IN + 13
+        nurse, f"/patients/{one[0].uid}/", django_assert_max_num_queries, SIGNED_IN + 12
     )
     _tasks(nurse, many, 4)
     # 25 tasks on the due list and 5 on the first patient's page: not one query more
     assert _count(nurse, "/tasks/", django_assert_max_num_queries, SIGNED_IN + 6) == few
     assert (
-        _count(nurse, f"/patients/{one[0].uid}/", django_assert_max_num_queries, SIGNED_IN + 13)
+        _count(nurse, f"/patients/{one[0].uid}/", django_assert_max_num_queries, SIGNED_IN + 12)
         == page_few
     )
 

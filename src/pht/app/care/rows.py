@@ -19,8 +19,9 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 
+from pht.app.accounts.models import AppRole
 from pht.app.care.actions import MAX_INVITATIONS
-from pht.app.care.models import Channel, Task
+from pht.app.care.models import Channel, ConditionChoice, Task, TaskKind, TaskStatus
 
 _UID = "00000000-0000-0000-0000-000000000000"
 _PK = 4242424242
@@ -57,6 +58,10 @@ def task_rows(
     if not tasks:
         return mark_safe("")
     urls = _Urls()
+    kinds = {k: str(v) for k, v in TaskKind.choices}
+    conditions = {k: str(v) for k, v in ConditionChoice.choices}
+    statuses = {k: str(v) for k, v in TaskStatus.choices}
+    roles = {k: str(v) for k, v in AppRole.choices}
     t = {
         k: gettext(v)
         for k, v in {
@@ -123,8 +128,10 @@ def task_rows(
                 '<td data-label="{}">{}<br><span class="muted">{}{}</span></td>',
                 t["task"],
                 task.title,
-                task.get_kind_display(),
-                format_html(" · {}", task.get_condition_display()) if task.condition else "",
+                kinds.get(task.kind, task.kind),
+                format_html(" · {}", conditions.get(task.condition, task.condition))
+                if task.condition
+                else "",
             )
         )
         user = task.assigned_user if task.assigned_user_id else None
@@ -134,14 +141,14 @@ def task_rows(
                 t["assigned"],
                 (user.get_full_name() or user.username)
                 if user is not None
-                else task.get_assigned_role_display(),
+                else roles.get(task.assigned_role, task.assigned_role),
             )
         )
         cells.append(
             format_html(
                 '<td data-label="{}">{}{}{}</td>',
                 t["status"],
-                task.get_status_display(),
+                statuses.get(task.status, task.status),
                 format_html(" ({}. {})", invitations, t["invitation"]) if invitations else "",
                 format_html('<br><span class="muted">{}</span>', task.close_note)
                 if task.close_note
@@ -213,3 +220,72 @@ def task_rows(
             )
         )
     return mark_safe("\n".join(rows))  # each row made by format_html
+
+
+def _day(value: Any) -> str:
+    """A date as the pages show it (31.12.2023), '' for none (the template's ``|date``)."""
+    return f"{value:%d.%m.%Y}" if value else ""
+
+
+def evidence_rows(evidence: Iterable[tuple[Any, str]]) -> SafeString:
+    """The patient page's rows of target-group evidence: (evidence, code text) pairs."""
+    from pht.app.care.models import ConditionChoice, TargetGroupChoice
+
+    groups = {k: str(v) for k, v in TargetGroupChoice.choices}
+    conditions = {k: str(v) for k, v in ConditionChoice.choices}
+    conditions |= {
+        "frailty": gettext("skrøpelighet"),
+        "weak_demander": gettext("svak etterspørsel"),
+    }
+    sources = {
+        "contacts": gettext("kontakter hos fastlege"),
+        "admissions": gettext("sykehusopphold"),
+        "prescriptions": gettext("resepter"),
+        "services": gettext("kommunale tjenester"),
+    }
+    h = [gettext(x) for x in ("Målgruppe", "Tilstand", "Kode", "Dato", "Kilde")]
+    return format_html_join(
+        "",
+        '<tr><td data-label="{}">{}</td><td data-label="{}">{}</td>'
+        '<td data-label="{}">{} {} <span class="muted">{}</span></td>'
+        '<td data-label="{}">{}</td><td data-label="{}">{}</td></tr>',
+        (
+            (
+                h[0],
+                groups.get(e.target_group, e.target_group),
+                h[1],
+                conditions.get(e.condition, e.condition),
+                h[2],
+                e.code,
+                text,
+                e.code_system,
+                h[3],
+                _day(e.evidence_date),
+                h[4],
+                sources.get(e.source, e.source),
+            )
+            for e, text in evidence
+        ),
+    )
+
+
+def timeline_rows(events: Iterable[Any], kind: str) -> SafeString:
+    """The patient page's rows of contacts (``contact``) or hospital stays (``admission``),
+    each with its codes' texts."""
+    from pht.app.care.codes import with_texts
+
+    if kind == "contact":
+        h = [gettext(x) for x in ("Dato", "Kontakt", "Koder")]
+        cells = ((h[0], _day(e.start), h[1], e.title, h[2], with_texts(e.detail)) for e in events)
+    else:
+        h = [gettext(x) for x in ("Dato", "Opphold", "Diagnoser")]
+        cells = (
+            (h[0], f"{_day(e.start)}–{_day(e.end)}", h[1], e.title, h[2], with_texts(e.detail))
+            for e in events
+        )
+    return format_html_join(
+        "",
+        '<tr><td data-label="{}">{}</td><td data-label="{}">{}</td>'
+        '<td class="muted" data-label="{}">{}</td></tr>',
+        cells,
+    )

@@ -40,24 +40,28 @@ from pht.app.care.forms import (
 )
 from pht.app.care.models import (
     OPEN_STATUSES,
+    Band,
     ConditionChoice,
     FollowUpPlan,
     Patient,
+    RiskBand,
+    TargetGroupChoice,
     Task,
     TaskKind,
     TimelineKind,
 )
-from pht.app.care.rows import task_rows
+from pht.app.care.rows import evidence_rows, task_rows, timeline_rows
 from pht.app.surveys.needs import survey_needs
 
 VIEW_REASON = "oppfølging i teamet"
 
 
-def _patient(request: HttpRequest, uid: Any) -> Patient:
-    """The patient *uid* of the user's own practice; 404 for any other (whatever the URL)."""
+def _patient(request: HttpRequest, uid: Any, *related: str) -> Patient:
+    """The patient *uid* of the user's own practice; 404 for any other (whatever the URL).
+    *related*: more relations to read in the same query."""
     practice = practice_of(request.user)
     return get_object_or_404(
-        Patient.objects.select_related("practice", "gp"), uid=uid, practice=practice
+        Patient.objects.select_related("practice", "gp", *related), uid=uid, practice=practice
     )
 
 
@@ -118,11 +122,15 @@ def due_list(request: HttpRequest) -> HttpResponse:
         .select_related("patient")
         .order_by("next_due", "pk")
     )
-    without_plan = (
+    without_plan = list(
         Patient.objects.filter(practice=practice, listed=True, flagged=True, plan__isnull=True)
         .order_by("rank")
         .only("uid", "name", "birth_date", "reasons", "rank", "risk_band", "frailty_band")[:10]
     )
+    placeholder = "00000000-0000-0000-0000-000000000000"
+    address = reverse("care:patient", kwargs={"uid": placeholder})
+    for p in without_plan:  # reversed once, not once per row
+        p.page_url = address.replace(placeholder, str(p.uid))  # type: ignore[attr-defined]
     record(
         user=request.user,
         action=AuditAction.VIEW_DUE_LIST,
@@ -243,14 +251,20 @@ def worklist_queryset(practice: Any, data: dict[str, Any]) -> QuerySet[Patient]:
 
 def worklist_rows(patients: Any) -> SafeString:
     """The worklist table's rows as HTML, built in Python (the template loop cost most of the
-    page). Every value is escaped by :func:`format_html`."""
+    page). Every value is escaped by :func:`format_html`; the labels and the address are made
+    once per table, not per row."""
     overdue = gettext("årskontroll forfalt")
-    yes = gettext("ja")
-    labels = dict(ConditionChoice.choices)
+    yes, next_ = gettext("ja"), gettext("neste")
+    conditions = {k: str(v) for k, v in ConditionChoice.choices}
+    groups = {k: str(v) for k, v in TargetGroupChoice.choices}
+    bands = {k: str(v) for k, v in Band.choices}
+    risks = {k: str(v) for k, v in RiskBand.choices}
     sex = {"F": gettext("kvinne"), "M": gettext("mann"), "K": gettext("kvinne")}
     h_patient, h_reasons, h_groups = gettext("Pasient"), gettext("Grunner"), gettext("Målgrupper")
     h_frailty, h_risk = gettext("Skrøpelighet"), gettext("Risiko for innleggelse")
     h_plan = gettext("Plan")
+    placeholder = "00000000-0000-0000-0000-000000000000"
+    address = reverse("care:patient", kwargs={"uid": placeholder})
     rows = []
     patients = list(patients)
     needs = survey_needs(p.pk for p in patients)  # e.g. "WHO-5 28 eller lavere"
@@ -259,6 +273,7 @@ def worklist_rows(patients: Any) -> SafeString:
             plan = p.plan
         except FollowUpPlan.DoesNotExist:
             plan = None
+        late = p.overdue_condition_list()
         rows.append(
             format_html(
                 '<tr class="patient-row"><td data-label="#">{}</td><td data-label="{}">'
@@ -269,7 +284,7 @@ def worklist_rows(patients: Any) -> SafeString:
                 '<td data-label="{}">{}{}</td><td data-label="{}">{}</td></tr>',
                 "" if p.rank is None else p.rank,
                 h_patient,
-                reverse("care:patient", kwargs={"uid": p.uid}),
+                address.replace(placeholder, str(p.uid)),
                 p.name,
                 p.birth_date.strftime("%d.%m.%Y"),
                 sex.get(p.sex, p.sex),
@@ -278,25 +293,27 @@ def worklist_rows(patients: Any) -> SafeString:
                 format_html(
                     ' <span class="badge warn">{}: {}</span>',
                     overdue,
-                    ", ".join(str(labels.get(c, c)) for c in p.overdue_condition_list()),
+                    ", ".join(conditions.get(c, c) for c in late),
                 )
-                if p.overdue_condition_list()
+                if late
                 else format_html(' <span class="badge warn">{}</span>', overdue)
                 if p.annual_check_overdue
                 else "",
                 h_groups,
                 format_html_join(
-                    "", '<span class="badge">{}</span>', ((g,) for g in p.target_group_labels())
+                    "",
+                    '<span class="badge">{}</span>',
+                    ((groups.get(g, g),) for g in p.target_group_list()),
                 ),
                 h_frailty,
-                p.frailty_label(),
+                bands.get(p.frailty_band, p.frailty_band),
                 h_risk,
                 "—" if p.risk is None else f"{p.risk_percent()} %",
-                "" if p.risk is None else format_html(" ({})", p.risk_label()),
+                "" if p.risk is None else format_html(" ({})", risks.get(p.risk_band, p.risk_band)),
                 h_plan,
                 "—"
                 if plan is None or not plan.active
-                else f"{yes}, {gettext('neste')} {plan.next_due:%d.%m.%Y}",
+                else f"{yes}, {next_} {plan.next_due:%d.%m.%Y}",
             )
         )
     return mark_safe("".join(rows))
@@ -437,7 +454,7 @@ def worklist(request: HttpRequest) -> HttpResponse:
 @patient_access_required
 def patient_detail(request: HttpRequest, uid: Any) -> HttpResponse:
     """The patient page: identity, groups with evidence, frailty, risk, timeline, plan, tasks."""
-    patient = _patient(request, uid)
+    patient = _patient(request, uid, "plan", "plan__responsible")
     reason = (request.GET.get("reason") or VIEW_REASON)[:200]
     actions.do_view_patient(user=request.user, patient=patient, reason=reason, request=request)
     # the permission table: a role without clinical access (the secretary) sees no clinical data
@@ -448,6 +465,13 @@ def patient_detail(request: HttpRequest, uid: Any) -> HttpResponse:
         invitation_count=Count("invitations")
     )
     today = clock.today()
+    evidence = (
+        [(e, codes.code_text(e.code, e.code_system)) for e in patient.evidence.all()]
+        if clinical
+        else []
+    )
+    contacts = [e for e in timeline if e.kind == TimelineKind.CONTACT][:30]
+    admissions = [e for e in timeline if e.kind == TimelineKind.ADMISSION]
     open_tasks = [t for t in tasks if t.is_open]
     closed_tasks = [t for t in tasks if not t.is_open][:20]
     latest: dict[str, Any] = {}
@@ -475,16 +499,15 @@ def patient_detail(request: HttpRequest, uid: Any) -> HttpResponse:
         {
             "patient": patient,
             "age": _age(patient.birth_date, today),
-            "evidence": [
-                (e, codes.code_text(e.code, e.code_system)) for e in patient.evidence.all()
-            ]
-            if clinical
-            else [],
+            "evidence": evidence,
+            "evidence_rows": evidence_rows(evidence),
             "clinical": clinical,
             "plan": plan,
             "reviews": plan.reviews.select_related("by")[:10] if plan else [],
-            "contacts": [e for e in timeline if e.kind == TimelineKind.CONTACT][:30],
-            "admissions": [e for e in timeline if e.kind == TimelineKind.ADMISSION],
+            "contacts": contacts,
+            "contact_rows": timeline_rows(contacts, "contact"),
+            "admissions": admissions,
+            "admission_rows": timeline_rows(admissions, "admission"),
             "services": [e for e in timeline if e.kind == TimelineKind.SERVICE],
             "surveys": patient.surveys.all()[:40] if clinical else [],
             "open_tasks": open_tasks,

@@ -41,6 +41,25 @@ def _templates() -> int:
     return count
 
 
+def _form_templates() -> int:
+    """Compile the widget templates of Django's form renderer (a form renders each field, and
+    each option of a choice, with its own template, in an engine of the renderer's own)."""
+    import django.forms
+    from django.forms.renderers import get_default_renderer
+    from django.template.exceptions import TemplateDoesNotExist
+
+    renderer = get_default_renderer()
+    root = Path(django.forms.__file__).parent / "templates"
+    count = 0
+    for path in sorted((root / "django" / "forms").rglob("*.html")):
+        try:
+            renderer.get_template(path.relative_to(root).as_posix())
+        except TemplateDoesNotExist:
+            continue
+        count += 1
+    return count
+
+
 def _reference_data() -> None:
     """The reference data the pages read (each is cached for the process on first use)."""
     from pht.app.accounts.permissions import table
@@ -90,6 +109,7 @@ def warm() -> dict[str, float]:
     took["reference data"] = time.perf_counter() - t
     t = time.perf_counter()
     took["templates"] = float(_templates())
+    took["form templates"] = float(_form_templates())
     took["templates s"] = time.perf_counter() - t
     for conn in connections.all(initialized_only=True):
         # nothing above should have opened one; a forked worker must not share one
