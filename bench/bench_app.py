@@ -32,6 +32,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from pht.cli.web import gunicorn_args
+
 LISTED = 6_000
 USERS = 20
 DURATION_S = 20
@@ -163,15 +165,7 @@ def _serve(home: Path, port: int) -> subprocess.Popen[bytes]:
             sys.executable,
             "-m",
             "gunicorn",
-            "pht.app.project.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(WORKERS),
-            "--threads",
-            str(THREADS),
-            "--log-level",
-            "warning",
+            *gunicorn_args(bind=f"127.0.0.1:{port}", workers=WORKERS, threads=THREADS),
         ],
         env=env,
         stdout=subprocess.DEVNULL,

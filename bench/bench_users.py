@@ -3,7 +3,8 @@
 Builds the demo (``pht run --no-serve``: the synthetic pilot, its analytics and demo users) into
 a fresh PostgreSQL database on ``scripts/postgres.sh``'s server, serves it with gunicorn (3
 workers x 4 threads, as ``pht app serve``) and lets locust drive 50 users (nurses, secretaries,
-team leads, municipal leads; ``bench/load/locustfile.py``) for ``PHT_BENCH_SECONDS`` (300).
+team leads, municipal leads; ``bench/load/locustfile.py``; and patients answering WHO-5,
+``bench/load/surveys_locustfile.py``) for ``PHT_BENCH_SECONDS`` (300).
 During the run one gunicorn worker is killed (SIGKILL) and PostgreSQL is restarted. Reported:
 p95 per page outside the fault windows, errors outside and inside them, the seconds until
 requests succeed again after each fault, and whether every task the app said it saved is in
@@ -16,6 +17,7 @@ restart; run it on a quiet machine, the figures are wall-clock latencies.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import signal
@@ -30,6 +32,8 @@ import urllib.request
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
+
+from pht.cli.web import gunicorn_args
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV = ROOT / ".venv" / "bin"
@@ -91,6 +95,14 @@ out["municipal_paths"] = urls("call:index", "leaders:municipality_index") or ["/
 import datetime as dt
 out["due_date"] = (dt.date.today() + dt.timedelta(days=14)).isoformat()
 json.dump(out, open(sys.argv[1], "w"))
+# survey respondents: WHO-5 invitations with single-use links for flagged patients
+from pht.app.surveys import actions, links
+tokens = []
+for patient in Patient.objects.filter(flagged=True).select_related("practice").order_by("id")[:400]:
+    inv = actions.invite(user=None, patient=patient, instrument_id="who5", channel="sms",
+                         recipient="91234567", remind=False)
+    tokens.append(links.new_link(inv, kind="invitation"))
+json.dump(tokens, open(sys.argv[2], "w"))
 """
 
 CHECK = r"""
@@ -225,6 +237,18 @@ def _analyse(log: Path, events: dict[str, float]) -> tuple[list[dict[str, Any]],
 
 
 def run() -> list[dict[str, Any]]:
+    # one run at a time: two would share the PostgreSQL server that each restarts, and the CPU
+    lock = (ROOT / ".tools" / "bench-users.lock").open("w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        msg = "another `bench users` run is going on: the figures of both would be wrong"
+        raise SystemExit(msg) from None
+    with lock:
+        return _run()
+
+
+def _run() -> list[dict[str, Any]]:
     load_average = os.getloadavg()[0]
     folder = Path(tempfile.mkdtemp(prefix="pht-bench-users-"))
     url = _database()
@@ -241,21 +265,14 @@ def run() -> list[dict[str, Any]]:
     subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL)
     build_s = time.time() - started
     config = folder / "load.json"
-    subprocess.run([str(VENV / "python"), "-c", SESSIONS, str(config)], env=env, check=True)
+    tokens = folder / "survey-tokens.json"
+    subprocess.run(
+        [str(VENV / "python"), "-c", SESSIONS, str(config), str(tokens)], env=env, check=True
+    )
     port = _free_port()
     server = subprocess.Popen(
-        [
-            str(VENV / "gunicorn"),
-            "pht.app.project.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "3",
-            "--threads",
-            "4",
-            "--log-level",
-            "warning",
-        ],
+        # pht app serve's settings (gunicorn_args: the app preloaded and warmed in the master)
+        [str(VENV / "gunicorn"), *gunicorn_args(bind=f"127.0.0.1:{port}", workers=3, threads=4)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=(folder / "gunicorn.log").open("wb"),
@@ -270,12 +287,19 @@ def run() -> list[dict[str, Any]]:
             except OSError:
                 time.sleep(0.5)
         faults = threading.Thread(target=_faults, args=(server.pid, events), daemon=True)
-        load_env = {**env, "PHT_LOAD_CONFIG": str(config), "PHT_LOAD_LOG": str(log)}
+        load_env = {
+            **env,
+            "PHT_LOAD_CONFIG": str(config),
+            "PHT_LOAD_LOG": str(log),
+            "PHT_SURVEY_TOKENS": str(tokens),
+        }
         locust = subprocess.Popen(
             [
                 str(VENV / "locust"),
                 "-f",
-                str(ROOT / "bench" / "load" / "locustfile.py"),
+                # the team's roles and patients answering a survey (one user in ten)
+                f"{ROOT / 'bench' / 'load' / 'locustfile.py'},"
+                f"{ROOT / 'bench' / 'load' / 'surveys_locustfile.py'}",
                 "--headless",
                 "-u",
                 str(USERS),
@@ -295,6 +319,7 @@ def run() -> list[dict[str, Any]]:
             stdout=subprocess.DEVNULL,
             stderr=(folder / "locust.log").open("wb"),
         )
+        started_load = time.time()
         faults.start()
         locust.wait()
         faults.join()
@@ -322,6 +347,10 @@ def run() -> list[dict[str, Any]]:
         {"what": "... of them missing in the database", "value": found["missing"], "unit": "tasks"},
         {"what": "... saved twice", "value": found["duplicates"], "unit": "tasks"},
         {"what": "... without their audit row", "value": found["without_audit"], "unit": "tasks"},
+    ]
+    rows += [
+        {"what": f"fault: {name} at (s after the start)", "value": at - started_load, "unit": "s"}
+        for name, at in sorted(events.items(), key=lambda kv: kv[1])
     ]
     (ROOT / "var").mkdir(exist_ok=True)
     (ROOT / "var" / "bench-users.json").write_text(json.dumps(rows, indent=1))

@@ -2,8 +2,9 @@
 
 Repeats generation and estimation over many seeds of a reduced pilot and prints, per indicator
 with a known true effect: coverage of the 95% intervals, mean bias, and the rejection rate of the
-5% test for null effects; for ACSC admissions also the bias without Poisson noise (the estimator
-run on the generator's expected rates, pht.evaluation.validation.noise_free). The data come from
+5% test for null effects; for the ACSC admissions (acsc_admissions, and acsc_diabetes: E11 of type
+2 diabetes patients) also the bias without Poisson noise (the estimator run on the generator's
+expected rates, pht.evaluation.validation.noise_free). The data come from
 the synthetic generator's pilot scenario (``pht.synth``, ``--source synth``, the default) or
 its small ``panel`` scenario (``--source panel``). Every run is appended to ``--runs``
 as it finishes, so a long validation can be read while it runs.

@@ -7,6 +7,9 @@ wsgi_app = "pht.app.project.wsgi:application"
 bind = os.environ.get("PHT_BIND", "unix:/run/pht/web.sock")
 workers = int(os.environ.get("PHT_WORKERS") or max(2, multiprocessing.cpu_count() + 1))
 threads = int(os.environ.get("PHT_THREADS", "4"))
+# the master imports and warms the app once (pht.app.project.warmup) and forks warm workers, as
+# `pht app serve` does (pht.cli.web.gunicorn_args): a replaced worker serves at once
+preload_app = True
 timeout = 60
 graceful_timeout = 30
 # a worker is replaced after this many requests (slow leaks never pile up)

@@ -244,6 +244,16 @@ def test_guessing_is_refused_then_rate_limited(users: Any, patient: Patient, out
     assert (
         AuditEntry.objects.filter(action=AuditAction.SURVEY_REFUSED, reason="unknown").count() == 10
     )
+    # the count lives in the app database, so another server process sees it: a cache object of
+    # its own (as a second gunicorn worker has) reads the same ten refusals
+    from django.conf import settings
+    from django.core.cache.backends.db import DatabaseCache
+
+    from pht.app.surveys import ratelimit
+
+    limits = settings.CACHES["limits"]
+    other_process = DatabaseCache(limits["LOCATION"], limits)
+    assert other_process.get(ratelimit._key("fail", "10.1.2.3")) == 10
 
 
 def test_letter_has_a_pdf_with_the_link_as_qr(users: Any, patient: Patient, outdir: Path) -> None:

@@ -108,3 +108,46 @@ def test_a_token_with_tasks_write_creates_a_task_as_the_system(loaded: Any) -> N
     )
     assert revoked.status_code == 200
     assert http.get("/api/worklist", **bearer).status_code == 401
+
+
+def test_every_api_read_asks_the_permission_table(loaded: Any, users: Any) -> None:
+    """Plans, checks and survey answers are clinical (a system and the secretary see none),
+    recalls are tasks (the secretary's, not a system's), staffing is a dashboard."""
+    from pht.app.care import actions, clock
+    from tests.app.conftest import client_for
+
+    practice = Practice.objects.get(pk=PRACTICE_A)
+    new = do_create_system_client(
+        by="driftsansvarlig", name="ehr-a", practice=practice, scopes=["worklist:read"]
+    )
+    http = Client()
+    access = token_for(http, new, "worklist:read").json()["access_token"]
+    bearer = {"HTTP_AUTHORIZATION": f"Bearer {access}"}
+    patient = Patient.objects.filter(practice_id=PRACTICE_A, flagged=True).first()
+    assert patient is not None
+    actions.do_save_plan(
+        user=users["nurse_a"],
+        patient=patient,
+        goal="Gå tur",
+        responsible=users["nurse_a"],
+        contact_interval_months=3,
+        next_due=clock.today() + dt.timedelta(days=7),
+        partners=[],
+    )
+    clinical = [
+        f"/api/patients/{patient.uid}/plan",
+        f"/api/patients/{patient.uid}/checks",
+        f"/api/patients/{patient.uid}/questionnaire-responses",
+    ]
+    for url in [*clinical, "/api/recalls", f"/api/practices/{PRACTICE_A}/staffing"]:
+        assert http.get(url, **bearer).status_code == 403, url
+    assert (
+        AuditEntry.objects.filter(action=AuditAction.DENIED, username="system:ehr-a").count() == 5
+    )
+    secretary = client_for(Client(), users["secretary_a"])
+    for url in clinical:
+        assert secretary.get(url).status_code == 403, url
+    assert secretary.get("/api/recalls").status_code == 200  # recalls are the secretary's work
+    nurse = client_for(Client(), users["nurse_a"])
+    for url in clinical:
+        assert nurse.get(url).status_code == 200, url

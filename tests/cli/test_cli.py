@@ -122,3 +122,25 @@ def test_a_users_error_is_one_clear_line_without_a_traceback(tmp_path: Path) -> 
     assert proc.returncode == 2
     assert "pht registry init" in proc.stderr
     assert "Traceback" not in proc.stderr + proc.stdout
+
+
+def test_a_command_imports_only_its_own_room() -> None:
+    """`pht backup` does not pay for the statistics, charts and call rooms at start-up; the
+    whole command (as `pht --help` shows it) still has every sub-command."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys; sys.argv = ['pht', 'backup', '--help']\n"
+        "from pht.cli import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('statsmodels', 'altair', 'scipy', 'pht.call', 'pht.population')"
+        " if m in sys.modules]\n"
+        "print('HEAVY', heavy)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=300
+    )
+    assert "HEAVY []" in done.stdout, done.stdout[-500:]
+    names = {name for name, _ in _commands(get_command(app))}
+    assert {"backup", "restore", "run", "registry", "app", "call", "evaluate"} <= names

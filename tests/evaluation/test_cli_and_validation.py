@@ -109,10 +109,10 @@ def test_a_validation_run_on_the_registry_generator_reads_the_manifest() -> None
         3,
         source="synth",
         sim_options={"scenario": "pilot", "years": (2016, 2021), "persons": 3000},
-        indicators=["nurse_consultations", "out_of_hours", "acsc_admissions"],
+        indicators=["nurse_consultations", "out_of_hours", "acsc_admissions", "acsc_diabetes"],
     )
     got = {r["indicator"]: r for r in rows}
-    assert set(got) == {"nurse_consultations", "out_of_hours", "acsc_admissions"}
+    assert set(got) == {"nurse_consultations", "out_of_hours", "acsc_admissions", "acsc_diabetes"}
     assert got["nurse_consultations"]["true_effect"] > 0
     assert got["out_of_hours"]["true_effect"] == 0
     for r in rows:
@@ -128,3 +128,12 @@ def test_a_validation_run_on_the_registry_generator_reads_the_manifest() -> None
     assert abs(acsc["estimate_noise_free"] - acsc["truth_sample"]) < 0.3 * abs(acsc["true_effect"])
     assert abs(acsc["estimate_no_effect"]) < 0.3 * abs(acsc["true_effect"])
     assert acsc["estimate_noise_free"] != pytest.approx(acsc["estimate"], abs=1e-6)
+    # acsc_diabetes: the manifest's true effect is what the indicator measures. Its population
+    # (type 2 diabetes patients, T90) and numerator (E11) are where the generator plants the
+    # effect, so the planted change over the indicator's treated cells is the manifest's figure
+    # (read per target-group patient, as before, it was an eighth of the planted figure)
+    dm = got["acsc_diabetes"]
+    assert dm["true_effect"] < 0
+    assert dm["truth_sample"] == pytest.approx(dm["true_effect"], rel=1e-4)
+    assert abs(dm["estimate_noise_free"] - dm["true_effect"]) < 0.1 * abs(dm["true_effect"])
+    assert abs(dm["estimate_no_effect"]) < 0.1 * abs(dm["true_effect"])

@@ -4,6 +4,7 @@ diabetes, collaboration with municipal and specialist services — each against 
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import ibis
 import pandas as pd
@@ -17,15 +18,21 @@ from pht.evaluation.indicators import (
     indicator_cells,
     indicator_table,
     person_quarter_panel,
+    targets_from_diagnoses,
+    targets_from_truth,
 )
 from pht.reference import load_sources
 from pht.reference.files import read_toml
 from pht.registry.schema import TABLES
 from pht.registry.warehouse import Warehouse
 
-from .test_indicators import GP, PRACTICE, Q1, Q2, TARGETS, A, _tables
+from .test_indicators import GP, PRACTICE, Q1, Q2, TARGETS, A, B, C, _tables
 
 GP3, D = "1000003", "P4"  # a second GP of the practice, with one listed person
+# A's diabetes is type 2 (coded T90): the population of acsc_diabetes
+TYPE2 = pd.DataFrame(
+    {"person_id": [A], "group": ["type2_diabetes"], "since": pd.to_datetime(["2018-02-10"])}
+)
 
 
 def _more_tables() -> dict[str, pd.DataFrame]:
@@ -89,7 +96,8 @@ def wh() -> Warehouse:
 
 @pytest.fixture(scope="module")
 def panel(wh: Warehouse) -> ibis.Table:
-    return person_quarter_panel(wh, first_quarter=Q1, last_quarter=Q2, targets=TARGETS).cache()
+    targets = pd.concat([TARGETS, TYPE2], ignore_index=True)
+    return person_quarter_panel(wh, first_quarter=Q1, last_quarter=Q2, targets=targets).cache()
 
 
 def _value(wh: Warehouse, panel: ibis.Table, name: str, q: int = Q2) -> tuple[int, float]:
@@ -123,10 +131,42 @@ def test_list_length_is_listed_persons_per_gp_with_a_list(wh: Warehouse, panel: 
 
 
 def test_acsc_for_type_2_diabetes_counts_acute_e11_only(wh: Warehouse, panel: ibis.Table) -> None:
-    # A (the only target-group person) in Q2: acute E119 counts; the elective E115, the acute
+    # A (the only type 2 diabetes patient) in Q2: acute E119 counts; the elective E115, the acute
     # J441 (an ACSC, not diabetes) and the acute S720 do not
+    assert indicator("acsc_diabetes").population == "type2_diabetes"
     assert _value(wh, panel, "acsc_diabetes") == (1, 1.0)
     assert _value(wh, panel, "acsc_admissions") == (1, 2.0)  # J441 and E119
+    # the population is the type 2 diabetes patients (JHE25), not the target group: with A in
+    # the target group but not known as type 2, nobody is measured
+    other = person_quarter_panel(wh, first_quarter=Q1, last_quarter=Q2, targets=TARGETS).cache()
+    cells = indicator_cells(
+        wh, other, indicator("acsc_diabetes"), level="practice", first_quarter=Q1, last_quarter=Q2
+    )
+    assert cells["n"].sum() == 0
+    assert _value(wh, other, "acsc_admissions") == (1, 2.0)
+
+
+def test_type_2_diabetes_patients_come_from_t90(wh: Warehouse, tmp_path: Path) -> None:
+    # the diagnosis rule: from the first contact coded T90 (A on 20 February 2018; B has none)
+    got = targets_from_diagnoses(wh).to_pandas()
+    t2 = got[got["group"] == "type2_diabetes"]
+    assert list(t2["person_id"]) == [A]
+    assert pd.Timestamp(t2["since"].iloc[0]) == pd.Timestamp("2018-02-20")
+    # the generator's truth: diabetes whose code is T90 (B's T89 is type 1); an older truth
+    # without the code column has no type 2 population
+    truth = pd.DataFrame(
+        {
+            "person_id": [A, B, C],
+            "condition": ["diabetes", "diabetes", "copd"],
+            "onset_date": [dt.date(2018, 2, 10)] * 3,
+            "icpc2": ["T90", "T89", "R95"],
+        }
+    )
+    truth.to_parquet(tmp_path / "conditions.parquet", index=False)
+    groups = targets_from_truth(tmp_path)
+    assert list(groups[groups["group"] == "type2_diabetes"]["person_id"]) == [A]
+    truth.drop(columns="icpc2").to_parquet(tmp_path / "conditions.parquet", index=False)
+    assert "type2_diabetes" not in set(targets_from_truth(tmp_path)["group"])
 
 
 def test_collaboration_is_split_by_the_services_the_patient_uses(

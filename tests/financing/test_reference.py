@@ -92,6 +92,29 @@ def test_ceilings_and_settlements_follow_the_sources() -> None:
     assert after.fee == after.refund + after.copay
 
 
+def test_tariffs_from_1_july_2024_follow_helfo_and_the_posted_co_payments() -> None:
+    by_day = {
+        (t.code, t.valid.start): t for y in (2023, 2024, 2025) for t in load_tariff_amounts(y)
+    }
+    # 1 Jul 2023 - 30 Jun 2024: the e-consultation's co-payment is the consultation's (C PRICE-2324)
+    assert by_day[("2ae", dt.date(2023, 7, 1))].copay == by_day[("2ad", dt.date(2023, 7, 1))].copay
+    # from 1 July 2024 2aef's co-payment is 2ad's and 2ae's and its fee was lowered (HELFO-TAKST24)
+    july_24 = {c: by_day[(c, dt.date(2024, 7, 1))] for c in ("2ad", "2ae", "2aef")}
+    assert july_24["2aef"].copay == july_24["2ad"].copay == july_24["2ae"].copay
+    assert july_24["2aef"].fee < by_day[("2aef", dt.date(2024, 1, 1))].fee
+    # 1 Jul 2025 - 30 Jun 2026: co-payments as posted (C PRICE-2526; pht had 182 for 2ad, x 1.03)
+    posted = {"2ad": 179, "2ak": 301, "11ad": 240, "11ak": 384, "2dd": 56, "1ad": 64, "701a": 64}
+    for code, copay in posted.items():
+        row = by_day[(code, dt.date(2025, 7, 1))]
+        assert (row.copay, row.fee) == (copay, row.refund + row.copay), code
+    # no per-code figure from 1 July 2024 was published: the rows are assumptions (A), not the
+    # issue's figures (U)
+    assert {t.status for t in load_tariff_amounts(2025)} == {"A"}
+    july_bt = load_financing_rates(2024).basistilskudd[-1]
+    assert (july_bt.rate, july_bt.status) == (Decimal("861.16"), "A")
+    assert load_financing_rates(2025).copayment.ceiling_status == "A"  # no 2025 source found
+
+
 def test_nurse_work_is_priced_through_2025_and_as_delegated_consultations_from_2026() -> None:
     codes_2025 = {t.code for t in load_tariff_amounts(2025)}
     codes_2026 = {t.code for t in load_tariff_amounts(2026)}

@@ -57,6 +57,11 @@ def test_gps_or_teams_counts_the_hours_the_nurse_contacts_free(wh, parts) -> Non
     )
     assert r.figure("nurse_fte") == Decimal("2.00")
     assert all(row["kontakter"] == "<5" for row in r.rows)  # small counts are not shown
+    # one row per contact type, with the GP minutes it is taken to replace
+    assert [(row["kontakttype"], row["gp_minutter"]) for row in r.rows] == [
+        ("konsultasjoner", params.gp_minutes["consultation"]),
+        ("enkle kontakter", params.gp_minutes["simple_contact"]),
+    ]
     assert "ingen målt effekt" in r.summary_nb
 
 
@@ -66,6 +71,9 @@ def test_teams_everywhere_gives_the_practice_without_nurses_the_norm(wh, parts) 
     assert r.figure("nurse_fte") == Decimal("0.33")
     assert r.figure("nurse_contacts") == (Decimal("0.33") * 2).quantize(Decimal(1))
     assert r.figure("nurse_cost") == Money(Decimal("0.33") * parts.inputs.rates.nurse.cost_per_fte)
+    # the projected contacts by type, without GP minutes (this scenario shows no time per type)
+    assert [set(row) for row in r.rows] == [{"kontakttype", "kontakter"}] * 2
+    assert [row["kontakttype"] for row in r.rows] == ["konsultasjoner", "enkle kontakter"]
 
 
 def test_the_cli_writes_the_chart_and_explains_an_unknown_scenario(tmp_path: Path) -> None:

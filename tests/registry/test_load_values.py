@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pht.registry import load as load_module
+from pht.registry import staging
 from pht.registry.load import load_extract, validate_extract
 from pht.registry.warehouse import Warehouse
 from tests.registry.importers.factory import GP1, tables, write_parquet
@@ -63,7 +63,7 @@ def test_used_bad_values_are_reported_on_every_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, through_arrow: bool
 ) -> None:
     if not through_arrow:
-        monkeypatch.setattr(load_module, "ARROW_MAX_ROW_GROUPS", 0)
+        monkeypatch.setattr(staging, "ARROW_MAX_ROW_GROUPS", 0)
     data = tables()
     contacts = data["contacts"]
     assert len(contacts) >= 3

@@ -159,3 +159,32 @@ def test_expected_acsc_rates_in_the_truth_carry_the_planted_effect(
     ).fetchone()
     assert treated == pytest.approx(effects["acsc_admissions"]["true_effect"], rel=1e-3)
     assert untreated == 0
+
+
+def test_expected_e11_rates_carry_the_type_2_effect_on_type_2_patients_only(
+    db: duckdb.DuckDBPyConnection, effects: dict[str, dict]
+) -> None:
+    """acsc_diabetes is measured on type 2 diabetes patients (T90, JHE25): the truth's expected
+    E11 admissions differ with and without the team, on average by the manifest's effect, over
+    exactly the treated person-quarters of that population, and are zero for everyone else."""
+    t2 = (
+        "exists (select 1 from truth_conditions t where t.person_id = q.person_id "
+        "and t.condition = 'diabetes' and t.icpc2 = 'T90' and t.onset_date <= q.quarter_start)"
+    )
+    treated, n, outside, others = db.execute(
+        "select avg(acsc_diabetes_expected - acsc_diabetes_counterfactual) "
+        f"filter (where treated and {t2}), count(*) filter (where treated and {t2}), "
+        "max(abs(acsc_diabetes_expected - acsc_diabetes_counterfactual)) "
+        f"filter (where not (treated and {t2})), "
+        f"max(acsc_diabetes_expected) filter (where not {t2}) from truth_person_quarters q"
+    ).fetchone()
+    assert n > 100
+    true = effects["acsc_diabetes"]["true_effect"]
+    assert true < 0 and treated == pytest.approx(true, rel=1e-3)
+    assert outside == 0 and others == 0
+    # the E11 part never exceeds all ACSC admissions
+    over = db.execute(
+        "select count(*) from truth_person_quarters "
+        "where acsc_diabetes_expected > acsc_expected + 1e-6"
+    ).fetchone()[0]
+    assert over == 0

@@ -2,35 +2,42 @@
 
 from __future__ import annotations
 
+import sys
+from importlib import import_module
 from typing import Annotated
 
 import typer
 
-from pht.cli import app as app_cli
-from pht.cli import call as call_cli
-from pht.cli import evaluate as evaluate_cli
-from pht.cli import finance, pilot, registry
-from pht.cli import ops as ops_cli
-from pht.cli import pipeline as pipeline_cli
-from pht.cli import population as population_cli
-from pht.cli import synth as synth_cli
-from pht.cli.main_job import run_main_job
 from pht.cli.output import err_console
 from pht.core.errors import PhtError
 
-__all__ = ["app", "main"]
+__all__ = ["COMMANDS", "build", "main"]
 
-app = typer.Typer(
-    name="pht",
-    help="pht: primary health teams in Norwegian GP practices.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
+# Every sub-command: (name, module, attribute, help); a Typer attribute is a group of commands,
+# a function a single command. The table lets `pht X` import only X's module (the rooms behind
+# the others pull in pandas, statsmodels, altair, scipy and ibis: seconds of start-up).
+COMMANDS: tuple[tuple[str, str, str, str], ...] = (
+    ("registry", "registry", "app", "The registry warehouse: create, inspect, load."),
+    ("pilot", "pilot", "app", "The 2018 pilot as reference data: practices, funds."),
+    ("population", "population", "app", "Target groups, frailty, risk, worklists."),
+    ("finance", "finance", "app", "Financing: both models, what-if, roll-out."),
+    ("call", "call", "app", "The national call: applications to payments."),
+    ("synth", "synth", "app", "Synthetic registry data with a planted team effect."),
+    ("app", "web", "app", "The team's web app: load analytics, demo users, serve."),
+    ("evaluate", "evaluate", "app", "Evaluation: indicators, DiD, the published report."),
+    ("pipeline", "pipeline", "app", "The pipeline on DuckDB or Spark; Parquet export."),
+    ("backup", "ops", "backup", "Back up the app database and the warehouse, with a manifest."),
+    ("restore", "ops", "restore", "Check a backup and restore it (app database, warehouse)."),
+    (
+        "run",
+        "main_job",
+        "run_main_job",
+        "The main job: synthetic pilot, analytics, app database, demo users, serve.",
+    ),
 )
 
 
-@app.callback()
-def _process(
+def _tune(
     tune_memory: Annotated[
         bool,
         typer.Option(
@@ -46,40 +53,50 @@ def _process(
         tune_process()
 
 
-app.add_typer(registry.app, name="registry", help="The registry warehouse: create, inspect, load.")
-app.add_typer(pilot.app, name="pilot", help="The 2018 pilot as reference data: practices, funds.")
-app.add_typer(
-    population_cli.app, name="population", help="Target groups, frailty, risk, worklists."
-)
-app.add_typer(finance.app, name="finance", help="Financing: both models, what-if, roll-out.")
-app.add_typer(call_cli.app, name="call", help="The national call: applications to payments.")
-app.add_typer(
-    synth_cli.app, name="synth", help="Synthetic registry data with a planted team effect."
-)
-app.add_typer(
-    app_cli.app, name="app", help="The team's web app: load analytics, demo users, serve."
-)
-app.add_typer(
-    evaluate_cli.app, name="evaluate", help="Evaluation: indicators, DiD, the published report."
-)
-app.add_typer(
-    pipeline_cli.app, name="pipeline", help="The pipeline on DuckDB or Spark; Parquet export."
-)
-app.command("backup", help="Back up the app database and the warehouse, with a manifest.")(
-    ops_cli.backup
-)
-app.command("restore", help="Check a backup and restore it (app database, warehouse).")(
-    ops_cli.restore
-)
-app.command(
-    "run", help="The main job: synthetic pilot, analytics, app database, demo users, serve."
-)(run_main_job)
+def build(only: str | None = None) -> typer.Typer:
+    """The ``pht`` command with every sub-command, or only *only* when it names one."""
+    cli = typer.Typer(
+        name="pht",
+        help="pht: primary health teams in Norwegian GP practices.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+    )
+    cli.callback()(_tune)
+    for name, module, attribute, text in COMMANDS:
+        if only is not None and name != only:
+            continue
+        target = getattr(import_module(f"pht.cli.{module}"), attribute)
+        if isinstance(target, typer.Typer):
+            cli.add_typer(target, name=name, help=text)
+        else:
+            cli.command(name, help=text)(target)
+    return cli
+
+
+def __getattr__(name: str) -> typer.Typer:
+    # ``from pht.cli import app``: the whole command, built on first use
+    if name == "app":
+        built = build()
+        globals()["app"] = built
+        return built
+    raise AttributeError(name)
+
+
+def _invoked(argv: list[str]) -> str | None:
+    """The sub-command *argv* names (its first word that is not an option), if it is one."""
+    names = {c[0] for c in COMMANDS}
+    for word in argv:
+        if word.startswith("-"):
+            continue
+        return word if word in names else None
+    return None
 
 
 def main() -> None:
     """Entry point: run the app; a user's error prints one clear line and exits with 2."""
     try:
-        app()
+        build(_invoked(sys.argv[1:]))()
     except PhtError as err:
         err_console.print(f"[bold red]error:[/] {err}")
         raise SystemExit(2) from None

@@ -1,7 +1,10 @@
 """``pht call``: the national call — rules, applications, validation, selection, decisions, funds.
 
 Read-only commands work on the 2017 demo case when no ``--case`` file is given; commands that
-record something (assess, decide) need a case file, which ``pht call init`` writes.
+record something (assess, decide) need a case file, which ``pht call init`` writes. These
+commands are what-if analysis on a case file: they change no call stored in the app database
+and write no audit entry. The stored call is changed by ``pht app call …``
+(:mod:`pht.cli.app_call`), through the app's actions, as a pht user, audited.
 """
 
 from __future__ import annotations
@@ -185,7 +188,11 @@ def validate_cmd(
     )
 
 
-@app.command("assess", help="Scores per criterion; with --score, record one (needs --case).")
+@app.command(
+    "assess",
+    help="Scores per criterion; with --score, record one in the case file (needs --case; "
+    "changes no stored call: `pht app call score` does).",
+)
 def assess(
     case_path: CaseOption = None,
     application: Annotated[str | None, typer.Option("--application", "-a")] = None,
@@ -265,7 +272,11 @@ def _emit_selection(case: CallCase, sel: Selection, fmt: Format) -> None:
     emit_rows(rows, fmt=fmt, title="Why each application is in or out")
 
 
-@app.command("select", help="Propose the selection (integer program) and explain each choice.")
+@app.command(
+    "select",
+    help="What-if on a case file: propose the selection (integer program) and explain each "
+    "choice. Changes no stored call (`pht app call select` works on the app's).",
+)
 def select_cmd(
     case_path: CaseOption = None,
     quota_small: Annotated[int | None, typer.Option("--quota-small", help="What-if.")] = None,
@@ -316,7 +327,12 @@ def select_cmd(
     _emit_selection(case, case.select(rules), fmt)
 
 
-@app.command("decide", help="Propose decisions (--officer), or approve them as a second officer.")
+@app.command(
+    "decide",
+    help="What-if on a case file: propose decisions (--officer), or approve them as a second "
+    "officer, in the file. Changes no stored call and writes no audit (`pht app call propose` "
+    "and `approve` do, as a pht user).",
+)
 def decide(
     case_path: RequiredCase,
     officer: Annotated[str, typer.Option("--officer", help="Case officer acting.")],
@@ -430,7 +446,7 @@ def web_demo(
         bool, typer.Option("--replace", help="Replace a case the app already holds.")
     ] = False,
 ) -> None:
-    from pht.cli.app import setup_django
+    from pht.cli.web import setup_django
 
     setup_django()
     from pht.app.call.demo import SECOND_OFFICER, load_demo_call

@@ -107,7 +107,7 @@ def run_main_job(
     port: Annotated[int, typer.Option(help="Port to serve on.")] = 8000,
 ) -> None:
     """Build the synthetic pilot, run the analytics, load the app, create users, serve."""
-    from pht.cli.app import load_warehouse, print_logins, serve_forever, setup_django
+    from pht.cli.web import load_warehouse, print_logins, serve_forever, setup_django
 
     settings = get_settings()
     settings.home.mkdir(parents=True, exist_ok=True)
@@ -152,6 +152,15 @@ def run_main_job(
         f"  … {len(logins)} demo users in all (every practice and municipality): "
         "[bold]pht app demo-users[/]"
     )
+    from pht.app.care.demo import load_demo_recalls
+
+    recalls = load_demo_recalls()
+    if not recalls.skipped:
+        console.print(
+            f"  recalls: {recalls.recalls} overdue diabetes checks recalled, {recalls.invited} "
+            f"invited by letter, {recalls.checked} checks recorded (their recalls closed), on "
+            "the data's date: see /recalls/ as a health secretary"
+        )
     from pht.app.call.demo import load_demo_call
 
     load_demo_call()

@@ -12,7 +12,7 @@ from pht.core.settings import get_settings
 
 
 def _setup_django() -> None:
-    from pht.cli.app import setup_django
+    from pht.cli.web import setup_django
 
     setup_django()
 

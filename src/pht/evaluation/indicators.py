@@ -35,6 +35,7 @@ from pht.reference.files import read_toml
 
 __all__ = [
     "GROUPS",
+    "POPULATION_GROUPS",
     "Indicator",
     "Tables",
     "gp_minutes",
@@ -57,6 +58,10 @@ _FILE = "evaluation/indicators.toml"
 #: Target-group columns of the panel: the scheme's groups plus diabetes/COPD (annual checks).
 GROUPS = (*[g.value for g in TargetGroup], "diabetes_copd")
 
+#: Further populations of the panel that are not target-group splits: the type 2 diabetes
+#: patients (ICPC-2 T90, ``codes.type2_diabetes_diagnoses``), the population of acsc_diabetes.
+POPULATION_GROUPS = ("type2_diabetes",)
+
 #: Conditions of the generator's truth (contracts) and the target group each belongs to.
 CONDITION_GROUPS = {
     "diabetes": "chronic_disease",
@@ -76,6 +81,9 @@ CONDITION_GROUPS = {
 
 _NEVER = 10**6  # a quarter index later than any data
 
+#: Every group with a ``since_<group>`` column in the person-quarter panel.
+_PANEL_GROUPS = (*GROUPS, *POPULATION_GROUPS, "target")
+
 
 class Tables(Protocol):
     """Anything that hands out the extract-format tables as Ibis tables."""
@@ -92,7 +100,7 @@ class Indicator:
     kind: str  # "effect" or "activity"
     title_nb: str
     title_en: str
-    population: str  # listed, target_group, diabetes_copd, respondents, contacted
+    population: str  # listed, target_group, diabetes_copd, type2_diabetes, respondents, ...
     numerator: str
     denominator: str
     period: str
@@ -117,7 +125,14 @@ class Indicator:
         return self.is_survey or self.ratio is not None or self.per_gp
 
 
-_POPULATIONS = ("listed", "target_group", "diabetes_copd", "respondents", "contacted")
+_POPULATIONS = (
+    "listed",
+    "target_group",
+    "diabetes_copd",
+    "type2_diabetes",
+    "respondents",
+    "contacted",
+)
 
 
 @cache
@@ -229,7 +244,9 @@ def targets_from_truth(truth_dir: str | Path) -> pd.DataFrame:
     """Target-group membership from the synthetic generator's ``truth/`` folder.
 
     Groups come from the onset of each condition (``conditions.parquet``) and, for frailty band
-    moderate or severe (``persons.parquet``), frail_elderly. When ``person_quarters.parquet``
+    moderate or severe (``persons.parquet``), frail_elderly; type2_diabetes from the onset of
+    diabetes where its ICPC-2 code (column ``icpc2``, when the truth has it) is a type 2 code
+    (``codes.type2_diabetes_diagnoses``). When ``person_quarters.parquet``
     gives the contract's target flag per quarter, its first target quarter is the person's
     ``target`` membership (group "target"), which then defines the target-group population.
     Returns (person_id, group, since) with since = NaT for "always".
@@ -239,7 +256,7 @@ def targets_from_truth(truth_dir: str | Path) -> pd.DataFrame:
     pq_path = folder / "person_quarters.parquet"
     if not cond_path.exists():
         raise PhtError("no conditions.parquet in the truth folder", where=str(folder))
-    cond = pd.read_parquet(cond_path, columns=["person_id", "condition", "onset_date"])
+    cond = pd.read_parquet(cond_path)
     since = pd.to_datetime(cond["onset_date"])
     parts = [
         pd.DataFrame(
@@ -252,6 +269,15 @@ def targets_from_truth(truth_dir: str | Path) -> pd.DataFrame:
             since=since[dm]
         )
     )
+    if "icpc2" in cond.columns:
+        t2 = (cond["condition"] == "diabetes") & cond["icpc2"].isin(
+            _codes("type2_diabetes_diagnoses")
+        )
+        parts.append(
+            pd.DataFrame({"person_id": cond["person_id"][t2], "group": "type2_diabetes"}).assign(
+                since=since[t2]
+            )
+        )
     if pers_path.exists():
         pers = pd.read_parquet(pers_path)
         band = "frailty_band" if "frailty_band" in pers.columns else "frailty"
@@ -285,6 +311,7 @@ def targets_from_diagnoses(tables: Tables) -> ir.Table:
     parts = []
     groups = {g: spec[g] for g in GROUPS if g in spec}
     groups["diabetes_copd"] = _codes("annual_check_diagnoses")
+    groups["type2_diabetes"] = _codes("type2_diabetes_diagnoses")
     for group, codes in groups.items():
         hit = contacts.diagnoses.re_search(_any_code_regex(codes))
         parts.append(
@@ -449,11 +476,11 @@ def person_quarter_panel(
         sq=ibis.coalesce(_first_quarter_from(targets.since.cast("date")), ibis.literal(0))
     )
     wide = tq.group_by("person_id").aggregate(
-        **{f"since_{g}": tq.sq.min(where=tq.group == g) for g in (*GROUPS, "target")}
+        **{f"since_{g}": tq.sq.min(where=tq.group == g) for g in _PANEL_GROUPS}
     )
     base = base.left_join(wide, "person_id").drop("person_id_right")
     base = base.mutate(
-        **{f"since_{g}": base[f"since_{g}"].fill_null(_NEVER) for g in (*GROUPS, "target")},
+        **{f"since_{g}": base[f"since_{g}"].fill_null(_NEVER) for g in _PANEL_GROUPS},
     )
     if not explicit:
         scheme_groups = [g.value for g in TargetGroup]
@@ -542,6 +569,7 @@ def _since_column(ind: Indicator, group: str | None) -> str | None:
         "contacted": None,
         "target_group": "since_target",
         "diabetes_copd": "since_diabetes_copd",
+        "type2_diabetes": "since_type2_diabetes",
     }[ind.population]
     if group is not None:
         if group not in GROUPS:

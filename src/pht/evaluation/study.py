@@ -68,7 +68,13 @@ def targets_from_population(tables: Tables, quarters: list[int]) -> pd.DataFrame
     allq = pd.concat([allq, dm], ignore_index=True)
     first = allq.groupby(["person_id", "target_group"], as_index=False)["q"].min()
     first["since"] = pd.to_datetime([dt.date(q // 4, (q % 4) * 3 + 1, 1) for q in first["q"]])
-    return first.rename(columns={"target_group": "group"})[["person_id", "group", "since"]]
+    out = first.rename(columns={"target_group": "group"})[["person_id", "group", "since"]]
+    # The population room does not tell diabetes types apart: type 2 diabetes patients are
+    # those with a contact coded T90 (targets_from_diagnoses), from that contact on.
+    t2 = targets_from_diagnoses(tables)
+    t2 = t2.filter(t2.group == "type2_diabetes").to_pandas()
+    t2["since"] = pd.to_datetime(t2["since"])
+    return pd.concat([out, t2[["person_id", "group", "since"]]], ignore_index=True)
 
 
 @dataclass

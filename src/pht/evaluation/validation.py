@@ -33,6 +33,7 @@ from pht.synth.panel import simulate_extract
 
 __all__ = [
     "COVERAGE_RANGE",
+    "EXPECTED_RATES",
     "MAX_NULL_REJECTION",
     "MAX_REL_BIAS",
     "noise_free",
@@ -137,32 +138,47 @@ def _run_synth(
             study = Study.open(wh, truth_dir=out / "truth")
             rows = _estimate_all(study, effects, estimator, indicators)
             for r in rows:
-                if r["indicator"] == "acsc_admissions":
-                    r.update(noise_free(study, out / "truth", estimator) or {})
+                if r["indicator"] in EXPECTED_RATES:
+                    r.update(noise_free(study, out / "truth", estimator, r["indicator"]) or {})
             study.release()
             return rows
 
 
-def noise_free(study: Study, truth_dir: Path, estimator: str | None) -> dict[str, float] | None:
-    """ACSC admissions estimated on the generator's expected rates instead of drawn admissions.
+#: Indicators whose expected rates with and without the team are in truth/person_quarters
+#: (columns with the team, without it).
+EXPECTED_RATES = {
+    "acsc_admissions": ("acsc_expected", "acsc_counterfactual"),
+    "acsc_diabetes": ("acsc_diabetes_expected", "acsc_diabetes_counterfactual"),
+}
+
+
+def noise_free(
+    study: Study,
+    truth_dir: Path,
+    estimator: str | None,
+    indicator: str = "acsc_admissions",
+) -> dict[str, float] | None:
+    """An ACSC indicator estimated on the generator's expected rates instead of drawn admissions.
 
     ``truth/person_quarters`` holds each person-quarter's expected ACSC admissions with the team
-    (``acsc_expected``) and without it (``acsc_counterfactual``, the same where not treated). The
-    estimator run on the expected rates sees no Poisson noise, so its distance from the true
-    effect over the same sample's treated cells (``truth_sample``) is its systematic error in one
-    seed, where the drawn admissions need many seeds to show it. Run on the counterfactual rates
-    (no effect at all) it shows what differing trends of pilot and comparison practices add.
-    None when the truth has no expected rates.
+    (``acsc_expected``; E11 only: ``acsc_diabetes_expected``) and without it
+    (``..._counterfactual``, the same where not treated). The estimator run on the expected
+    rates sees no Poisson noise, so its distance from the true effect over the same sample's
+    treated cells of the indicator's population (``truth_sample``) is its systematic error in
+    one seed, where the drawn admissions need many seeds to show it. Run on the counterfactual
+    rates (no effect at all) it shows what differing trends of pilot and comparison practices
+    add. None when the truth has no expected rates for *indicator*.
     """
+    with_team, without = EXPECTED_RATES[indicator]
     path = Path(truth_dir) / "person_quarters.parquet"
-    if not path.exists() or "acsc_expected" not in pq.read_schema(path).names:
+    if not path.exists() or with_team not in pq.read_schema(path).names:
         return None
-    cols = ["person_id", "quarter_start", "acsc_expected", "acsc_counterfactual"]
+    cols = ["person_id", "quarter_start", with_team, without]
     truth = ibis.memtable(pq.read_table(path, columns=cols))
-    ind = load_indicators()["acsc_admissions"]
+    ind = load_indicators()[indicator]
     got: dict[str, float] = {}
     cells: dict[str, pd.DataFrame] = {}
-    for col, key in (("acsc_expected", "noise_free"), ("acsc_counterfactual", "no_effect")):
+    for col, key in ((with_team, "noise_free"), (without, "no_effect")):
         rates = truth.select("person_id", q=_qidx(truth.quarter_start), y=truth[col])
         cells[key] = study.cells(ind, outcome=rates)
         name = estimator or study.default_estimator

@@ -30,7 +30,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 import ibis
 from pydantic import BaseModel, ConfigDict
@@ -272,6 +272,60 @@ def _hours(contacts: dict[str, Decimal], params: ScenarioParameters) -> Decimal:
 # --- the three kinds ---------------------------------------------------------------------------
 
 
+class _PracticeChange(TypedDict):
+    """A practice's fee-model income before and after a basis_share scenario."""
+
+    practice_id: str
+    practice: str
+    per_capita: Money
+    activity: Money
+    total: Money
+    new_per_capita: Money
+    new_activity: Money
+    new_total: Money
+    change: Money
+    listed_person_years: Decimal
+
+
+def _result(
+    spec: ScenarioSpec,
+    year: int,
+    area: _Area,
+    figures: tuple[Figure, ...],
+    rows_out: tuple[dict[str, Any], ...],
+    summary: str,
+    chart: dict[str, Any],
+) -> ScenarioResult:
+    """The scenario's result with the spec's title, status, sources and note."""
+    return ScenarioResult(
+        spec.name,
+        spec.title_nb,
+        year,
+        area.label,
+        figures,
+        rows_out,
+        summary,
+        chart,
+        spec.status,
+        tuple(spec.sources),
+        (spec.note,),
+    )
+
+
+def _contact_rows(
+    contacts: dict[str, Decimal], gp_minutes: dict[str, Decimal] | None = None
+) -> tuple[dict[str, Any], ...]:
+    """The nurse contacts by contact type (small counts suppressed), with the GP minutes each
+    type is taken to replace when *gp_minutes* is given."""
+    out = []
+    for kind, n in sorted(contacts.items()):
+        row: dict[str, Any] = {"kontakttype": _TYPE_NB[kind], "kontakter": _suppressed(n)}
+        if gp_minutes is not None:
+            row["gp_minutter"] = gp_minutes.get(kind)
+        out.append(row)
+    return tuple(out)
+
+
 def _basis_share(
     spec: ScenarioSpec, comparison: Comparison, area: _Area, year: int
 ) -> ScenarioResult:
@@ -286,7 +340,7 @@ def _basis_share(
     if s1 >= 1:
         raise PhtError("the basistilskudd share would reach 100 %")
     fb, fa = s1 / s0, (1 - s1) / (1 - s0)
-    out = []
+    out: list[_PracticeChange] = []
     for f in fees:
         new_basis = Money(f.per_capita.amount * fb).rounded()
         new_activity = Money(f.activity.amount * fa).rounded()
@@ -331,19 +385,7 @@ def _basis_share(
         "kroner",
         "Endring i inntekt per praksis",
     )
-    return ScenarioResult(
-        spec.name,
-        spec.title_nb,
-        year,
-        area.label,
-        figures,
-        tuple(out),
-        summary,
-        chart,
-        spec.status,
-        tuple(spec.sources),
-        (spec.note,),
-    )
+    return _result(spec, year, area, figures, tuple(dict(r) for r in out), summary, chart)
 
 
 @dataclass(frozen=True)
@@ -471,10 +513,6 @@ def _teams_everywhere(
             "A",
         ),
     )
-    rows_out = tuple(
-        {"kontakttype": _TYPE_NB[k], "kontakter": _suppressed(v)}
-        for k, v in sorted(teams.contacts.items())
-    )
     summary = (
         f"{spec.title_nb}, {parts.inputs.year}, {area.label}: Praksisene uten sykepleier trenger "
         f"{_num(teams.nurse_fte, 1)} sykepleierårsverk etter normen (ett per tre fastlegelister). "
@@ -495,19 +533,8 @@ def _teams_everywhere(
         "kroner",
         "Kostnad og inntekt per år",
     )
-    return ScenarioResult(
-        spec.name,
-        spec.title_nb,
-        parts.inputs.year,
-        area.label,
-        figures,
-        rows_out,
-        summary,
-        chart,
-        spec.status,
-        tuple(spec.sources),
-        (spec.note,),
-    )
+    rows_out = _contact_rows(teams.contacts)
+    return _result(spec, parts.inputs.year, area, figures, rows_out, summary, chart)
 
 
 def _suppressed(n: Decimal | int) -> str:
@@ -628,27 +655,8 @@ def _gps_or_teams(
         "kroner",
         "Samme kapasitet: kostnad per år",
     )
-    rows_out = tuple(
-        {
-            "kontakttype": _TYPE_NB[k],
-            "kontakter": _suppressed(v),
-            "gp_minutter": params.gp_minutes.get(k),
-        }
-        for k, v in sorted(teams.contacts.items())
-    )
-    return ScenarioResult(
-        spec.name,
-        spec.title_nb,
-        parts.inputs.year,
-        area.label,
-        figures,
-        rows_out,
-        summary,
-        chart,
-        spec.status,
-        tuple(spec.sources),
-        (spec.note,),
-    )
+    rows_out = _contact_rows(teams.contacts, params.gp_minutes)
+    return _result(spec, parts.inputs.year, area, figures, rows_out, summary, chart)
 
 
 def _bar_chart(data: list[dict[str, Any]], x: str, y: str, title: str) -> dict[str, Any]:

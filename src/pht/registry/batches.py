@@ -53,7 +53,7 @@ import pyarrow as pa
 
 from pht.core.errors import NotFound, PhtError
 from pht.core.settings import get_settings
-from pht.registry.schema import BATCH_COLUMN, TABLES
+from pht.registry.schema import BATCH_COLUMN, BATCH_TABLES
 
 __all__ = [
     "BATCHES_TABLE",
@@ -302,7 +302,7 @@ def ensure_provenance(con: duckdb.DuckDBPyConnection) -> bool:
             "owner INTEGER NOT NULL, n BIGINT NOT NULL)"
         )
         made = True
-    for name, spec in TABLES.items():
+    for name, spec in BATCH_TABLES.items():
         if name in present and BATCH_COLUMN not in _columns(con, name):
             con.execute(f"ALTER TABLE {_q(name)} ADD COLUMN {BATCH_COLUMN} INTEGER DEFAULT 0")
             made = True
@@ -387,7 +387,7 @@ def apply_table(
     """Write the rows of the relation *incoming* (the schema's columns, typed, event ids already
     qualified) into *table* as batch *batch_id*; pre-images of updated and deleted rows go to
     the table's undo table. Call inside a transaction."""
-    spec = TABLES[table]
+    spec = BATCH_TABLES[table]
     cols = [c.name for c in spec.columns]
     names = ", ".join(_q(c) for c in cols)
     change = TableChange()
@@ -624,7 +624,9 @@ def _dependents(con: duckdb.DuckDBPyConnection, batch_id: int) -> set[int]:
             f"AND batch_id > {b}"
         ).fetchall()
     }
-    for name, spec in TABLES.items():
+    present = _tables(con)
+    tables = {n: spec for n, spec in BATCH_TABLES.items() if n in present}
+    for name, spec in tables.items():
         undo = _q(undo_table(name))
         # a later batch changed or deleted a row this batch wrote
         found |= {
@@ -644,12 +646,12 @@ def _dependents(con: duckdb.DuckDBPyConnection, batch_id: int) -> set[int]:
             ).fetchall()
         }
     # a later batch's rows reference a row this batch inserted (and undo would remove)
-    for name, spec in TABLES.items():
+    for name, spec in tables.items():
         for c in spec.columns:
             if not c.references:
                 continue
             ref_table, ref_col = c.references.split(".")
-            ref_key = TABLES[ref_table].key
+            ref_key = BATCH_TABLES[ref_table].key
             undo_eq = " AND ".join(f"u.{_q(k)} = r.{_q(k)}" for k in ref_key)
             found |= {
                 int(r[0])
@@ -704,8 +706,11 @@ def _undo_one(
 ) -> None:
     b = int(batch_id)
     con.execute("SET preserve_insertion_order = false")
+    present = _tables(con)
     try:
-        for name, spec in TABLES.items():
+        for name, spec in BATCH_TABLES.items():
+            if name not in present:
+                continue
             names = ", ".join(_q(c.name) for c in spec.columns)
             n = con.execute(f"DELETE FROM {_q(name)} WHERE {BATCH_COLUMN} = {b}").fetchone()
             removed = int(n[0]) if n else 0

@@ -17,8 +17,10 @@ import ibis.expr.datatypes as dt
 
 __all__ = [
     "BATCH_COLUMN",
+    "BATCH_TABLES",
     "EVENT_ID_KIND",
     "SCHEMA_VERSION",
+    "SIDE_TABLES",
     "STORAGE_METHODS",
     "TABLES",
     "ColumnSpec",
@@ -460,6 +462,39 @@ TABLES: dict[str, TableSpec] = {
         ),
     )
 }
+
+
+# Tables the warehouse holds besides the extract format's, written by importers as part of their
+# batch (rows carry ``_batch``, changed rows keep their pre-image, undo restores them). Not part
+# of the extract format: no extract file carries them and the loader does not read them.
+SIDE_TABLES: dict[str, TableSpec] = {
+    t.name: t
+    for t in (
+        TableSpec(
+            "fhir_conditions",
+            "Problem-list conditions of a FHIR load without an encounter (pht.registry.fhir).",
+            (
+                ColumnSpec("condition_id", _S, True, "Condition id, qualified by the source"),
+                ColumnSpec(
+                    "person_id",
+                    _S,
+                    True,
+                    "patient",
+                    kind="person_id",
+                    references="persons.person_id",
+                ),
+                ColumnSpec("icpc2", _S, False, "ICPC-2 code"),
+                ColumnSpec("icd10", _S, False, "ICD-10 code (no dot)"),
+                ColumnSpec("onset_date", _D, False, "onset", kind="date"),
+                ColumnSpec("recorded_date", _D, False, "recorded", kind="date"),
+            ),
+            key=("condition_id",),
+        ),
+    )
+}
+
+# Every table a batch writes and undo restores: the extract format's, then the side tables.
+BATCH_TABLES: dict[str, TableSpec] = {**TABLES, **SIDE_TABLES}
 
 
 def table_spec(name: str) -> TableSpec:

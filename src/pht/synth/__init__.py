@@ -117,11 +117,13 @@ EFFECT_INDICATORS: dict[str, tuple[tuple[str, ...], str, str, str]] = {
         "contacts by a GP (not a nurse) in setting office, video, home or e-consultation "
         "(tariffs 2ad, 2ak, 2ae, 11ad, 074a, 074b, 074d, 074ae, 086a by a GP)",
     ),
-    "acsc_type2_diabetes": (
+    "acsc_diabetes": (
         ("acsc_type2_diabetes",),
-        "acute diabetes ACSC admissions per type 2 diabetes patient per quarter",
-        "patients with type 2 diabetes (T90) listed at pilot practices, quarters inside the scheme",
-        "acute admissions whose main_diagnosis starts with E11",
+        "acute E11 admissions per type 2 diabetes patient per quarter",
+        "patients with type 2 diabetes (their GP codes it T90; truth/conditions icpc2) listed at "
+        "pilot practices, quarters inside the scheme",
+        "acute admissions whose main_diagnosis starts with E11 (the diabetes ACSC admissions of "
+        "type 2 diabetes patients)",
     ),
     "list_length": (
         ("list_length",),
@@ -147,7 +149,9 @@ ASSUMPTIONS = [
     "nurse contacts per target-group patient are the planted effect.",
     "acsc_admissions' true effect is the mean planted change per treated target-group "
     "patient-quarter of this extract (from the type 2 diabetes effect, and the general one "
-    "where a profile plants it).",
+    "where a profile plants it). acsc_diabetes' is the mean planted change in expected E11 "
+    "admissions per treated type 2 diabetes patient-quarter (the type 2 effect plus the general "
+    "one's share of their diabetes admissions): the indicator's population and numerator.",
     "List changes, moves and GP turnover take effect on the first day of a quarter.",
     "Out-of-hours contacts are attributed to the person's own GP and practice (no separate "
     "legevakt units in the extract).",
@@ -214,9 +218,10 @@ def _manifest(
         value = sum(params.effect(k) for k in keys)
         if name == "acsc_admissions" and diagnostics.get("acsc_treated_quarters"):
             value = diagnostics["acsc_planted_sum"] / diagnostics["acsc_treated_quarters"]
-        elif name == "acsc_type2_diabetes" and diagnostics.get("acsc_type2_patient_quarters"):
+        elif name == "acsc_diabetes" and diagnostics.get("acsc_diabetes_patient_quarters"):
             value = (
-                diagnostics["acsc_type2_planted_sum"] / diagnostics["acsc_type2_patient_quarters"]
+                diagnostics["acsc_diabetes_planted_sum"]
+                / diagnostics["acsc_diabetes_patient_quarters"]
             )
         item: dict[str, Any] = {
             "indicator": name,

@@ -105,9 +105,10 @@ class SimulatedExtract:
         out = Path(folder)
         out.mkdir(parents=True, exist_ok=True)
         t = self.targets
-        cond = t[t["group"] != "diabetes_copd"].dropna(subset=["since"])
+        cond = t[~t["group"].isin(["diabetes_copd", "type2_diabetes"])].dropna(subset=["since"])
         cond = cond.merge(self.conditions, on="person_id")
-        cond[["person_id", "condition", "since"]].rename(
+        cond["icpc2"] = cond["condition"].map(_CONDITION_CODE)
+        cond[["person_id", "condition", "since", "icpc2"]].rename(
             columns={"since": "onset_date"}
         ).to_parquet(out / "conditions.parquet", index=False)
         frail = set(t.loc[t["since"].isna(), "person_id"])
@@ -285,6 +286,16 @@ def simulate_extract(
                     "since": [
                         quarter_start(int(q))
                         for q in onset_q[sick & np.isin(condition, ["diabetes", "copd"])]
+                    ],
+                }
+            ),
+            # every diabetes of this scenario is coded T90: type 2 (acsc_diabetes' population)
+            pd.DataFrame(
+                {
+                    "person_id": pid[sick & (condition == "diabetes")],
+                    "group": "type2_diabetes",
+                    "since": [
+                        quarter_start(int(q)) for q in onset_q[sick & (condition == "diabetes")]
                     ],
                 }
             ),

@@ -315,8 +315,12 @@ def _staff(plan: Plan, params: SynthParams, rng: np.random.Generator) -> None:
     for i, p in enumerate(plan.practices):
         if p.pilot and p.pht_start is not None:
             n = max(1, int(np.ceil(p.nurse_fte / per_nurse - 1e-9)))
-            for _ in range(n):
-                rows.append((i, "nurse", round(p.nurse_fte / n, 2), p.pht_start, p.pht_end))
+            # equal shares to the hundredth, the last one taking the rest: they sum to the
+            # pilot's FTE exactly (2.8 over three nurses is 0.93 + 0.93 + 0.94, not 2.79)
+            share = round(p.nurse_fte / n, 2)
+            for k in range(n):
+                fte = share if k < n - 1 else round(p.nurse_fte - share * (n - 1), 2)
+                rows.append((i, "nurse", fte, p.pht_start, p.pht_end))
             if p.practice_id in psychologists:
                 rows.append((i, "psychologist", 1.0, p.pht_start, p.pht_end))
         fte = sec_per_gp * p.gps

@@ -211,6 +211,9 @@ class Simulation:
     acsc_codes: list[str]
     nurse_hpr: list[str]
     nurse_practice: npt.NDArray[np.int64]
+    # (code_draw of persons, condition index) -> index into icpc2_vocab of the code each
+    # person's GP uses for the condition (fixed per person)
+    person_code: Callable[[np.ndarray, np.ndarray], np.ndarray]
     realised: dict[str, float] = field(default_factory=dict)
 
 
@@ -617,6 +620,8 @@ class _Simulator:
             "efi",
             "acsc_expected",
             "acsc_counterfactual",
+            "acsc_diabetes_expected",
+            "acsc_diabetes_counterfactual",
             dtypes={
                 "person": np.int32,
                 "quarter": np.int16,
@@ -624,6 +629,8 @@ class _Simulator:
                 "efi": np.float32,
                 "acsc_expected": np.float32,
                 "acsc_counterfactual": np.float32,
+                "acsc_diabetes_expected": np.float32,
+                "acsc_diabetes_counterfactual": np.float32,
             },
         )
         self.realised: dict[str, float] = {}
@@ -675,6 +682,7 @@ class _Simulator:
             acsc_codes=self.acsc_codes,
             nurse_hpr=self.nurse_hpr,
             nurse_practice=self.nurse_practice,
+            person_code=self._person_code,
             realised=self.realised,
         )
 
@@ -883,6 +891,7 @@ class _Simulator:
         lam_acsc = np.bincount(pair_row, self.acsc_rate[pair_cond] / 4.0, minlength=n) * frac
         counterfactual = lam_acsc
         effect = self.p.effect("acsc_admissions")
+        reduction = 0.0
         if effect and treated.any():
             mean = lam_acsc[treated].mean()
             reduction = min(0.95, abs(effect) / mean) if mean > 0 else 0.0
@@ -894,22 +903,33 @@ class _Simulator:
             self.realised["acsc_largest_relative_change"] = max(
                 self.realised.get("acsc_largest_relative_change", 0.0), abs(reduction)
             )
-        dm_factor = np.ones(n)
+        # The diabetes ACSC admissions of type 2 diabetes patients (main diagnosis E11: the
+        # indicator acsc_diabetes, whose population is the type 2 diabetes patients, C JHE25).
+        # Expected E11 admissions: the diabetes part of the ACSC rate, times the general change
+        # where treated, plus the type 2 change (the parameter acsc_type2_diabetes).
+        t2_all = has[:, C["diabetes"]] & type2
+        t2 = treated & t2_all
+        d = np.where(t2_all, self.acsc_rate[C["diabetes"]] / 4.0 * frac, 0.0)
+        d_team = np.where(treated, d * (1.0 - reduction), d)
         e_t2 = self.p.effect("acsc_type2_diabetes")
-        if e_t2 and treated.any():
-            # Type 2 diabetes patients' diabetes ACSC admissions only (C JHE25's finding).
-            t2 = treated & has[:, C["diabetes"]] & type2
-            d = self.acsc_rate[C["diabetes"]] / 4.0 * frac
-            change = np.where(e_t2 < 0, -np.minimum(abs(e_t2) * frac, 0.95 * d), e_t2 * frac)
+        change = np.zeros(n)
+        if e_t2:
+            change = np.where(e_t2 < 0, -np.minimum(abs(e_t2) * frac, 0.95 * d_team), e_t2 * frac)
             change = np.where(t2, change, 0.0)
             lam_acsc = lam_acsc + change
-            dm_factor = np.where(t2 & (d > 0), (d + change) / np.where(d > 0, d, 1.0), 1.0)
-            self.realised["acsc_type2_patient_quarters"] = self.realised.get(
-                "acsc_type2_patient_quarters", 0.0
+        # The admission's condition is drawn in proportion to the person's condition rates, the
+        # diabetes rate scaled so that its share of lam_acsc is exactly (d_team + change).
+        dm_factor = np.where(
+            t2 & (d_team > 0), (d_team + change) / np.where(d_team > 0, d_team, 1.0), 1.0
+        )
+        dm_expected = d_team + change
+        if t2.any():
+            self.realised["acsc_diabetes_patient_quarters"] = self.realised.get(
+                "acsc_diabetes_patient_quarters", 0.0
             ) + float(t2.sum())
-            self.realised["acsc_type2_planted_sum"] = self.realised.get(
-                "acsc_type2_planted_sum", 0.0
-            ) + float(change.sum())
+            self.realised["acsc_diabetes_planted_sum"] = self.realised.get(
+                "acsc_diabetes_planted_sum", 0.0
+            ) + float((dm_expected - d)[t2].sum())
         if treated.any():
             self.realised["acsc_treated_quarters"] = self.realised.get(
                 "acsc_treated_quarters", 0.0
@@ -919,8 +939,13 @@ class _Simulator:
             )
         if self.keep_pq:
             # Truth for the evaluation: expected ACSC admissions of the quarter with and
-            # without the team (the same where not treated).
-            self.pq.add(acsc_expected=lam_acsc, acsc_counterfactual=counterfactual)
+            # without the team (the same where not treated), all and E11 only.
+            self.pq.add(
+                acsc_expected=lam_acsc,
+                acsc_counterfactual=counterfactual,
+                acsc_diabetes_expected=dm_expected,
+                acsc_diabetes_counterfactual=d,
+            )
         self._emit_admissions(
             rng.poisson(lam_acute),
             rng.poisson(lam_el),

@@ -489,11 +489,14 @@ def truth_tables(
     onset = P["onset"]
     last = np.where(P["last"] >= 0, P["last"], plan.last_day)
     rows, cols = np.nonzero(onset <= last[:, None])
+    # the ICPC-2 code the person's GP uses for the condition (T90 for type 2 diabetes)
+    codes = sim.person_code(P["code_draw"][rows], cols)
     conditions = pa.table(
         {
             "person_id": _take(fixed, rows),
             "condition": _take(np.array(CONDITIONS, dtype=object), cols),
             "onset_date": _dates(onset[rows, cols]),
+            "icpc2": _take(np.array(sim.icpc2_vocab, dtype=object), codes),
         }
     )
     efi = P["efi"].astype(np.float64)
@@ -536,6 +539,12 @@ def _person_quarters(plan: Plan, pq_: dict[str, np.ndarray], pid: _Identifiers) 
                 "acsc_expected": pa.array(pq_["acsc_expected"][rows].astype(np.float32)),
                 "acsc_counterfactual": pa.array(
                     pq_["acsc_counterfactual"][rows].astype(np.float32)
+                ),
+                "acsc_diabetes_expected": pa.array(
+                    pq_["acsc_diabetes_expected"][rows].astype(np.float32)
+                ),
+                "acsc_diabetes_counterfactual": pa.array(
+                    pq_["acsc_diabetes_counterfactual"][rows].astype(np.float32)
                 ),
             }
         )

@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pht.cli import app
+from pht.core.errors import PhtError
 from pht.registry.batches import list_batches, undo_batch
 from pht.registry.fhir import FHIR_CONDITIONS_TABLE, load_fhir
 from pht.registry.fhir.write import FHIR_CONDITIONS_SCHEMA
@@ -36,7 +37,7 @@ def _snapshot(wh: Warehouse) -> dict[str, list[tuple[Any, ...]]]:
     if FHIR_CONDITIONS_TABLE in present:
         cols = ", ".join(FHIR_CONDITIONS_SCHEMA.names)
         out[FHIR_CONDITIONS_TABLE] = sorted(
-            wh.sql(f"SELECT {cols} FROM {FHIR_CONDITIONS_TABLE}"), key=repr
+            wh.sql(f"SELECT {cols}, _batch FROM {FHIR_CONDITIONS_TABLE}"), key=repr
         )
     return out
 
@@ -117,3 +118,47 @@ def test_cli_dry_run_and_refusal(tmp_path: Path) -> None:
     assert res.exit_code == 1 and "avvist" in res.stdout, res.stdout
     res = load(path, "-s", "a", "--replace", "-f", "json")
     assert res.exit_code == 0 and json.loads(res.stdout)["batch_id"] == 2, res.stdout
+
+
+def test_undo_restores_the_problem_list_side_table(tmp_path: Path, wh: Warehouse) -> None:
+    """fhir_conditions is part of the batch: a later load that changes a condition keeps its
+    old version, and undoing that load puts the table back exactly (values and batch)."""
+    folder = synthea_ndjson(tmp_path / "export", patients=2)
+    first = load_fhir(wh, folder)
+    before = _snapshot(wh)
+    assert len(before[FHIR_CONDITIONS_TABLE]) == 2
+    assert {r[-1] for r in before[FHIR_CONDITIONS_TABLE]} == {first.batch_id}
+    # the next export: one condition's onset moved, one condition more
+    path = folder / "Condition.000.ndjson"
+    conditions = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    for c in conditions:
+        if c["id"] == "problem-0":
+            c["onsetDateTime"] = "2016-03-01T00:00:00Z"
+            conditions.append({**c, "id": "problem-new", "onsetDateTime": "2019-05-01T00:00:00Z"})
+            break
+    path.write_text("".join(json.dumps(c) + "\n" for c in conditions), encoding="utf-8")
+    second = load_fhir(wh, folder)
+    change = second.changes[FHIR_CONDITIONS_TABLE]
+    assert (change["inserted"], change["updated"], change["unchanged"]) == (1, 1, 1)
+    (batch,) = [b for b in list_batches(wh) if b.batch_id == second.batch_id]
+    assert batch.changes[FHIR_CONDITIONS_TABLE] == {"inserted": 1, "updated": 1, "deleted": 0}
+    rows = wh.sql(f"SELECT onset_date, _batch FROM {FHIR_CONDITIONS_TABLE} ORDER BY 1")
+    assert rows == [
+        (dt.date(2015, 2, 1), first.batch_id),
+        (dt.date(2016, 3, 1), second.batch_id),
+        (dt.date(2019, 5, 1), second.batch_id),
+    ]
+    # the old version waits in the undo table
+    kept = wh.sql(f"SELECT onset_date, _batch, _undo_batch FROM pht_undo_{FHIR_CONDITIONS_TABLE}")
+    assert kept == [(dt.date(2015, 2, 1), first.batch_id, second.batch_id)]
+    # undoing the first alone is refused: the second changed a condition it wrote
+    with pytest.raises(PhtError, match="later batches built on it"):
+        undo_batch(wh, first.batch_id)
+    report = undo_batch(wh, second.batch_id)
+    assert report.removed[FHIR_CONDITIONS_TABLE] == 2
+    assert report.restored[FHIR_CONDITIONS_TABLE] == 1
+    assert _snapshot(wh) == before
+    assert wh.sql(f"SELECT count(*) FROM pht_undo_{FHIR_CONDITIONS_TABLE}") == [(0,)]
+    # and the first batch can go too: nothing of the load is left
+    undo_batch(wh, first.batch_id)
+    assert wh.sql(f"SELECT count(*) FROM {FHIR_CONDITIONS_TABLE}") == [(0,)]

@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from pht.cli import app
 from pht.reference.codes import icpc2_codes
 from pht.registry import load as load_module
+from pht.registry import staging
 from pht.registry.load import load_extract, validate_extract
 from pht.registry.schema import TABLES
 from pht.registry.warehouse import Warehouse
@@ -488,8 +489,8 @@ def test_parquet_read_in_place_finds_the_same_problems(
 ) -> None:
     """Large Parquet files are read where they lie, small ones through Arrow: same report."""
     reports = []
-    for i, limit in enumerate((load_module.ARROW_MAX_ROW_GROUPS, 0)):
-        monkeypatch.setattr(load_module, "ARROW_MAX_ROW_GROUPS", limit)
+    for i, limit in enumerate((staging.ARROW_MAX_ROW_GROUPS, 0)):
+        monkeypatch.setattr(staging, "ARROW_MAX_ROW_GROUPS", limit)
         data = tables()
         for k, (breaker, _) in enumerate(sorted(BREAKAGES.values(), key=lambda b: b[1])):
             if breaker not in (_overlap, _duplicate_key):  # the rest each touch one cell

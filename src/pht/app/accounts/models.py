@@ -66,9 +66,10 @@ class Practice(models.Model):
     """A GP practice (fastlegekontor), as the registry knows it.
 
     ``data_version`` changes (to a fresh random token) whenever something the worklist shows
-    changes: a data load, a patient, a follow-up plan or a task of the practice. Cached worklist
-    tables are keyed by it, so a change makes every cached table of the practice unreachable
-    at once, in the same transaction as the change itself.
+    changes: a data load, a patient or a follow-up plan of the practice (tasks: see
+    :mod:`pht.app.care.freshness`). Cached worklist tables are keyed by it, so a change makes
+    every cached table of the practice unreachable at once, in the same transaction as the
+    change itself.
     """
 
     practice_id = models.CharField(_("organisasjonsnummer"), max_length=9, primary_key=True)

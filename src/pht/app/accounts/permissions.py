@@ -42,6 +42,7 @@ class Action(StrEnum):
     LOG_ACTIVITY = "activity.log"
     VIEW_AUDIT = "audit.view"
     GRANT = "access.grant"
+    MANAGE_CLIENTS = "clients.manage"
     LOAD_EXTRACTS = "extracts.load"
     VIEW_DASHBOARD = "dashboard.view"
     CALL_APPLY = "call.apply"

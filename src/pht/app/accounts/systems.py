@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import caches
 from django.http import HttpRequest
 from ninja.security import HttpBearer
 from ninja.throttling import SimpleRateThrottle
@@ -64,6 +65,10 @@ class ClientRateThrottle(SimpleRateThrottle):
 
     scope = "pht-client"
 
+    @property
+    def cache(self) -> Any:  # type: ignore[override]
+        return caches["limits"]  # shared by every server process
+
     def __init__(self) -> None:
         super().__init__(rate=settings.PHT_API_RATE_PER_CLIENT)
 
@@ -80,6 +85,10 @@ class UserRateThrottle(SimpleRateThrottle):
     """Requests per signed-in user (``PHT_API_RATE_PER_USER``); system clients count above."""
 
     scope = "pht-user"
+
+    @property
+    def cache(self) -> Any:  # type: ignore[override]
+        return caches["limits"]  # shared by every server process
 
     def __init__(self) -> None:
         super().__init__(rate=settings.PHT_API_RATE_PER_USER)

@@ -1,8 +1,8 @@
-"""URLs of sign-in and sign-out."""
+"""URLs of sign-in and sign-out, and of the practice's system clients."""
 
 from django.urls import path
 
-from pht.app.accounts import views
+from pht.app.accounts import system_views, views
 
 app_name = "accounts"
 
@@ -11,4 +11,6 @@ urlpatterns = [
     path("logout/", views.logout, name="logout"),
     path("sso/", views.sso_start, name="sso"),
     path("sso/callback/", views.sso_callback, name="sso_callback"),
+    path("systemer/", system_views.systems, name="systems"),
+    path("systemer/trekk-tilbake/", system_views.system_revoke, name="system_revoke"),
 ]

@@ -81,7 +81,7 @@ api = TeamAPI(
     description=(
         "Worklists, patients and tasks of a primary health team. Signed-in users (session) "
         "or systems with an OAuth 2.0 client-credentials token (Bearer; scopes worklist:read, "
-        "tasks:write) scoped to one practice."
+        "tasks:write, extracts:load) scoped to one practice."
     ),
     auth=[SystemToken(), django_auth],
     throttle=[ClientRateThrottle(), UserRateThrottle()],
@@ -384,3 +384,7 @@ api.add_router("", surveys_router)
 from pht.app.api.care import router as care_router  # noqa: E402  (the care room's endpoints)
 
 api.add_router("", care_router)
+
+from pht.app.api.registry import router as registry_router  # noqa: E402  (extracts:load)
+
+api.add_router("", registry_router)

@@ -18,6 +18,7 @@ from ninja.errors import HttpError
 from pydantic import Field
 
 from pht.app.accounts.access import practice_of, profile_of
+from pht.app.accounts.permissions import Action, require
 from pht.app.audit.log import record
 from pht.app.audit.models import AuditAction
 from pht.app.care import actions, checks, clock
@@ -174,7 +175,10 @@ class PlanOut(Schema):
     reviews: list[ReviewOut]
 
 
-def _team(request: HttpRequest) -> Any:
+def _team(request: HttpRequest, action: Action) -> Any:
+    """The caller's practice, if the permission table (and, for a system, its token's scopes)
+    allow *action*; 403 otherwise (audited)."""
+    require(request.user, action, request=request, what={"api": True})
     profile = profile_of(request.user)
     if profile is None or not profile.sees_patients:
         raise HttpError(403, "no patient-level access")
@@ -218,7 +222,7 @@ def _plan(p: FollowUpPlan) -> dict[str, Any]:
 @router.get("/recalls", response=list[RecallOut], summary="The practice's recall register")
 def recalls(request: HttpRequest, q: Query[RecallQuery]) -> list[dict[str, Any]]:
     """Recalls of the practice (open by default) with their invitations."""
-    practice = _team(request)
+    practice = _team(request, Action.VIEW_TASKS)
     today = clock.today()
     data = {"condition": q.condition, "due": q.due}
     if q.status == "open":
@@ -248,7 +252,7 @@ def recalls(request: HttpRequest, q: Query[RecallQuery]) -> list[dict[str, Any]]
 )
 def invite(request: HttpRequest, body: InviteIn) -> Any:
     """One invitation per recall (all or none); letters are printed from the register page."""
-    practice = _team(request)
+    practice = _team(request, Action.INVITE)
     tasks = list(
         Task.objects.filter(pk__in=body.tasks, patient__practice=practice).select_related("patient")
     )
@@ -276,7 +280,7 @@ def close(
     request: HttpRequest, task_id: Annotated[int, Path(ge=1, le=_MAX_ID)], body: CloseIn
 ) -> Any:
     """Close as "ikke svart" (after the third invitation) or "reservert seg"."""
-    practice = _team(request)
+    practice = _team(request, Action.COMPLETE_TASK)
     task = get_object_or_404(Task, pk=task_id, patient__practice=practice)
     try:
         actions.do_close_recall_unanswered(
@@ -290,7 +294,7 @@ def close(
 @router.get("/checks/specs", response=list[CheckSpecOut], summary="Annual checks per condition")
 def check_specs(request: HttpRequest) -> list[dict[str, Any]]:
     """The items of each condition's annual check, with their source (reference data)."""
-    _team(request)
+    _team(request, Action.VIEW_PATIENT)
     return [
         {
             "condition": s.condition,
@@ -323,7 +327,7 @@ def check_specs(request: HttpRequest) -> list[dict[str, Any]]:
 )
 def record_check(request: HttpRequest, uid: UUID, body: CheckIn) -> Any:
     """Record a structured annual check; the patient's open recall for it closes at once."""
-    practice = _team(request)
+    practice = _team(request, Action.LOG_ACTIVITY)
     patient = get_object_or_404(Patient, uid=uid, practice=practice)
     try:
         check = actions.do_record_annual_check(
@@ -352,7 +356,7 @@ def record_check(request: HttpRequest, uid: UUID, body: CheckIn) -> Any:
 @router.get("/patients/{uid}/checks", response=list[CheckOut], summary="A patient's checks")
 def patient_checks(request: HttpRequest, uid: UUID) -> list[dict[str, Any]]:
     """The annual checks recorded for the patient, newest first."""
-    practice = _team(request)
+    practice = _team(request, Action.VIEW_CLINICAL)
     patient = get_object_or_404(Patient, uid=uid, practice=practice)
     actions.do_view_patient(user=request.user, patient=patient, reason=VIEW_REASON, request=request)
     return [
@@ -367,8 +371,8 @@ def patient_checks(request: HttpRequest, uid: UUID) -> list[dict[str, Any]]:
     ]
 
 
-def _patient_plan(request: HttpRequest, uid: UUID) -> FollowUpPlan:
-    practice = _team(request)
+def _patient_plan(request: HttpRequest, uid: UUID, action: Action) -> FollowUpPlan:
+    practice = _team(request, action)
     patient = get_object_or_404(Patient, uid=uid, practice=practice)
     return get_object_or_404(FollowUpPlan.objects.select_related("responsible"), patient=patient)
 
@@ -376,7 +380,7 @@ def _patient_plan(request: HttpRequest, uid: UUID) -> FollowUpPlan:
 @router.get("/patients/{uid}/plan", response=PlanOut, summary="A patient's plan with reviews")
 def plan(request: HttpRequest, uid: UUID) -> dict[str, Any]:
     """The follow-up plan with its reviews."""
-    p = _patient_plan(request, uid)
+    p = _patient_plan(request, uid, Action.VIEW_CLINICAL)
     actions.do_view_patient(
         user=request.user, patient=p.patient, reason=VIEW_REASON, request=request
     )
@@ -390,7 +394,7 @@ def plan(request: HttpRequest, uid: UUID) -> dict[str, Any]:
 )
 def review(request: HttpRequest, uid: UUID, body: ReviewIn) -> Any:
     """Add a review (what went well, a new goal in the patient's words)."""
-    p = _patient_plan(request, uid)
+    p = _patient_plan(request, uid, Action.SAVE_PLAN)
     try:
         actions.do_review_plan(user=request.user, plan=p, **body.dict())
     except actions.ActionError as err:
@@ -404,7 +408,7 @@ def review(request: HttpRequest, uid: UUID, body: ReviewIn) -> Any:
 )
 def end(request: HttpRequest, uid: UUID, body: EndIn) -> Any:
     """End the plan with a reason."""
-    p = _patient_plan(request, uid)
+    p = _patient_plan(request, uid, Action.SAVE_PLAN)
     try:
         actions.do_end_plan(user=request.user, plan=p, reason=body.reason, date=body.date)
     except actions.ActionError as err:

@@ -17,6 +17,7 @@ from ninja.errors import HttpError
 
 from pht.app.accounts.access import profile_of
 from pht.app.accounts.models import AppRole, Municipality, Practice
+from pht.app.accounts.permissions import Action, require
 from pht.app.dashboards import figures, finance, municipality
 from pht.app.dashboards.schemas import WhatIfQuery
 from pht.evaluation.suppression import publish_count
@@ -235,9 +236,11 @@ def practice_staffing(request: HttpRequest, orgnr: str) -> Any:
 
 
 def _may_see_practice(request: HttpRequest, practice: Practice) -> None:
-    """Team of the practice, its municipality's lead, the directorate; 404 for other teams."""
+    """Team of the practice, its municipality's lead, the directorate; 404 for other teams.
+    The permission table's ``dashboard.view`` first (a system client has it not: 403)."""
     if request.user.is_superuser:
         return
+    require(request.user, Action.VIEW_DASHBOARD, request=request, what={"api": True})
     profile = profile_of(request.user)
     if profile is None:
         raise HttpError(403, "forbidden")

@@ -14,6 +14,7 @@ from ninja import Router, Schema, Status
 from pydantic import ConfigDict
 
 from pht.app.accounts.access import practice_of
+from pht.app.accounts.permissions import Action, require
 from pht.app.audit.log import record
 from pht.app.audit.models import AuditAction
 from pht.app.care.actions import ActionError
@@ -70,7 +71,10 @@ class Imported(Schema):
     scores: dict[str, float | None]
 
 
-def _patient(request: HttpRequest, uid: UUID) -> Patient:
+def _patient(request: HttpRequest, uid: UUID, action: Action) -> Patient:
+    """The caller's practice's patient, if the permission table allows *action* (403, audited,
+    otherwise; 404 for another practice's patient)."""
+    require(request.user, action, request=request, what={"api": True})
     return get_object_or_404(Patient, uid=uid, practice=practice_of(request.user))
 
 
@@ -103,8 +107,7 @@ def get_questionnaire(request: HttpRequest, instrument_id: str) -> Any:
 @router.get("/patients/{uid}/questionnaire-responses", response=dict)
 def patient_responses(request: HttpRequest, uid: UUID) -> dict[str, Any]:
     """The patient's submitted answers as a FHIR searchset Bundle (the export is audited)."""
-    practice_of(request.user)  # 404 for users without patient access
-    patient = _patient(request, uid)
+    patient = _patient(request, uid, Action.VIEW_CLINICAL)  # survey answers are clinical
     rows = SurveyResponse.objects.filter(patient=patient, status=ResponseStatus.SUBMITTED).order_by(
         "submitted_at"
     )
@@ -123,6 +126,7 @@ def patient_responses(request: HttpRequest, uid: UUID) -> dict[str, Any]:
 @router.post("/surveys/questionnaire-responses", response={201: Imported, 422: SurveyProblem})
 def import_questionnaire_response(request: HttpRequest, body: FhirResource) -> Any:
     """Import a completed QuestionnaireResponse about a patient of the user's practice."""
+    require(request.user, Action.LOG_ACTIVITY, request=request, what={"api": True})
     practice_of(request.user)
     try:
         data = json.loads(request.body)  # the whole resource, as sent
@@ -135,7 +139,7 @@ def import_questionnaire_response(request: HttpRequest, body: FhirResource) -> A
 @router.post("/patients/{uid}/survey-invitations", response={201: Invited, 422: SurveyProblem})
 def invite(request: HttpRequest, uid: UUID, body: SurveyInvite) -> Any:
     """Invite the patient to a survey (the message goes to the outbox)."""
-    patient = _patient(request, uid)
+    patient = _patient(request, uid, Action.INVITE)
     try:
         inv = actions.invite(
             user=request.user,

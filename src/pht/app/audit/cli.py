@@ -21,7 +21,7 @@ def _setup() -> None:
     from django.apps import apps
 
     if not apps.ready:
-        from pht.cli.app import setup_django
+        from pht.cli.web import setup_django
 
         setup_django()
 
@@ -71,3 +71,45 @@ def audited(
             practice_id=practice_id,
         )
         yield
+
+
+@contextmanager
+def acting(*, as_user: str | None, action: Any, command: str) -> Iterator[Any]:
+    """The pht user a command that changes the app's data acts as, checked and audited.
+
+    The user is the active pht user named by *as_user*, or else the one whose user name is the
+    operating-system user's (``getpass.getuser()``). Nobody by that name, or a user the
+    permission table does not allow *action* (:func:`pht.app.accounts.permissions.allowed`),
+    is refused with an ``access.denied`` entry saying what was tried. Inside the block every
+    audit entry (the actions write their own, in their own transaction) also records the
+    command and the operating-system user (:func:`pht.app.audit.log.via`).
+    """
+    _setup()
+    from django.contrib.auth import get_user_model
+
+    from pht.app.accounts.access import profile_of
+    from pht.app.accounts.permissions import allowed
+    from pht.app.audit.log import record_denied, via
+
+    os_user = getpass.getuser()
+    name = as_user or os_user
+    info = {"cli": command, "os_user": os_user}
+    user = get_user_model().objects.filter(username=name, is_active=True).first()
+    if user is None:
+        record_denied(
+            user=None,
+            request=None,
+            username=name if as_user else f"os:{os_user}",
+            detail={**info, "action": str(action), "as": name},
+        )
+        raise PhtError(
+            f"no active pht user {name!r}" + ("" if as_user else ": name one with --as"),
+            where="--as",
+        )
+    if not allowed(user, action):
+        record_denied(user=user, request=None, detail={**info, "action": str(action)})
+        profile = profile_of(user)
+        role = profile.role if profile is not None else "no role"
+        raise PhtError(f"{name} ({role}) may not do {action}", where="--as")
+    with via(**info):
+        yield user

@@ -3,11 +3,28 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from django.http import HttpRequest
 
 from pht.app.audit.models import AuditAction, AuditEntry
+
+#: What every entry recorded in the current context adds to its detail (see :func:`via`).
+_VIA: ContextVar[dict[str, Any] | None] = ContextVar("pht_audit_via", default=None)
+
+
+@contextmanager
+def via(**detail: Any) -> Iterator[None]:
+    """Entries recorded inside the block carry *detail* as well (e.g. the command line that ran
+    the action and the operating-system user behind ``--as``), whatever action records them."""
+    token = _VIA.set({**(_VIA.get() or {}), **detail})
+    try:
+        yield
+    finally:
+        _VIA.reset(token)
 
 
 def record(
@@ -38,6 +55,9 @@ def record(
         practice_id = patient.practice_id
     elif profile is not None and profile.practice_id and not practice_id:
         practice_id = profile.practice_id
+    extra = _VIA.get()
+    if extra and (detail is None or isinstance(detail, dict)):
+        detail = {**extra, **(detail or {})}
     if isinstance(detail, dict):
         detail_text = json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str)
     else:

@@ -54,6 +54,7 @@ class AuditAction(models.TextChoices):
     SYSTEM_CLIENT = "system.register", _("registrerte systemklient")
     SYSTEM_CLIENT_REVOKE = "system.revoke", _("trakk tilbake systemklient")
     EXPORT_PATIENTS = "patient.export", _("eksporterte pasientdata")
+    EXTRACT_LOAD = "extracts.load", _("lastet uttrekk til datavarehuset")
     # The 2017 call for applications (pht.app.call), by the municipality and the directorate.
     CALL_DRAFT = "call.draft", _("lagret søknadsutkast")
     CALL_SUBMIT = "call.submit", _("sendte inn søknad")

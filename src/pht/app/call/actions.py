@@ -5,7 +5,7 @@ function of :mod:`pht.call`, stores the result and records an audit entry throug
 app's :func:`pht.app.audit.log.record` in the same transaction: the change and its audit row
 are stored together or not at all, and no path can skip the audit. Refused attempts (a
 submission with errors, a second approval by the proposer) are audited too, in a transaction
-that stores nothing else. The web views and ``pht call`` on the command line both go through
+that stores nothing else. The web views and ``pht app call`` on the command line both go through
 these functions. Errors a user can cause are :class:`pht.core.errors.PhtError` subclasses with
 Norwegian messages.
 """

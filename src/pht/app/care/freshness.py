@@ -2,12 +2,16 @@
 
 The rendered worklist table is cached per practice, filters, page, language and the practice's
 ``data_version`` (:class:`pht.app.accounts.models.Practice`). Anything the table shows or
-filters on lives in :class:`Patient`, :class:`FollowUpPlan` or :class:`Task`; saving or
-deleting one of them gives the patient's practice a fresh version *in the same transaction*,
-so the next request — the nurse's own, right after her change — misses the cache and reads
-the database. The filter bar lists the practice's team, so a change of a user or a profile
-gives every practice a fresh version (rare; a login only touches ``last_login`` and does not).
-Bulk writes bypass these signals: the loader calls :func:`bump` itself.
+filters on lives in :class:`Patient` or :class:`FollowUpPlan`; saving or deleting one of them
+gives the patient's practice a fresh version *in the same transaction*, so the next request —
+the nurse's own, right after her change — misses the cache and reads the database. Tasks count
+only for the filter by team member, whose cache key holds that member's open tasks instead
+(:func:`pht.app.care.views.worklist_table`): a task saved does not empty every cached list of
+the practice (nurses save tasks all day). The filter bar lists the practice's team, so a change
+of a user or a profile gives every practice a fresh version (rare; a login only touches
+``last_login`` and does not). Bulk writes bypass these signals: the loader calls :func:`bump`
+itself. The practice dashboard's figures are cached by the same version
+(:mod:`pht.app.dashboards.figures`).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from django.contrib.auth import get_user_model
 from django.db.models.signals import post_delete, post_save
 
 from pht.app.accounts.models import Practice, Profile, new_data_version
-from pht.app.care.models import FollowUpPlan, Patient, Task
+from pht.app.care.models import FollowUpPlan, Patient
 
 
 def bump(practice_ids: Iterable[str] | None = None) -> None:
@@ -55,10 +59,9 @@ def connect() -> None:
     """Connect the signals (called once from the app config)."""
     for name, signal in (("save", post_save), ("delete", post_delete)):
         signal.connect(_patient_changed, sender=Patient, dispatch_uid=f"pht-fresh-patient-{name}")
-        for record in (FollowUpPlan, Task):
-            signal.connect(
-                _record_changed, sender=record, dispatch_uid=f"pht-fresh-{record.__name__}-{name}"
-            )
+        signal.connect(
+            _record_changed, sender=FollowUpPlan, dispatch_uid=f"pht-fresh-FollowUpPlan-{name}"
+        )
         for team in (get_user_model(), Profile):
             signal.connect(
                 _team_changed, sender=team, dispatch_uid=f"pht-fresh-{team.__name__}-{name}"

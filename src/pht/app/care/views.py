@@ -31,7 +31,6 @@ from pht.app.audit.models import AuditAction
 from pht.app.care import actions, checks, clock, codes
 from pht.app.care.forms import (
     ActivityForm,
-    AssignForm,
     CompleteForm,
     InvitationForm,
     PlanForm,
@@ -41,23 +40,28 @@ from pht.app.care.forms import (
 )
 from pht.app.care.models import (
     OPEN_STATUSES,
+    Band,
     ConditionChoice,
     FollowUpPlan,
     Patient,
+    RiskBand,
+    TargetGroupChoice,
     Task,
     TaskKind,
     TimelineKind,
 )
+from pht.app.care.rows import evidence_rows, task_rows, timeline_rows
 from pht.app.surveys.needs import survey_needs
 
 VIEW_REASON = "oppfølging i teamet"
 
 
-def _patient(request: HttpRequest, uid: Any) -> Patient:
-    """The patient *uid* of the user's own practice; 404 for any other (whatever the URL)."""
+def _patient(request: HttpRequest, uid: Any, *related: str) -> Patient:
+    """The patient *uid* of the user's own practice; 404 for any other (whatever the URL).
+    *related*: more relations to read in the same query."""
     practice = practice_of(request.user)
     return get_object_or_404(
-        Patient.objects.select_related("practice", "gp"), uid=uid, practice=practice
+        Patient.objects.select_related("practice", "gp", *related), uid=uid, practice=practice
     )
 
 
@@ -118,11 +122,15 @@ def due_list(request: HttpRequest) -> HttpResponse:
         .select_related("patient")
         .order_by("next_due", "pk")
     )
-    without_plan = (
+    without_plan = list(
         Patient.objects.filter(practice=practice, listed=True, flagged=True, plan__isnull=True)
         .order_by("rank")
         .only("uid", "name", "birth_date", "reasons", "rank", "risk_band", "frailty_band")[:10]
     )
+    placeholder = "00000000-0000-0000-0000-000000000000"
+    address = reverse("care:patient", kwargs={"uid": placeholder})
+    for p in without_plan:  # reversed once, not once per row
+        p.page_url = address.replace(placeholder, str(p.uid))  # type: ignore[attr-defined]
     record(
         user=request.user,
         action=AuditAction.VIEW_DUE_LIST,
@@ -130,19 +138,25 @@ def due_list(request: HttpRequest) -> HttpResponse:
         detail={"tasks": len(tasks), "plan_contacts": len(plans)},
         request=request,
     )
+    due_now = [t for t in tasks if t.due <= today]
+    due_later = [t for t in tasks if t.due > today]
+    team = list(team_members(practice)) if tasks else []
     return render(
         request,
         "care/due_list.html",
         {
-            "due_now": [t for t in tasks if t.due <= today],
-            "due_later": [t for t in tasks if t.due > today],
+            "due_now": due_now,
+            "due_later": due_later,
+            "due_now_rows": task_rows(
+                due_now, request=request, today=today, show_patient=True, team=team
+            ),
+            "due_later_rows": task_rows(
+                due_later, request=request, today=today, show_patient=True, team=team
+            ),
             "contacts_now": [p for p in plans if p.next_due <= today],
             "contacts_later": [p for p in plans if p.next_due > today][:20],
             "without_plan": without_plan,
             "today": today,
-            "invitation_form": InvitationForm(initial={"sent_on": today}),
-            "team": list(team_members(practice)),
-            "roles": AssignForm.base_fields["assigned_role"].choices,
         },
     )
 
@@ -237,14 +251,20 @@ def worklist_queryset(practice: Any, data: dict[str, Any]) -> QuerySet[Patient]:
 
 def worklist_rows(patients: Any) -> SafeString:
     """The worklist table's rows as HTML, built in Python (the template loop cost most of the
-    page). Every value is escaped by :func:`format_html`."""
+    page). Every value is escaped by :func:`format_html`; the labels and the address are made
+    once per table, not per row."""
     overdue = gettext("årskontroll forfalt")
-    yes = gettext("ja")
-    labels = dict(ConditionChoice.choices)
+    yes, next_ = gettext("ja"), gettext("neste")
+    conditions = {k: str(v) for k, v in ConditionChoice.choices}
+    groups = {k: str(v) for k, v in TargetGroupChoice.choices}
+    bands = {k: str(v) for k, v in Band.choices}
+    risks = {k: str(v) for k, v in RiskBand.choices}
     sex = {"F": gettext("kvinne"), "M": gettext("mann"), "K": gettext("kvinne")}
     h_patient, h_reasons, h_groups = gettext("Pasient"), gettext("Grunner"), gettext("Målgrupper")
     h_frailty, h_risk = gettext("Skrøpelighet"), gettext("Risiko for innleggelse")
     h_plan = gettext("Plan")
+    placeholder = "00000000-0000-0000-0000-000000000000"
+    address = reverse("care:patient", kwargs={"uid": placeholder})
     rows = []
     patients = list(patients)
     needs = survey_needs(p.pk for p in patients)  # e.g. "WHO-5 28 eller lavere"
@@ -253,6 +273,7 @@ def worklist_rows(patients: Any) -> SafeString:
             plan = p.plan
         except FollowUpPlan.DoesNotExist:
             plan = None
+        late = p.overdue_condition_list()
         rows.append(
             format_html(
                 '<tr class="patient-row"><td data-label="#">{}</td><td data-label="{}">'
@@ -263,7 +284,7 @@ def worklist_rows(patients: Any) -> SafeString:
                 '<td data-label="{}">{}{}</td><td data-label="{}">{}</td></tr>',
                 "" if p.rank is None else p.rank,
                 h_patient,
-                reverse("care:patient", kwargs={"uid": p.uid}),
+                address.replace(placeholder, str(p.uid)),
                 p.name,
                 p.birth_date.strftime("%d.%m.%Y"),
                 sex.get(p.sex, p.sex),
@@ -272,25 +293,27 @@ def worklist_rows(patients: Any) -> SafeString:
                 format_html(
                     ' <span class="badge warn">{}: {}</span>',
                     overdue,
-                    ", ".join(str(labels.get(c, c)) for c in p.overdue_condition_list()),
+                    ", ".join(conditions.get(c, c) for c in late),
                 )
-                if p.overdue_condition_list()
+                if late
                 else format_html(' <span class="badge warn">{}</span>', overdue)
                 if p.annual_check_overdue
                 else "",
                 h_groups,
                 format_html_join(
-                    "", '<span class="badge">{}</span>', ((g,) for g in p.target_group_labels())
+                    "",
+                    '<span class="badge">{}</span>',
+                    ((groups.get(g, g),) for g in p.target_group_list()),
                 ),
                 h_frailty,
-                p.frailty_label(),
+                bands.get(p.frailty_band, p.frailty_band),
                 h_risk,
                 "—" if p.risk is None else f"{p.risk_percent()} %",
-                "" if p.risk is None else format_html(" ({})", p.risk_label()),
+                "" if p.risk is None else format_html(" ({})", risks.get(p.risk_band, p.risk_band)),
                 h_plan,
                 "—"
                 if plan is None or not plan.active
-                else f"{yes}, {gettext('neste')} {plan.next_due:%d.%m.%Y}",
+                else f"{yes}, {next_} {plan.next_due:%d.%m.%Y}",
             )
         )
     return mark_safe("".join(rows))
@@ -325,14 +348,31 @@ def _worklist_cache() -> Any:
     return caches["worklist"] if "worklist" in settings.CACHES else caches["default"]
 
 
+def _member_tasks(request: HttpRequest) -> str:
+    """For the filter by team member: the patients of the member's open tasks (a task saved
+    does not change the practice's data version, see :mod:`pht.app.care.freshness`)."""
+    member = request.GET.get("member", "")
+    if not member.isdigit():
+        return ""
+    patients = (
+        Task.objects.filter(assigned_user_id=int(member), status__in=OPEN_STATUSES)
+        .order_by("patient_id")
+        .values_list("patient_id", flat=True)
+        .distinct()
+    )
+    return ",".join(str(p) for p in patients)
+
+
 def _cache_key(request: HttpRequest, practice: Any, part: str, encoded: str, page: str) -> str:
     """The cache key of a rendered *part* of the worklist for this request.
 
     It holds the practice and its ``data_version``, which changes with every change of a
-    patient, plan, task or team member (:mod:`pht.app.care.freshness`), so a cached part is
-    never older than the last change; the filters, page, language and page size are hashed.
+    patient, plan or team member (:mod:`pht.app.care.freshness`), so a cached part is never
+    older than the last change; the filters, page, language and page size are hashed, and for
+    the filter by team member the patients of the member's open tasks.
     """
-    raw = "\n".join((encoded, page, get_language(), str(settings.PHT_PAGE_SIZE)))
+    tasks = _member_tasks(request) if part == "table" else ""
+    raw = "\n".join((encoded, page, get_language(), str(settings.PHT_PAGE_SIZE), tasks))
     digest = hashlib.sha256(raw.encode()).hexdigest()
     return f"pht:worklist:{part}:{practice.pk}:{practice.data_version}:{digest}"
 
@@ -414,7 +454,7 @@ def worklist(request: HttpRequest) -> HttpResponse:
 @patient_access_required
 def patient_detail(request: HttpRequest, uid: Any) -> HttpResponse:
     """The patient page: identity, groups with evidence, frailty, risk, timeline, plan, tasks."""
-    patient = _patient(request, uid)
+    patient = _patient(request, uid, "plan", "plan__responsible")
     reason = (request.GET.get("reason") or VIEW_REASON)[:200]
     actions.do_view_patient(user=request.user, patient=patient, reason=reason, request=request)
     # the permission table: a role without clinical access (the secretary) sees no clinical data
@@ -425,6 +465,15 @@ def patient_detail(request: HttpRequest, uid: Any) -> HttpResponse:
         invitation_count=Count("invitations")
     )
     today = clock.today()
+    evidence = (
+        [(e, codes.code_text(e.code, e.code_system)) for e in patient.evidence.all()]
+        if clinical
+        else []
+    )
+    contacts = [e for e in timeline if e.kind == TimelineKind.CONTACT][:30]
+    admissions = [e for e in timeline if e.kind == TimelineKind.ADMISSION]
+    open_tasks = [t for t in tasks if t.is_open]
+    closed_tasks = [t for t in tasks if not t.is_open][:20]
     latest: dict[str, Any] = {}
     for c in patient.checks.all():
         latest.setdefault(c.condition, c)
@@ -450,26 +499,26 @@ def patient_detail(request: HttpRequest, uid: Any) -> HttpResponse:
         {
             "patient": patient,
             "age": _age(patient.birth_date, today),
-            "evidence": [
-                (e, codes.code_text(e.code, e.code_system)) for e in patient.evidence.all()
-            ]
-            if clinical
-            else [],
+            "evidence": evidence,
+            "evidence_rows": evidence_rows(evidence),
             "clinical": clinical,
             "plan": plan,
             "reviews": plan.reviews.select_related("by")[:10] if plan else [],
-            "contacts": [e for e in timeline if e.kind == TimelineKind.CONTACT][:30],
-            "admissions": [e for e in timeline if e.kind == TimelineKind.ADMISSION],
+            "contacts": contacts,
+            "contact_rows": timeline_rows(contacts, "contact"),
+            "admissions": admissions,
+            "admission_rows": timeline_rows(admissions, "admission"),
             "services": [e for e in timeline if e.kind == TimelineKind.SERVICE],
             "surveys": patient.surveys.all()[:40] if clinical else [],
-            "open_tasks": [t for t in tasks if t.is_open],
-            "closed_tasks": [t for t in tasks if not t.is_open][:20],
+            "open_tasks": open_tasks,
+            "closed_tasks": closed_tasks,
+            "open_task_rows": task_rows(open_tasks, request=request, today=today),
+            "closed_task_rows": task_rows(closed_tasks, request=request, today=today),
             "activities": patient.activities.select_related("by")[:30] if clinical else [],
             "check_rows": check_rows,
             "threads": patient.threads.prefetch_related("messages")[:20] if clinical else [],
             "can_record_checks": _role(request) in actions.CHECK_ROLES,
             "today": today,
-            "invitation_form": InvitationForm(initial={"sent_on": today}),
         },
     )
 
@@ -546,16 +595,33 @@ def task_create(request: HttpRequest, uid: Any) -> HttpResponse:
                 return redirect("care:patient", uid=patient.uid)
     else:
         kind = request.GET.get("kind", TaskKind.TASK)
+        kind = kind if kind in TaskKind.values else TaskKind.TASK
+        due = clock.today() + dt.timedelta(days=14)
         form = TaskForm(
-            initial={
-                "kind": kind if kind in TaskKind.values else TaskKind.TASK,
-                "due": clock.today() + dt.timedelta(days=14),
-                "assigned_user": request.user.pk,
-            },
+            initial={"kind": kind, "due": due, "assigned_user": request.user.pk},
             practice=patient.practice,
         )
-    status = 400 if request.method == "POST" else 200
-    return render(request, "care/task_form.html", {"patient": patient, "form": form}, status=status)
+        return render(
+            request,
+            "care/task_form.html",
+            {"patient": patient, "form": form, "fields": _new_task_fields(request, form, kind)},
+        )
+    return render(request, "care/task_form.html", {"patient": patient, "form": form}, status=400)
+
+
+def _new_task_fields(request: HttpRequest, form: TaskForm, kind: str) -> SafeString:
+    """The empty task form's fields, rendered (Django's widgets render option by option, and
+    the team's names are many options): cached like the worklist, per practice and its
+    ``data_version`` (which changes with the team), user, kind, due date and language."""
+    practice = practice_of(request.user)
+    who = f"{request.user.pk}:{kind}:{form.initial['due']}:{get_language()}"
+    key = f"pht:taskform:{practice.pk}:{practice.data_version}:{who}"
+    cache = _worklist_cache()
+    html: str | None = cache.get(key)
+    if html is None:
+        html = str(render_to_string("fields.html", {"form": form}))
+        cache.set(key, html)
+    return mark_safe(html)
 
 
 @require_POST

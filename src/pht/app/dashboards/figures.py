@@ -10,14 +10,18 @@ than 5 persons are hidden for everyone, with their n.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import altair as alt
 import pandas as pd
+from django.core.cache import cache
 from django.db.models import Count, Q, Sum
+from django.utils.translation import get_language
 
 from pht.app.accounts.models import Practice, Practitioner
 from pht.app.care.models import (
@@ -39,6 +43,26 @@ ANNUAL_CHECK_INDICATOR = "annual_check_share"
 COMPARISON = "Sammenligningskontor"
 ALL_LISTED = "Alle listeinnbyggere"
 SMALL_CELL = min_cell()
+#: seconds a practice's figures stay cached (a change of its data reaches them at once anyway)
+CACHE_SECONDS = 15 * 60
+
+T = TypeVar("T")
+
+
+def cached(practice: Practice, name: str, compute: Callable[[], T]) -> T:
+    """*compute*'s figures of *practice*, cached per process by the practice's ``data_version``.
+
+    The version changes with every change of a patient or follow-up plan of the practice and
+    with every load (:mod:`pht.app.care.freshness`), which is all the cached figures are made
+    of (patients, plans, staff, registry indicators); the language is in the key for labels.
+    Activities are not, so the home visits are counted afresh (:func:`staffing_plan`).
+    """
+    key = f"pht:dashboard:{name}:{practice.pk}:{practice.data_version}:{get_language()}"
+    value: T | None = cache.get(key)
+    if value is None:
+        value = compute()
+        cache.set(key, value, CACHE_SECONDS)
+    return value
 
 
 @dataclass(frozen=True)
@@ -95,9 +119,21 @@ def staffing(practice: Practice) -> StaffingAssessment:
 
 def need_inputs(practice: Practice, *, today: dt.date | None = None) -> NeedInputs:
     """The counts of the staffing plan from the practice's own list."""
+    today = today or _data_day(practice)
+    counts = _need_counts(practice, today)
+    return dataclasses.replace(counts, home_visits_last_year=home_visits(practice, today))
+
+
+def _data_day(practice: Practice) -> dt.date:
+    """The day the practice's list is from (the last load), else today."""
     listed = Patient.objects.filter(practice=practice, listed=True)
-    today = today or (listed.order_by("-as_of").values_list("as_of", flat=True).first())
-    today = today or dt.date.today()
+    day = listed.order_by("-as_of").values_list("as_of", flat=True).first()
+    return day or dt.date.today()
+
+
+def _need_counts(practice: Practice, today: dt.date) -> NeedInputs:
+    """:func:`need_inputs` but for the home visits (0 here)."""
+    listed = Patient.objects.filter(practice=practice, listed=True)
     year_on = today + dt.timedelta(days=365)
     plans = FollowUpPlan.objects.filter(patient__in=listed)
     intervals = plans.values_list("contact_interval_months", flat=True)
@@ -116,12 +152,6 @@ def need_inputs(practice: Practice, *, today: dt.date | None = None) -> NeedInpu
         target_no_plan=Count("pk", filter=~Q(target_groups="") & Q(plan__isnull=True)),
         frail=Count("pk", filter=Q(frailty_band="severe")),
     )
-    visits = Activity.objects.filter(
-        patient__in=listed,
-        kind=ActivityKind.HOME_VISIT,
-        date__gt=today - dt.timedelta(days=365),
-        date__lte=today,
-    ).count()
     return NeedInputs(
         listed=counts["listed"],
         target_group_patients=counts["target"],
@@ -130,17 +160,33 @@ def need_inputs(practice: Practice, *, today: dt.date | None = None) -> NeedInpu
         plan_contacts_per_year=contacts.quantize(Decimal("0.1")),
         target_without_plan=counts["target_no_plan"],
         annual_checks_due=due,
-        home_visits_last_year=visits,
+        home_visits_last_year=0,
         severely_frail=counts["frail"],
     )
 
 
+def home_visits(practice: Practice, today: dt.date) -> int:
+    """Home visits to the practice's listed patients in the year up to *today*."""
+    listed = Patient.objects.filter(practice=practice, listed=True)
+    return Activity.objects.filter(
+        patient__in=listed,
+        kind=ActivityKind.HOME_VISIT,
+        date__gt=today - dt.timedelta(days=365),
+        date__lte=today,
+    ).count()
+
+
 def staffing_plan(practice: Practice) -> StaffingPlan:
-    """Nurse hours the practice's patients need against its FTE and the norm."""
-    norm = staffing(practice)
-    return plan_staffing(
-        need_inputs(practice), load_need_parameters(), nurse_fte=norm.nurse_fte, norm=norm
-    )
+    """Nurse hours the practice's patients need against its FTE and the norm (the counts
+    cached by the practice's data version, the home visits counted afresh)."""
+
+    def compute() -> tuple[StaffingAssessment, NeedInputs, dt.date]:
+        day = _data_day(practice)
+        return staffing(practice), _need_counts(practice, day), day
+
+    norm, counts, day = cached(practice, "staffing", compute)
+    inputs = dataclasses.replace(counts, home_visits_last_year=home_visits(practice, day))
+    return plan_staffing(inputs, load_need_parameters(), nurse_fte=norm.nurse_fte, norm=norm)
 
 
 def annual_check_trend(practice: Practice) -> pd.DataFrame:

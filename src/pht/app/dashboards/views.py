@@ -57,8 +57,8 @@ def practice(request: HttpRequest, practice_id: str) -> HttpResponse:
     obj = _practice(request, practice_id)
     profile = profile_of(request.user)
     suppressed = profile is None or profile.practice_id != obj.pk
-    counts = figures.listed_by_target_group(obj, suppressed=suppressed)
-    trend = figures.annual_check_trend(obj)
+    counts = _counts(obj, suppressed=suppressed)
+    trend = _trend(obj)
     plan = figures.staffing_plan(obj)
     return render(
         request,
@@ -77,6 +77,21 @@ def practice(request: HttpRequest, practice_id: str) -> HttpResponse:
     )
 
 
+def _counts(practice: Practice, *, suppressed: bool) -> list[figures.GroupCount]:
+    """Listed patients by target group (cached by the practice's data version)."""
+    return figures.cached(
+        practice,
+        f"groups:{suppressed}",
+        lambda: figures.listed_by_target_group(practice, suppressed=suppressed),
+    )
+
+
+def _trend(practice: Practice) -> Any:
+    """The annual-check trend (cached by the practice's data version; loads change every
+    practice's version, so the comparison practices' figures are never older either)."""
+    return figures.cached(practice, "trend", lambda: figures.annual_check_trend(practice))
+
+
 CHARTS = {"target-groups", "annual-checks"}
 TABLES = {"target-groups", "annual-checks"}
 
@@ -88,11 +103,11 @@ def table_rows(request: HttpRequest, practice: Practice, name: str) -> list[dict
     if name == "target-groups":
         return [
             {"målgruppe": c.label, "pasienter": c.count}
-            for c in figures.listed_by_target_group(practice, suppressed=suppressed)
+            for c in _counts(practice, suppressed=suppressed)
         ]
     return [
         {"kvartal": r["quarter"], "serie": r["series"], "n": r["n"], "andel": r["share"]}
-        for r in figures.annual_check_trend(practice).to_dict("records")
+        for r in _trend(practice).to_dict("records")
     ]
 
 
@@ -123,10 +138,8 @@ def chart_spec(request: HttpRequest, practice: Practice, name: str) -> dict[str,
     profile = profile_of(request.user)
     suppressed = profile is None or profile.practice_id != practice.pk
     if name == "target-groups":
-        return figures.target_group_chart(
-            figures.listed_by_target_group(practice, suppressed=suppressed)
-        )
-    return figures.annual_check_chart(figures.annual_check_trend(practice))
+        return figures.target_group_chart(_counts(practice, suppressed=suppressed))
+    return figures.annual_check_chart(_trend(practice))
 
 
 @csp_exempt()

@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
 
 from pht.app.accounts.access import profile_of
 from pht.app.accounts.models import AppRole
@@ -23,6 +26,20 @@ def _practice(request: HttpRequest) -> Any:
     if profile is None or not profile.sees_patients:
         raise PermissionDenied
     return profile.practice
+
+
+def _as_p(form: Any, name: str) -> SafeString:
+    """The form as paragraphs; an empty form's are the same for everyone (its choices are the
+    catalogue's), so they are rendered once per process and language (Django renders each
+    field, and each option, with a template of its own)."""
+    if form.is_bound:
+        return mark_safe(form.as_p())
+    key = f"pht:quality:{name}:{get_language()}"
+    html: str | None = cache.get(key)
+    if html is None:
+        html = str(form.as_p())
+        cache.set(key, html, None)
+    return mark_safe(html)
 
 
 def _with_errors(form: Any, err: actions.QualityError) -> None:
@@ -75,6 +92,8 @@ def index(request: HttpRequest) -> HttpResponse:
             "goals": goals,
             "goal_form": goal_form,
             "measure_form": measure_form,
+            "goal_fields": _as_p(goal_form, "goal"),
+            "measure_fields": _as_p(measure_form, "measure"),
             "manual": [i for i in catalogue.indicator if i.source == "manual"],
             "catalogue": catalogue,
             "grant": figures.quality_grant(practice, snap) if snap else None,

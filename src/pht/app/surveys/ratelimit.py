@@ -1,11 +1,12 @@
-"""Rate limits of the patient's page, on the shared cache (``CACHES["default"]``).
+"""Rate limits of the patient's page, on the cache shared by every server process
+(``CACHES["limits"]``, a table in the app database).
 
 Guessing links: an address gets :data:`MAX_FAILED` refused links per :data:`WINDOW`; after that
 every link it opens is refused with 429 until the window has passed (a correct link too, so a
 guesser learns nothing). Saving: a response takes at most :data:`MAX_SAVES` saves per window.
-With several server processes the cache must be shared (Redis, memcached or the database
-cache) for the limits to hold across processes; the default per-process cache gives each
-process its own count.
+The count is shared by every server process (gunicorn workers), so the limits hold whichever
+process answers; Django's database cache counts by read and write, so two processes counting
+at the same instant may count one hit less.
 """
 
 from __future__ import annotations
@@ -24,11 +25,11 @@ def _key(kind: str, who: str) -> str:
 
 
 def _count(kind: str, who: str) -> int:
-    return int(caches["default"].get(_key(kind, who), 0))
+    return int(caches["limits"].get(_key(kind, who), 0))
 
 
 def _hit(kind: str, who: str) -> int:
-    cache = caches["default"]
+    cache = caches["limits"]
     key = _key(kind, who)
     if cache.add(key, 1, WINDOW + 5):
         return 1

@@ -30,7 +30,7 @@ from pht.registry.batches import (
     replace_threshold,
 )
 from pht.registry.fhir.systems import FHIR_CONDITIONS_TABLE
-from pht.registry.schema import BATCH_COLUMN, TABLES
+from pht.registry.schema import SIDE_TABLES, TABLES
 from pht.registry.warehouse import Warehouse
 
 __all__ = ["FHIR_CONDITIONS_SCHEMA", "WriteResult", "write_rows"]
@@ -95,43 +95,23 @@ def _missing_municipalities(wh: Warehouse, codes: set[str]) -> list[dict[str, An
 
 
 def _write_conditions(wh: Warehouse, batch_id: int, rows: list[dict[str, Any]]) -> TableChange:
-    """The side table of problem-list conditions (not part of the extract format): rows replace
-    rows with the same id, each marked with the batch that wrote it."""
+    """The side table of problem-list conditions (:data:`pht.registry.schema.SIDE_TABLES`, not
+    part of the extract format), written like the warehouse tables: rows with a stored id and
+    other values replace the stored row (its pre-image kept for undo), each row marked with the
+    batch that wrote it."""
     raw = wh.con.con
-    raw.execute(
-        f"CREATE TABLE IF NOT EXISTS {FHIR_CONDITIONS_TABLE} (condition_id VARCHAR, "
-        "person_id VARCHAR, icpc2 VARCHAR, icd10 VARCHAR, onset_date DATE, recorded_date DATE)"
-    )
-    columns = {r[0] for r in raw.execute(f"DESCRIBE {FHIR_CONDITIONS_TABLE}").fetchall()}
-    if BATCH_COLUMN not in columns:
-        raw.execute(f"ALTER TABLE {FHIR_CONDITIONS_TABLE} ADD COLUMN {BATCH_COLUMN} INTEGER")
-    change = TableChange()
+    if FHIR_CONDITIONS_TABLE not in set(wh.con.list_tables()):
+        raw.execute(SIDE_TABLES[FHIR_CONDITIONS_TABLE].create_sql())
+    ensure_provenance(raw)  # the _batch column of a table made by an older pht, the undo table
     if not rows:
-        return change
-    names = ", ".join(f.name for f in FHIR_CONDITIONS_SCHEMA)
-    same = " AND ".join(f"s.{n} IS NOT DISTINCT FROM i.{n}" for n in FHIR_CONDITIONS_SCHEMA.names)
+        return TableChange()
     raw.register(_INCOMING, _arrow(FHIR_CONDITIONS_TABLE, rows))
     try:
-        stored = raw.execute(
-            f"SELECT count(*), coalesce(count_if({same}), 0) FROM {FHIR_CONDITIONS_TABLE} s "
-            f"JOIN {_INCOMING} i USING (condition_id)"
-        ).fetchone()
-        matched, unchanged = (int(x) for x in (stored or (0, 0)))
-        raw.execute(
-            f"DELETE FROM {FHIR_CONDITIONS_TABLE} s USING {_INCOMING} i "
-            f"WHERE s.condition_id = i.condition_id AND NOT ({same})"
-        )
-        raw.execute(
-            f"INSERT INTO {FHIR_CONDITIONS_TABLE} ({names}, {BATCH_COLUMN}) "
-            f"SELECT {names}, {int(batch_id)} FROM {_INCOMING} i WHERE NOT EXISTS "
-            f"(SELECT 1 FROM {FHIR_CONDITIONS_TABLE} s WHERE s.condition_id = i.condition_id)"
+        return apply_table(
+            raw, batch_id, FHIR_CONDITIONS_TABLE, _INCOMING, source=None, period=None
         )
     finally:
         raw.unregister(_INCOMING)
-    change.unchanged = unchanged
-    change.updated = matched - unchanged
-    change.inserted = len(rows) - matched
-    return change
 
 
 def write_rows(

@@ -10,10 +10,21 @@ from typing import Annotated, Any
 
 import typer
 
+from pht.cli import app_call, app_clients
 from pht.cli.output import Format, console, emit_rows
 from pht.core.settings import get_settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
+app.add_typer(
+    app_call.app,
+    name="call",
+    help="Change the call stored in the app database, as a pht user (--as), audited.",
+)
+app.add_typer(
+    app_clients.app,
+    name="clients",
+    help="Systems calling the API (client credentials): add, list, revoke; audited.",
+)
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -121,6 +132,28 @@ def serve(
     serve_forever(host=host, port=port, workers=workers, threads=threads)
 
 
+def gunicorn_args(*, bind: str, workers: int, threads: int) -> list[str]:
+    """gunicorn's arguments for the app, the same for ``pht app serve`` and the benchmarks
+    (``deploy/gunicorn.conf.py`` sets the same for a deployment).
+
+    ``--preload``: the master imports and warms the app once (:mod:`pht.app.project.warmup`)
+    and forks warm workers, so neither the first request nor a replaced worker waits seconds
+    for the imports, templates and reference data.
+    """
+    return [
+        "pht.app.project.wsgi:application",
+        "--bind",
+        bind,
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        "--preload",
+        "--log-level",
+        "warning",
+    ]
+
+
 def serve_forever(*, host: str, port: int, workers: int = 0, threads: int = 4) -> None:
     """Replace this process with gunicorn serving the app."""
     n = workers or max(2, (os.cpu_count() or 1) + 1)
@@ -128,17 +161,9 @@ def serve_forever(*, host: str, port: int, workers: int = 0, threads: int = 4) -
         sys.executable,
         "-m",
         "gunicorn",
-        "pht.app.project.wsgi:application",
-        "--bind",
-        f"{host}:{port}",
-        "--workers",
-        str(n),
-        "--threads",
-        str(threads),
+        *gunicorn_args(bind=f"{host}:{port}", workers=n, threads=threads),
         "--access-logfile",
         "-",
-        "--log-level",
-        "warning",
     ]
     console.print(f"[bold]pht app[/]: serving on http://{host}:{port}/ (Ctrl-C stops)")
     sys.stdout.flush()
