@@ -289,3 +289,125 @@ def timeline_rows(events: Iterable[Any], kind: str) -> SafeString:
         '<td class="muted" data-label="{}">{}</td></tr>',
         cells,
     )
+
+
+def recall_rows(
+    recalls: list[Task], *, request: HttpRequest, today: Any, max_invitations: int
+) -> dict[str, SafeString]:
+    """The recall register's rows (``register``: select, patient, reason, due, invitations,
+    assigned) and the rows of its "close without the check" list (``close``), each with
+    their labels made once; the tasks come with their patient, assigned user and invitations
+    (with who sent them) read beforehand."""
+    urls = _Urls()
+    close_url = reverse("care:recall_close", kwargs={"pk": _PK})
+    kinds = {k: str(v) for k, v in TaskKind.choices}
+    conditions = {k: str(v) for k, v in ConditionChoice.choices}
+    roles = {k: str(v) for k, v in AppRole.choices}
+    channels = {k: str(v) for k, v in Channel.choices}
+    h = {
+        k: gettext(v)
+        for k, v in {
+            "patient": "Pasient",
+            "reason": "Grunn",
+            "due": "Frist",
+            "invitations": "Innkallinger",
+            "assigned": "Tildelt",
+            "overdue": "forfalt",
+            "none": "ingen ennå",
+            "close_as": "Lukk som",
+            "no_answer": "ikke svart",
+            "declined": "reservert seg",
+            "close": "Lukk",
+        }.items()
+    }
+    choose = gettext("Velg %(name)s")
+    csrf = format_html(
+        '<input type="hidden" name="csrfmiddlewaretoken" value="{}">', get_token(request)
+    )
+    back = format_html('<input type="hidden" name="next" value="{}">', request.get_full_path())
+    register, close = [], []
+    for t in recalls:
+        patient, full = t.patient, t.invitation_count >= max_invitations
+        sent = format_html_join(
+            "",
+            '<div class="invitation">{}. {} · {} · {}</div>',
+            (
+                (
+                    inv.number,
+                    _day(inv.sent_on),
+                    channels.get(inv.channel, inv.channel),
+                    inv.by.get_full_name() or inv.by.username,
+                )
+                for inv in t.invitations.all()
+            ),
+        ) or format_html('<span class="muted">{}</span>', h["none"])
+        user = t.assigned_user if t.assigned_user_id else None
+        register.append(
+            format_html(
+                '<tr class="recall-row" id="recall-{}">\n<td class="no-print">'
+                '<input type="checkbox" name="tasks" value="{}" id="select-{}"{}>'
+                '<label for="select-{}" class="visually-hidden">{}</label></td>\n'
+                '<td data-label="{}"><a href="{}">{}</a><br><span class="muted">{}</span></td>\n'
+                '<td data-label="{}">{}{}</td>\n<td data-label="{}">{}{}</td>\n'
+                '<td data-label="{}">{}</td>\n<td data-label="{}">{}</td>\n</tr>',
+                t.pk,
+                t.pk,
+                t.pk,
+                mark_safe(" disabled") if full else "",
+                t.pk,
+                choose % {"name": patient.name},
+                h["patient"],
+                urls.of_patient(patient.uid),
+                patient.name,
+                _day(patient.birth_date),
+                h["reason"],
+                t.title,
+                format_html(
+                    '<br><span class="muted">{} · {}</span>',
+                    kinds.get(t.kind, t.kind),
+                    conditions.get(t.condition, t.condition),
+                )
+                if t.condition
+                else "",
+                h["due"],
+                _day(t.due),
+                format_html(' <span class="badge warn">{}</span>', h["overdue"])
+                if t.due < today
+                else "",
+                h["invitations"],
+                sent,
+                h["assigned"],
+                (user.get_full_name() or user.username)
+                if user is not None
+                else roles.get(t.assigned_role, t.assigned_role),
+            )
+        )
+        close.append(
+            format_html(
+                "<tr><td>{} · {} ({}/{})</td><td>\n"
+                '<form method="post" action="{}" class="inline">{}{}\n'
+                '<label for="close-status-{}" class="visually-hidden">{}</label>\n'
+                '<select name="status" id="close-status-{}">{}'
+                '<option value="declined">{}</option></select>\n'
+                '<button type="submit" class="secondary">{}</button></form></td></tr>',
+                patient.name,
+                t.title,
+                t.invitation_count,
+                max_invitations,
+                urls.of_task(close_url, t.pk),
+                csrf,
+                back,
+                t.pk,
+                h["close_as"],
+                t.pk,
+                format_html('<option value="no_answer">{}</option>', h["no_answer"])
+                if full
+                else "",
+                h["declined"],
+                h["close"],
+            )
+        )
+    return {
+        "register": mark_safe("".join(register)),  # each row made by format_html
+        "close": mark_safe("".join(close)),
+    }

@@ -44,6 +44,7 @@ from pht.app.care.models import (
     FollowUpPlan,
     Task,
 )
+from pht.app.care.rows import recall_rows
 from pht.app.care.views import VIEW_REASON, _apply_action_error, _next_url, _patient, _task
 
 # ---------------------------------------------------------------------------------------------
@@ -105,6 +106,9 @@ def recall_register(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "recalls": recalls,
+            "recall_rows": recall_rows(
+                recalls, request=request, today=today, max_invitations=actions.MAX_INVITATIONS
+            ),
             "today": today,
             "invite": invite,
             "close_form": CloseRecallForm(),
