@@ -598,29 +598,31 @@ def _population(panel: ir.Table, ind: Indicator, group: str | None) -> tuple[ir.
     return p, "obs_first"
 
 
-def _in_population(
-    panel: ir.Table, ind: Indicator, group: str | None
-) -> tuple[ir.BooleanValue, ir.FloatingValue]:
-    """What :func:`_population` selects, as a condition on the panel's rows, and the value y
-    of those rows (the same rows and values, without filtering the panel)."""
-    since = _since_column(ind, group)
-    inside: ir.BooleanValue = ibis.literal(True)
-    if since is not None:
-        inside = inside & (panel.q >= panel[since])
-    y: ir.FloatingValue
+def _value(panel: ir.Table, ind: Indicator) -> ir.FloatingValue:
+    """The value y of each panel row for an indicator measured on the panel (what
+    :func:`_population` computes on the rows it keeps); 0.0 for a share whose denominator is 0
+    (those rows are outside its population; Spark's ANSI mode would stop on the division)."""
     if ind.per_gp:
-        y = ibis.literal(1.0)
-    elif ind.ratio is not None:
+        return ibis.literal(1.0)
+    if ind.ratio is not None:
         num, den = ind.ratio
-        inside = inside & (panel[f"m_{den}"] > 0)
-        # no division where the denominator is 0 (those rows are outside; Spark's ANSI mode
-        # would stop on it)
-        y = ibis.ifelse(
+        return ibis.ifelse(
             panel[f"m_{den}"] > 0, panel[f"m_{num}"].cast("float64") / panel[f"m_{den}"], 0.0
         )
-    else:
-        y = panel[f"m_{ind.measure}"].cast("float64")
-    return inside, y
+    return panel[f"m_{ind.measure}"].cast("float64")
+
+
+def _conditions(panel: ir.Table, ind: Indicator, group: str | None) -> dict[str, ir.BooleanValue]:
+    """What puts a panel row in the indicator's population (and *group*), as named conditions
+    that all hold (what :func:`_population` filters on)."""
+    out: dict[str, ir.BooleanValue] = {}
+    since = _since_column(ind, group)
+    if since is not None:
+        out[f"f_{since}"] = panel.q >= panel[since]
+    if ind.ratio is not None:
+        den = ind.ratio[1]
+        out[f"f_{den}"] = panel[f"m_{den}"] > 0
+    return out
 
 
 def _cells_expr(
@@ -792,10 +794,12 @@ def indicator_tables(
 ) -> pd.DataFrame:
     """:func:`indicator_table` of every indicator of *indicators*, one after the other.
 
-    Every cell of every panel indicator and target group comes from one aggregation over the
-    panel (per practice and quarter, one conditional count and sum per indicator and group), and
-    the survey indicators' from one over the responses: two queries in all, so a backend with a
-    cost per query (Spark) runs two jobs instead of one per indicator and group.
+    The panel is read once: one aggregation per practice, quarter and combination of the
+    population conditions (each target group's start, a share's denominator) sums every
+    indicator's values, and the cells of each indicator and group are sums of those rows; the
+    survey indicators come from one aggregation over the responses, list length from one per
+    practice and quarter. A backend with a cost per query (Spark) runs three jobs instead of one
+    per indicator and group (about 120); the cells are the same.
     """
     plan: list[tuple[Indicator, list[str | None]]] = []
     for ind in indicators:
@@ -810,31 +814,7 @@ def indicator_tables(
     if on_panel:
         if panel is None:
             raise PhtError("a person-quarter panel is needed for these indicators")
-        aggs: dict[str, ir.Value] = {}
-        for k, (ind, groups) in enumerate(on_panel):
-            for j, g in enumerate(groups):
-                inside, y = _in_population(panel, ind, g)
-                aggs[f"n_{k}_{j}"] = panel.count(where=inside)
-                if ind.per_gp:
-                    aggs[f"g_{k}_{j}"] = panel.gp_id.nunique(where=inside)
-                else:
-                    aggs[f"s_{k}_{j}"] = y.sum(where=inside)
-                    aggs[f"e_{k}_{j}"] = (y > 0).cast("int64").sum(where=inside)
-        wide = panel.group_by(["practice_id", "q"]).aggregate(**aggs).to_pandas()
-        for k, (ind, groups) in enumerate(on_panel):
-            for j, g in enumerate(groups):
-                n = wide[f"n_{k}_{j}"].astype("int64")
-                part = wide.loc[n > 0, ["practice_id", "q"]].copy()
-                part["n"] = n[n > 0]
-                if ind.per_gp:
-                    # listed persons per GP with a list: y_mean = n / GPs, each cell weighted by n
-                    gps = wide.loc[n > 0, f"g_{k}_{j}"].astype("int64")
-                    part["y_sum"] = part["n"].astype("float64") * part["n"] / gps
-                    part["n_event"] = part["n"]
-                else:
-                    part["y_sum"] = wide.loc[n > 0, f"s_{k}_{j}"].astype("float64")
-                    part["n_event"] = wide.loc[n > 0, f"e_{k}_{j}"].fillna(0).astype("int64")
-                cells[(ind.name, g)] = part.reset_index(drop=True)
+        cells.update(_panel_cells(panel, on_panel))
     surveys = [ind for ind, _ in plan if ind.is_survey]
     if surveys:
         parts = []
@@ -869,3 +849,50 @@ def indicator_tables(
     return out[
         ["indicator", "practice_id", "q", "quarter", "target_group", "n", "n_event", "value"]
     ]
+
+
+def _panel_cells(
+    panel: ir.Table, plan: list[tuple[Indicator, list[str | None]]]
+) -> dict[tuple[str, str | None], pd.DataFrame]:
+    """Practice-level cells (practice_id, q, n, y_sum, n_event) of every panel indicator and
+    group in *plan*, from one aggregation over the panel (see :func:`indicator_tables`)."""
+    flags: dict[str, ir.BooleanValue] = {}
+    wanted: dict[tuple[str, str | None], list[str]] = {}
+    for ind, groups in plan:
+        for g in groups:
+            conditions = _conditions(panel, ind, g)
+            flags.update(conditions)
+            wanted[(ind.name, g)] = sorted(conditions)
+    sums: dict[str, ir.Value] = {}
+    valued = [(ind, groups) for ind, groups in plan if not ind.per_gp]
+    for k, (ind, _) in enumerate(valued):
+        y = _value(panel, ind)
+        sums[f"s_{k}"] = y.sum()
+        sums[f"e_{k}"] = (y > 0).cast("int64").sum()
+    p = panel.mutate(**flags)
+    rows = (
+        p.group_by(["practice_id", "q", *sorted(flags)]).aggregate(n=p.count(), **sums).to_pandas()
+    )
+    rows["q"] = rows["q"].astype("int64")
+    keys = ["practice_id", "q"]
+    out: dict[tuple[str, str | None], pd.DataFrame] = {}
+    for k, (ind, groups) in enumerate(valued):
+        for g in groups:
+            inside = pd.Series(True, index=rows.index)
+            for flag in wanted[(ind.name, g)]:
+                inside &= rows[flag].astype(bool)
+            part = rows.loc[inside, [*keys, "n", f"s_{k}", f"e_{k}"]]
+            part = part.groupby(keys, as_index=False, sort=False).sum()
+            out[(ind.name, g)] = part.rename(columns={f"s_{k}": "y_sum", f"e_{k}": "n_event"})
+    per_gp = [ind for ind, _ in plan if ind.per_gp]
+    if per_gp:
+        # listed persons per GP with a list: y_mean = n / GPs, each cell weighted by its n (the
+        # population is every listed person: no condition)
+        lists = panel.group_by(keys).aggregate(n=panel.count(), gps=panel.gp_id.nunique())
+        df = lists.to_pandas()
+        df["y_sum"] = df["n"].astype("float64") * df["n"] / df["gps"]
+        df["n_event"] = df["n"]
+        for ind in per_gp:
+            assert not wanted[(ind.name, None)], "per_gp indicators are on every listed person"
+            out[(ind.name, None)] = df[[*keys, "n", "y_sum", "n_event"]].copy()
+    return out
