@@ -25,6 +25,7 @@ COMMANDS: tuple[tuple[str, str, str, str], ...] = (
     ("synth", "synth", "app", "Synthetic registry data with a planted team effect."),
     ("app", "web", "app", "The team's web app: load analytics, demo users, serve."),
     ("evaluate", "evaluate", "app", "Evaluation: indicators, DiD, the published report."),
+    ("pipeline", "pipeline", "app", "The pipeline on DuckDB or Spark; Parquet export."),
     ("backup", "ops", "backup", "Back up the app database and the warehouse, with a manifest."),
     ("restore", "ops", "restore", "Check a backup and restore it (app database, warehouse)."),
     (

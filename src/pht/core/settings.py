@@ -4,6 +4,8 @@
 (``PHT_WAREHOUSE``, default ``$PHT_HOME/warehouse.duckdb``) and generated data.
 ``PHT_REPLACE_THRESHOLD`` (default 0.05): the share of a table's stored rows a registry load may
 delete or overwrite without ``--replace``.
+``PHT_BACKEND`` (``duckdb`` or ``spark``), ``PHT_SPARK_REMOTE`` (a Spark Connect URL) and
+``PHT_SPARK_MASTER``: where ``pht pipeline run`` runs (docs/scale.md).
 """
 
 from __future__ import annotations
@@ -24,6 +26,10 @@ class Settings:
     # Share of a table's stored rows one load may delete or overwrite without --replace
     # (PHT_REPLACE_THRESHOLD; pht.registry.batches).
     replace_threshold: float = 0.05
+    # Where `pht pipeline run` runs: duckdb or spark, and how to reach Spark (pht.ops.pipeline).
+    backend: str = "duckdb"
+    spark_remote: str | None = None
+    spark_master: str | None = None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -35,7 +41,14 @@ class Settings:
             threshold = float(values.get("PHT_REPLACE_THRESHOLD", "0.05"))
         except ValueError:
             threshold = 0.05
-        return cls(home=home, warehouse=warehouse, replace_threshold=threshold)
+        return cls(
+            home=home,
+            warehouse=warehouse,
+            replace_threshold=threshold,
+            backend=values.get("PHT_BACKEND", "duckdb").strip().lower() or "duckdb",
+            spark_remote=values.get("PHT_SPARK_REMOTE") or None,
+            spark_master=values.get("PHT_SPARK_MASTER") or None,
+        )
 
 
 def get_settings() -> Settings:

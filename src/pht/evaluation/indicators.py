@@ -41,6 +41,7 @@ __all__ = [
     "gp_minutes",
     "indicator_cells",
     "indicator_table",
+    "indicator_tables",
     "load_indicators",
     "min_cell",
     "person_quarter_panel",
@@ -561,20 +562,25 @@ def survey_person_quarters(
     return s.group_by(["person_id", "practice_id", "q"]).aggregate(y=s.value.mean())
 
 
-def _population(panel: ir.Table, ind: Indicator, group: str | None) -> tuple[ir.Table, str]:
-    """Rows of *panel* in the indicator's population (and *group*), plus the 'since' column."""
-    pop = ind.population
+def _since_column(ind: Indicator, group: str | None) -> str | None:
+    """The panel column whose quarter starts the indicator's population (or *group*'s)."""
     since = {
         "listed": None,
         "contacted": None,
         "target_group": "since_target",
         "diabetes_copd": "since_diabetes_copd",
         "type2_diabetes": "since_type2_diabetes",
-    }[pop]
+    }[ind.population]
     if group is not None:
         if group not in GROUPS:
             raise PhtError(f"unknown target group {group!r}; known: {', '.join(GROUPS)}")
         since = f"since_{group}"
+    return since
+
+
+def _population(panel: ir.Table, ind: Indicator, group: str | None) -> tuple[ir.Table, str]:
+    """Rows of *panel* in the indicator's population (and *group*), plus the 'since' column."""
+    since = _since_column(ind, group)
     p = panel
     if since is not None:
         p = p.filter(p.q >= p[since])
@@ -590,6 +596,113 @@ def _population(panel: ir.Table, ind: Indicator, group: str | None) -> tuple[ir.
     else:
         p = p.mutate(y=p[f"m_{ind.measure}"].cast("float64"))
     return p, "obs_first"
+
+
+def _in_population(
+    panel: ir.Table, ind: Indicator, group: str | None
+) -> tuple[ir.BooleanValue, ir.FloatingValue]:
+    """What :func:`_population` selects, as a condition on the panel's rows, and the value y
+    of those rows (the same rows and values, without filtering the panel)."""
+    since = _since_column(ind, group)
+    inside: ir.BooleanValue = ibis.literal(True)
+    if since is not None:
+        inside = inside & (panel.q >= panel[since])
+    y: ir.FloatingValue
+    if ind.per_gp:
+        y = ibis.literal(1.0)
+    elif ind.ratio is not None:
+        num, den = ind.ratio
+        inside = inside & (panel[f"m_{den}"] > 0)
+        # no division where the denominator is 0 (those rows are outside; Spark's ANSI mode
+        # would stop on it)
+        y = ibis.ifelse(
+            panel[f"m_{den}"] > 0, panel[f"m_{num}"].cast("float64") / panel[f"m_{den}"], 0.0
+        )
+    else:
+        y = panel[f"m_{ind.measure}"].cast("float64")
+    return inside, y
+
+
+def _cells_expr(
+    tables: Tables,
+    panel: ir.Table | None,
+    ind: Indicator,
+    *,
+    level: str,
+    group: str | None,
+    first_quarter: int,
+    last_quarter: int,
+    outcome: ir.Table | None = None,
+) -> tuple[ir.Table, str | None]:
+    """The indicator's cells as one Ibis expression: the keys (practice_id, q, and for the
+    person-level panel the observation window: the 'since' column and spell_last), n, y_sum,
+    n_event. Returns the expression and the name of the 'since' key (None: practice level)."""
+    if outcome is not None and ind.practice_only:
+        raise PhtError(f"{ind.name}: only a person-quarter count can take another outcome")
+    if ind.is_survey:
+        if level == "person" or group is not None:
+            raise PhtError(
+                f"{ind.name} is measured on survey respondents: only the practice-level panel, "
+                "without target-group split, is available"
+            )
+        resp = survey_person_quarters(
+            tables, ind, first_quarter=first_quarter, last_quarter=last_quarter
+        )
+        cells = resp.group_by(["practice_id", "q"]).aggregate(
+            n=resp.count(), y_sum=resp.y.sum(), n_event=resp.count()
+        )
+        return cells, None
+    if panel is None:
+        raise PhtError("a person-quarter panel is needed for this indicator")
+    if level == "person" and ind.ratio is not None:
+        raise PhtError(f"{ind.name} is a share: only the practice-level panel is available")
+    if ind.per_gp and (level == "person" or group is not None):
+        raise PhtError(
+            f"{ind.name} is per GP: only the practice-level panel, without target-group "
+            "split, is available"
+        )
+    p, since = _population(panel, ind, group)
+    if outcome is not None:
+        given = outcome.select("person_id", "q", given_y=outcome.y.cast("float64"))
+        p = p.left_join(given, ["person_id", "q"])
+        p = p.mutate(y=p.given_y.fill_null(0.0))
+    keys = ["practice_id", "q"] + ([since, "spell_last"] if level == "person" else [])
+    if ind.per_gp:
+        # listed persons per GP with a list: y_mean = n / GPs, each cell weighted by its n
+        cells = p.group_by(keys).aggregate(n=p.count(), gps=p.gp_id.nunique())
+        cells = cells.mutate(
+            y_sum=cells.n.cast("float64") * cells.n / cells.gps, n_event=cells.n
+        ).drop("gps")
+    else:
+        cells = p.group_by(keys).aggregate(
+            n=p.count(), y_sum=p.y.sum(), n_event=(p.y > 0).cast("int64").sum()
+        )
+    return cells, (since if level == "person" else None)
+
+
+def _finish_cells(
+    df: pd.DataFrame, ind: Indicator, since: str | None, income: pd.DataFrame | None
+) -> pd.DataFrame:
+    """Cells computed by the backend, with the fixed-effect unit, types and the mean."""
+    if since is not None:
+        df["unit"] = (
+            df["practice_id"]
+            + ":"
+            + df[since].astype("int64").astype(str)
+            + "-"
+            + df["spell_last"].astype("int64").astype(str)
+        )
+        df = df.drop(columns=[since, "spell_last"])
+    else:
+        df["unit"] = df["practice_id"]
+    if not ind.is_survey and ind.name == "cost_per_listed" and income is not None:
+        df = _add_income(df, income)
+    df["q"] = df["q"].astype("int64")
+    df["n"] = df["n"].astype("int64")
+    df["n_event"] = df["n_event"].astype("int64")
+    df["y_sum"] = df["y_sum"].astype("float64")
+    df["y_mean"] = df["y_sum"] / df["n"]
+    return df.sort_values(["practice_id", "q", "unit"]).reset_index(drop=True)
 
 
 def indicator_cells(
@@ -615,69 +728,17 @@ def indicator_cells(
     indicator's population (0 where it has no row): the validation puts the generator's expected
     rates there to see an estimator's bias without sampling noise.
     """
-    level = level or ind.level
-    if outcome is not None and ind.practice_only:
-        raise PhtError(f"{ind.name}: only a person-quarter count can take another outcome")
-    if ind.is_survey:
-        if level == "person" or group is not None:
-            raise PhtError(
-                f"{ind.name} is measured on survey respondents: only the practice-level panel, "
-                "without target-group split, is available"
-            )
-        resp = survey_person_quarters(
-            tables, ind, first_quarter=first_quarter, last_quarter=last_quarter
-        )
-        cells = resp.group_by(["practice_id", "q"]).aggregate(
-            n=resp.count(), y_sum=resp.y.sum(), n_event=resp.count()
-        )
-        df = cells.to_pandas()
-        df["unit"] = df["practice_id"]
-    else:
-        if panel is None:
-            raise PhtError("a person-quarter panel is needed for this indicator")
-        if level == "person" and ind.ratio is not None:
-            raise PhtError(f"{ind.name} is a share: only the practice-level panel is available")
-        if ind.per_gp and (level == "person" or group is not None):
-            raise PhtError(
-                f"{ind.name} is per GP: only the practice-level panel, without target-group "
-                "split, is available"
-            )
-        p, since = _population(panel, ind, group)
-        if outcome is not None:
-            given = outcome.select("person_id", "q", given_y=outcome.y.cast("float64"))
-            p = p.left_join(given, ["person_id", "q"])
-            p = p.mutate(y=p.given_y.fill_null(0.0))
-        keys = ["practice_id", "q"] + ([since, "spell_last"] if level == "person" else [])
-        if ind.per_gp:
-            # listed persons per GP with a list: y_mean = n / GPs, each cell weighted by its n
-            cells = p.group_by(keys).aggregate(n=p.count(), gps=p.gp_id.nunique())
-            cells = cells.mutate(
-                y_sum=cells.n.cast("float64") * cells.n / cells.gps, n_event=cells.n
-            ).drop("gps")
-        else:
-            cells = p.group_by(keys).aggregate(
-                n=p.count(), y_sum=p.y.sum(), n_event=(p.y > 0).cast("int64").sum()
-            )
-        df = cells.to_pandas()
-        if level == "person":
-            df["unit"] = (
-                df["practice_id"]
-                + ":"
-                + df[since].astype("int64").astype(str)
-                + "-"
-                + df["spell_last"].astype("int64").astype(str)
-            )
-            df = df.drop(columns=[since, "spell_last"])
-        else:
-            df["unit"] = df["practice_id"]
-        if ind.name == "cost_per_listed" and income is not None:
-            df = _add_income(df, income)
-    df["q"] = df["q"].astype("int64")
-    df["n"] = df["n"].astype("int64")
-    df["n_event"] = df["n_event"].astype("int64")
-    df["y_sum"] = df["y_sum"].astype("float64")
-    df["y_mean"] = df["y_sum"] / df["n"]
-    return df.sort_values(["practice_id", "q", "unit"]).reset_index(drop=True)
+    cells, since = _cells_expr(
+        tables,
+        panel,
+        ind,
+        level=level or ind.level,
+        group=group,
+        first_quarter=first_quarter,
+        last_quarter=last_quarter,
+        outcome=outcome,
+    )
+    return _finish_cells(cells.to_pandas(), ind, since, income)
 
 
 def _add_income(df: pd.DataFrame, income: pd.DataFrame) -> pd.DataFrame:
@@ -705,28 +766,106 @@ def indicator_table(
 ) -> pd.DataFrame:
     """The indicator per practice, quarter and target group (unsuppressed; see suppression.py).
 
-    Columns: indicator, practice_id, quarter, target_group ("all" and, for person panels, each
+    Columns: indicator, practice_id, q, quarter, target_group ("all" and, for person panels, each
     group), n, n_event, value.
     """
-    frames = []
-    groups: list[str | None] = [None]
-    if by_group and not (ind.is_survey or ind.per_gp):
-        groups += list(GROUPS)
-    for g in groups:
-        cells = indicator_cells(
-            tables,
-            panel,
-            ind,
-            level="practice",
-            group=g,
-            first_quarter=first_quarter,
-            last_quarter=last_quarter,
-            income=income,
+    return indicator_tables(
+        tables,
+        panel,
+        [ind],
+        first_quarter=first_quarter,
+        last_quarter=last_quarter,
+        by_group=by_group,
+        income=income,
+    )
+
+
+def indicator_tables(
+    tables: Tables,
+    panel: ir.Table | None,
+    indicators: list[Indicator],
+    *,
+    first_quarter: int,
+    last_quarter: int,
+    by_group: bool = True,
+    income: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """:func:`indicator_table` of every indicator of *indicators*, one after the other.
+
+    Every cell of every panel indicator and target group comes from one aggregation over the
+    panel (per practice and quarter, one conditional count and sum per indicator and group), and
+    the survey indicators' from one over the responses: two queries in all, so a backend with a
+    cost per query (Spark) runs two jobs instead of one per indicator and group.
+    """
+    plan: list[tuple[Indicator, list[str | None]]] = []
+    for ind in indicators:
+        groups: list[str | None] = [None]
+        if by_group and not (ind.is_survey or ind.per_gp):
+            groups += list(GROUPS)
+        plan.append((ind, groups))
+    if not plan:
+        raise PhtError("no indicators to compute")
+    cells: dict[tuple[str, str | None], pd.DataFrame] = {}
+    on_panel = [(ind, groups) for ind, groups in plan if not ind.is_survey]
+    if on_panel:
+        if panel is None:
+            raise PhtError("a person-quarter panel is needed for these indicators")
+        aggs: dict[str, ir.Value] = {}
+        for k, (ind, groups) in enumerate(on_panel):
+            for j, g in enumerate(groups):
+                inside, y = _in_population(panel, ind, g)
+                aggs[f"n_{k}_{j}"] = panel.count(where=inside)
+                if ind.per_gp:
+                    aggs[f"g_{k}_{j}"] = panel.gp_id.nunique(where=inside)
+                else:
+                    aggs[f"s_{k}_{j}"] = y.sum(where=inside)
+                    aggs[f"e_{k}_{j}"] = (y > 0).cast("int64").sum(where=inside)
+        wide = panel.group_by(["practice_id", "q"]).aggregate(**aggs).to_pandas()
+        for k, (ind, groups) in enumerate(on_panel):
+            for j, g in enumerate(groups):
+                n = wide[f"n_{k}_{j}"].astype("int64")
+                part = wide.loc[n > 0, ["practice_id", "q"]].copy()
+                part["n"] = n[n > 0]
+                if ind.per_gp:
+                    # listed persons per GP with a list: y_mean = n / GPs, each cell weighted by n
+                    gps = wide.loc[n > 0, f"g_{k}_{j}"].astype("int64")
+                    part["y_sum"] = part["n"].astype("float64") * part["n"] / gps
+                    part["n_event"] = part["n"]
+                else:
+                    part["y_sum"] = wide.loc[n > 0, f"s_{k}_{j}"].astype("float64")
+                    part["n_event"] = wide.loc[n > 0, f"e_{k}_{j}"].fillna(0).astype("int64")
+                cells[(ind.name, g)] = part.reset_index(drop=True)
+    surveys = [ind for ind, _ in plan if ind.is_survey]
+    if surveys:
+        parts = []
+        for k, ind in enumerate(surveys):
+            resp = survey_person_quarters(
+                tables, ind, first_quarter=first_quarter, last_quarter=last_quarter
+            )
+            parts.append(
+                resp.select(
+                    _k=ibis.literal(k, "int64"), practice_id=resp.practice_id, q=resp.q, y=resp.y
+                )
+            )
+        resp = ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
+        by_survey = (
+            resp.group_by(["_k", "practice_id", "q"])
+            .aggregate(n=resp.count(), y_sum=resp.y.sum(), n_event=resp.count())
+            .to_pandas()
         )
-        cells["target_group"] = g or "all"
-        frames.append(cells)
-    df = pd.concat(frames, ignore_index=True)
-    df["indicator"] = ind.name
-    df["quarter"] = df["q"].map(quarter_label)
-    df = df.rename(columns={"y_mean": "value"})
-    return df[["indicator", "practice_id", "q", "quarter", "target_group", "n", "n_event", "value"]]
+        for k, ind in enumerate(surveys):
+            part = by_survey[by_survey["_k"] == k].drop(columns=["_k"])
+            cells[(ind.name, None)] = part.reset_index(drop=True)
+    frames = []
+    for ind, groups in plan:
+        for g in groups:
+            df = _finish_cells(cells[(ind.name, g)], ind, None, income)
+            df["target_group"] = g or "all"
+            df["indicator"] = ind.name
+            frames.append(df)
+    out = pd.concat(frames, ignore_index=True)
+    out["quarter"] = out["q"].map(quarter_label)
+    out = out.rename(columns={"y_mean": "value"})
+    return out[
+        ["indicator", "practice_id", "q", "quarter", "target_group", "n", "n_event", "value"]
+    ]

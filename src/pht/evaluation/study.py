@@ -18,6 +18,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from pht.core.errors import PhtError
+from pht.core.tables import materialise, release
 from pht.evaluation import did
 from pht.evaluation.comparison import (
     Comparison,
@@ -131,9 +132,11 @@ class Study:
                 target_table = None
         if target_table is None:
             target_table, source = targets_from_diagnoses(tables), "diagnoses"
-        panel = person_quarter_panel(
-            tables, first_quarter=first_quarter, last_quarter=last_quarter, targets=target_table
-        ).cache()
+        panel = materialise(
+            person_quarter_panel(
+                tables, first_quarter=first_quarter, last_quarter=last_quarter, targets=target_table
+            )
+        )
         practices = practice_info(tables)
         feats = practice_features(tables, panel, practices, before_quarter=first_start(practices))
         comparison = choose_comparison(feats, matches_per_pilot=matches_per_pilot)
@@ -150,7 +153,7 @@ class Study:
 
     def release(self) -> None:
         """Drop the cached panel from the backend (call before closing the warehouse)."""
-        self.panel.release()
+        release(self.panel)
 
     @property
     def default_estimator(self) -> str:

@@ -32,6 +32,7 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
+from pht.core.tables import materialise
 from pht.financing.inputs import (
     FinancingInputs,
     Tables,
@@ -275,8 +276,8 @@ def _lookups(
     )
     return _Lookups(
         kinds=kt,
-        roles=practitioner_roles(tables).cache(),
-        young=young.cache(),
+        roles=materialise(practitioner_roles(tables)),
+        young=materialise(young),
         targets=targets,
     )
 
@@ -356,17 +357,19 @@ def _person_flags(look: _Lookups, heavy: ir.Table) -> ir.Table:
         h_grant=j.h_grant.fill_null(False),
     )
     if look.targets is None:
-        return t.mutate(target=ibis.literal(False)).cache()
-    t = t.cache()
+        return materialise(t.mutate(target=ibis.literal(False)))
+    t = materialise(t)
     tg = look.targets
     j = t.outer_join(tg, t.y_id == tg.tg_person)
-    return j.select(
-        y_id=ibis.coalesce(j.y_id, j.tg_person),
-        y_until=j.y_until,
-        h_fee=j.h_fee.fill_null(False),
-        h_grant=j.h_grant.fill_null(False),
-        target=j.tg_person.notnull(),
-    ).cache()
+    return materialise(
+        j.select(
+            y_id=ibis.coalesce(j.y_id, j.tg_person),
+            y_until=j.y_until,
+            h_fee=j.h_fee.fill_null(False),
+            h_grant=j.h_grant.fill_null(False),
+            target=j.tg_person.notnull(),
+        )
+    )
 
 
 def _capped_lines(claims: ir.Table, types: _Types) -> ir.Table | None:
@@ -380,10 +383,12 @@ def _capped_lines(claims: ir.Table, types: _Types) -> ir.Table | None:
         order_by=[k.date, k.contact_id, k.c_pos, k.c_sub],
     )
     k = k.mutate(rn=ibis.row_number().over(w) + 1)
-    return k.mutate(
-        paid=~k.c_comb & (k.rn <= k.c_max),
-        cap_rejected=~k.c_comb & (k.rn > k.c_max),
-    ).cache()
+    return materialise(
+        k.mutate(
+            paid=~k.c_comb & (k.rn <= k.c_max),
+            cap_rejected=~k.c_comb & (k.rn > k.c_max),
+        )
+    )
 
 
 def _candidates(tables: Tables, inputs: FinancingInputs, types: _Types, ceiling: int) -> ir.Table:
@@ -397,7 +402,7 @@ def _candidates(tables: Tables, inputs: FinancingInputs, types: _Types, ceiling:
     b = types.bounds.filter(types.bounds.b_max > 0)
     j = c.join(b, c.tariffs == b.b_tariffs)
     t = j.group_by(h_person=j.person_id).agg(most=j.b_max.sum())
-    return t.filter(t.most > ceiling).select("h_person").cache()
+    return materialise(t.filter(t.most > ceiling).select("h_person"))
 
 
 def _above_ceiling(
@@ -419,7 +424,7 @@ def _above_ceiling(
         )
     t = e.group_by(h_person=e.person_id).agg(fee=e.e_fee.sum(), grant=e.e_grant.sum())
     t = t.filter((t.fee > ceiling) | (t.grant > ceiling))
-    return t.select("h_person", h_fee=t.fee > ceiling, h_grant=t.grant > ceiling).cache()
+    return materialise(t.select("h_person", h_fee=t.fee > ceiling, h_grant=t.grant > ceiling))
 
 
 def _counted(claims: ir.Table, types: _Types) -> list[dict[str, Any]]:

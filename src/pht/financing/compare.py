@@ -22,6 +22,7 @@ import ibis.expr.types as ir
 from pht.core.errors import NotFound
 from pht.core.money import Money, total
 from pht.core.periods import Period
+from pht.core.tables import materialise
 from pht.financing.activity import claim_activity
 from pht.financing.fee_model import (
     FeeModelIncome,
@@ -254,9 +255,9 @@ def model_parts(
     if use_population and (target_groups is None or need_weights is None):
         tg, need, tg_src, need_src = population_tables(tables, year)
         if target_groups is None and tg is not None:
-            target_groups, tg_from = tg.cache(), tg_src
+            target_groups, tg_from = materialise(tg), tg_src
         if need_weights is None and need is not None:
-            need_weights, need_from = need.cache(), need_src
+            need_weights, need_from = materialise(need), need_src
     targets = target_persons(target_groups)
     listed = listed_days(tables, inputs, targets=targets)
     cells = list_cells(listed, inputs, need_weights=need_weights)

@@ -31,6 +31,7 @@ import ibis
 import ibis.expr.types as ir
 
 from pht.core.money import Money
+from pht.core.tables import materialise
 from pht.financing.activity import PracticeActivity, claim_activity
 from pht.financing.fee_model import (
     money_from_ore,
@@ -177,13 +178,15 @@ def quality_goals(
     c = c.filter(
         (c.date >= ibis.date(inputs.year - 1, 1, 1)) & (c.date < ibis.date(inputs.end)) & maybe
     )
-    c = c.select(
-        "person_id",
-        "practice_id",
-        "date",
-        diags=c.diagnoses.fill_null("").split(" "),
-        codes=c.tariffs.fill_null("").split(" "),
-    ).cache()
+    c = materialise(
+        c.select(
+            "person_id",
+            "practice_id",
+            "date",
+            diags=c.diagnoses.fill_null("").split(" "),
+            codes=c.tariffs.fill_null("").split(" "),
+        )
+    )
     use_tg = target_groups is not None and "condition" in target_groups.columns
     sick_by_goal: dict[str, ir.Table] = {}
     for goal in goals:
@@ -199,7 +202,7 @@ def quality_goals(
         at = listed_days(tables, inputs, persons=anyone)
     else:
         at = listed.join(anyone, listed.person_id == anyone.s_person)
-    at = at.select(q_person="person_id", q_practice="practice_id").distinct().cache()
+    at = materialise(at.select(q_person="person_id", q_practice="practice_id").distinct())
     for goal in goals:
         has_diag = _has_any(c.diags, goal.diagnosis_codes)
         visit = _has_any(c.codes, goal.visit_codes)

@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from pht.core.errors import PhtError
 from pht.core.labels import TargetGroup
+from pht.core.tables import materialise as keep_table
 from pht.population._base import (
     Tables,
     add_months,
@@ -112,7 +113,6 @@ class PopulationView:
         self.risk_model = risk_model or load_model("admission_risk")
         self.need_model = need_model or load_model("expected_need")
         self.materialise = materialise
-        self._views = 0
         self.start = add_months(self.as_of, -lookback_months)
         self.year_ago = add_months(self.as_of, -12)
         frailty_months = self.vs.rules.frailty.lookback_months
@@ -123,13 +123,7 @@ class PopulationView:
         """Materialise *table* (a temporary table on DuckDB, a cached DataFrame on Spark)."""
         if not self.materialise:
             return table
-        backend = table.get_backend()
-        if backend.name == "pyspark":
-            # PySpark's Ibis cache does not register the in-memory value-set tables by itself; a
-            # temporary view does (public API), and the cache is taken of the view
-            self._views += 1
-            table = backend.create_view(f"pht_keep_{id(self)}_{self._views}", table, overwrite=True)
-        return table.cache()
+        return keep_table(table)
 
     # --- long tables ----------------------------------------------------------------------------
 

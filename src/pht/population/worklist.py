@@ -128,8 +128,9 @@ def _reasons(view: PopulationView, facts: ir.Table, language: str) -> ir.Table:
         _n=ibis.ifelse(kind == "overdue", c.months_since, ibis.null("int64")),
         _points=points.cast("float64"),
     )
+    # the labels in order: the collected list sorted (an ordered aggregate Spark cannot run)
     g = c.group_by(["person_id", "_kind", "_n"]).aggregate(
-        points=c._points.sum(), _labels=c._label.collect(order_by=c._label).join(", ")
+        points=c._points.sum(), _labels=c._label.collect().sort().join(", ")
     )
     text = ibis.cases(
         (g._kind == "never", _fill(t("annual_check_never"), label=g._labels)),
@@ -276,9 +277,12 @@ def worklist_table(
         .left_join(agg.select("person_id", "_points"), "person_id")
         .drop("person_id_right")
     )
-    pr = pr.mutate(
-        priority=(pr._points.fill_null(0.0) + pr.risk * 100 * wl.points.risk_per_percent).round(1)
+    # rounded half up in decimals: DuckDB and Spark round a double such as 15.549999999999999
+    # (15.55 as computed) to different sides, and every risk ending in 5 lands there
+    exact = (pr._points.fill_null(0.0) + pr.risk * 100 * wl.points.risk_per_percent).cast(
+        "decimal(18, 6)"
     )
+    pr = pr.mutate(priority=exact.round(1).cast("float64"))
     rank = ibis.row_number().over(
         ibis.window(group_by=pr.practice_id, order_by=[ibis.desc(pr.priority), pr.person_id])
     )
