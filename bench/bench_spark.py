@@ -11,8 +11,10 @@
    8g) from the Parquet export, each in a child process of its own so that the two do not share
    a heap. Both outputs are compared row count by row count.
 
-Reported: seconds per step and in all on each backend, the ratio Spark / DuckDB, and the load
-average before and after (2 cores, shared: the figures mean little on a busy machine).
+Reported: seconds per step and in all on each backend, the ratio Spark / DuckDB, the CPU time
+of each run (for Spark the Python driver's and the JVM's), the size of the Parquet export, and
+the load average before and after (2 cores, shared: wall times mean little on a busy machine,
+CPU time more).
 
     .venv/bin/python -m bench spark          (PHT_BENCH_SPARK_FRACTION=0.02 for a quick check)
 """
@@ -34,10 +36,11 @@ MEMORY = os.environ.get("PHT_BENCH_SPARK_MEMORY", "8g")
 YEAR = "2022"
 
 _CHILD = """
-import json, sys, time
+import json, os, resource, sys, time
 from pht.ops.pipeline import connect, run_pipeline, spark_session, write_result
 backend, source, out, master, memory = sys.argv[1:6]
 start = time.perf_counter()
+jvm = None
 if backend == "duckdb":
     from pht.registry.warehouse import Warehouse
     tables = Warehouse.open(source, read_only=True)
@@ -48,11 +51,18 @@ else:
     session = spark_session(master=master, conf={"spark.driver.memory": memory})
     session.sparkContext.setLogLevel("ERROR")
     session_s = time.perf_counter() - start
+    jvm = session.sparkContext._gateway.proc.pid
     tables = parquet_tables(connect("spark", session=session), source)
 result = run_pipeline(tables)
 write_result(result, out)
+total = time.perf_counter() - start
+me = resource.getrusage(resource.RUSAGE_SELF)
+cpu = me.ru_utime + me.ru_stime
+if jvm is not None:  # the JVM is the Python process's child, not waited for: read its clock
+    fields = open(f"/proc/{jvm}/stat").read().rsplit(")", 1)[1].split()
+    cpu += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 print(json.dumps({"seconds": result.seconds, "rows": result.rows(), "session": session_s,
-                  "total": time.perf_counter() - start}))
+                  "total": total, "cpu": cpu}))
 """
 
 
@@ -106,6 +116,7 @@ def run() -> list[dict[str, object]]:
         )
         rows.append({"what": "listed persons", "value": made.rows["persons"], "unit": "persons"})
         rows.append({"what": "contacts (one year)", "value": made.rows["contacts"], "unit": "rows"})
+        export_mib = sum(f.stat().st_size for f in (root / "export").rglob("*.parquet")) / 2**20
         load_before = os.getloadavg()[0]
         duck = _child("duckdb", str(wh_path), str(root / "out-duckdb"))
         spark = _child("spark", str(root / "export"), str(root / "out-spark"))
@@ -121,7 +132,10 @@ def run() -> list[dict[str, object]]:
         {"what": "Spark session start", "value": spark["session"], "unit": "s"},
         {"what": "whole pipeline: DuckDB (2 threads)", "value": d_total, "unit": "s"},
         {"what": f"whole pipeline: Spark {MASTER} (incl. session)", "value": s_total, "unit": "s"},
-        {"what": "ratio Spark / DuckDB", "value": s_total / d_total, "unit": "x"},
+        {"what": "ratio Spark / DuckDB (wall)", "value": s_total / d_total, "unit": "x"},
+        {"what": "CPU time: DuckDB process", "value": duck["cpu"], "unit": "s"},
+        {"what": "CPU time: Spark (Python driver + JVM)", "value": spark["cpu"], "unit": "s"},
+        {"what": "export size (Parquet)", "value": export_mib, "unit": "MiB"},
         {"what": "load average (1 min) before", "value": load_before, "unit": "(2 cores)"},
         {"what": "load average (1 min) after", "value": load_after, "unit": "(2 cores)"},
         {
