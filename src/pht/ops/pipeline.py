@@ -20,7 +20,6 @@ import datetime as dt
 import json
 import os
 import re
-import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -37,6 +36,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pht.core.errors import PhtError
+from pht.core.folders import written_folder
 from pht.core.money import Money
 from pht.core.tables import Tables, materialise, release, spark_double_literals
 
@@ -302,11 +302,7 @@ def write_result(result: PipelineResult, out: str | Path) -> Path:
     """Write every output as ``<out>/<name>.parquet`` and ``<out>/pipeline.json`` (backend,
     dates, rows, seconds); written into a hidden folder beside *out* and renamed at the end."""
     target = Path(out)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    tmp = target.parent / f".{target.name}.partial-{stamp}"
-    tmp.mkdir()
-    try:
+    with written_folder(target) as tmp:
         for name, table in result.outputs.items():
             pq.write_table(table, tmp / f"{name}.parquet")
         meta = {
@@ -319,16 +315,6 @@ def write_result(result: PipelineResult, out: str | Path) -> Path:
             "seconds": {k: round(v, 3) for k, v in result.seconds.items()},
         }
         (tmp / "pipeline.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
-        if target.exists():
-            old = target.parent / f".{target.name}.old-{stamp}"
-            os.replace(target, old)
-            os.replace(tmp, target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return target
 
 

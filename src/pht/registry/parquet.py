@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,7 +29,9 @@ import ibis.expr.datatypes as idt
 import ibis.expr.types as ir
 
 from pht.core.errors import PhtError
+from pht.core.folders import written_folder
 from pht.core.tables import spark_double_literals
+from pht.registry.rules import sql_type
 from pht.registry.schema import BATCH_COLUMN, SCHEMA_VERSION, TABLES
 from pht.registry.warehouse import Warehouse
 
@@ -54,18 +54,6 @@ class ParquetExport:
 
     root: Path
     rows: dict[str, int]
-
-
-def _sql_type(dtype: idt.DataType) -> str:
-    if dtype.is_decimal():
-        return f"DECIMAL({dtype.precision}, {dtype.scale})"
-    return {
-        "string": "VARCHAR",
-        "date": "DATE",
-        "int64": "BIGINT",
-        "float64": "DOUBLE",
-        "boolean": "BOOLEAN",
-    }[_name(dtype)]
 
 
 def _name(dtype: idt.DataType) -> str:
@@ -106,16 +94,12 @@ def export_parquet(
         raise PhtError(
             "an export is already there (use --overwrite to replace it)", where=str(root)
         )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    tmp = target.parent / f".{target.name}.partial-{stamp}"
-    tmp.mkdir()
     rows: dict[str, int] = {}
-    try:
+    with written_folder(target) as tmp:
         for name, spec in TABLES.items():
             folder = tmp / name
             folder.mkdir()
-            cols = [f'CAST("{c.name}" AS {_sql_type(c.dtype)}) AS "{c.name}"' for c in spec.columns]
+            cols = [f'CAST("{c.name}" AS {sql_type(c.dtype)}) AS "{c.name}"' for c in spec.columns]
             cols.append(f'CAST("{BATCH_COLUMN}" AS INTEGER) AS "{BATCH_COLUMN}"')
             query = f'SELECT {", ".join(cols)} FROM "{name}"'
             path = str(folder / PART).replace("'", "''")
@@ -139,16 +123,6 @@ def export_parquet(
             },
         }
         (tmp / EXPORT_MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-        if target.exists():
-            old = target.parent / f".{target.name}.old-{stamp}"
-            os.replace(target, old)
-            os.replace(tmp, target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return ParquetExport(target, rows)
 
 
@@ -211,7 +185,7 @@ def parquet_tables(
             if "://" not in folder and not Path(folder).is_dir():
                 raise PhtError(f"no table {name} in the export", where=folder)
             cols = [
-                f'CAST("{c.name}" AS {_sql_type(c.dtype)}) AS "{c.name}"'
+                f'CAST("{c.name}" AS {sql_type(c.dtype)}) AS "{c.name}"'
                 for c in TABLES[name].columns
             ]
             cols.append(f'CAST("{BATCH_COLUMN}" AS INTEGER) AS "{BATCH_COLUMN}"')
