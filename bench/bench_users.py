@@ -88,10 +88,16 @@ def urls(*names):
 
 out["worklist_paths"] = ["/worklist/", "/worklist/?page=2", "/worklist/?overdue=on",
                          "/worklist/?condition=diabetes", "/worklist/?risk_band=high&sort=risk"]
-out["secretary_paths"] = urls("care:recalls", "care:inbox", "outbox:list") or ["/tasks/"]
-out["lead_paths"] = ["/dashboard/{practice}/"] + urls("leaders:financing_index",
-                                                      "quality:index", "dashboards:staffing")
-out["municipal_paths"] = urls("call:index", "leaders:municipality_index") or ["/dashboard/"]
+def named(*names):
+    found = urls(*names)
+    if len(found) != len(names):
+        raise SystemExit(f"bench: a page name no longer exists: {names}")
+    return found
+
+out["secretary_paths"] = named("care:recalls", "care:due_list", "surveys:overview")
+out["lead_paths"] = ["/dashboard/{practice}/"] + named("dashboards:financing_index",
+                                                       "quality:index", "care:check_results")
+out["municipal_paths"] = named("call:index", "call:mine", "dashboards:municipality_index")
 import datetime as dt
 out["due_date"] = (dt.date.today() + dt.timedelta(days=14)).isoformat()
 json.dump(out, open(sys.argv[1], "w"))

@@ -139,6 +139,12 @@ def gunicorn_args(*, bind: str, workers: int, threads: int) -> list[str]:
     ``--preload``: the master imports and warms the app once (:mod:`pht.app.project.warmup`)
     and forks warm workers, so neither the first request nor a replaced worker waits seconds
     for the imports, templates and reference data.
+
+    ``--keep-alive 75``: a browser (or the load bench) that talks to gunicorn directly keeps its
+    connection between clicks; with gunicorn's default of 2 s the server closes it while the
+    next request may already be on its way, and that request fails with "connection reset".
+    75 s is nginx's own default. Behind the proxy of docs/deploy.md it does not matter: nginx
+    opens a new upstream connection per request.
     """
     return [
         "pht.app.project.wsgi:application",
@@ -149,6 +155,8 @@ def gunicorn_args(*, bind: str, workers: int, threads: int) -> list[str]:
         "--threads",
         str(threads),
         "--preload",
+        "--keep-alive",
+        "75",
         "--log-level",
         "warning",
     ]

@@ -19,3 +19,5 @@ urlpatterns = [
     path("", include("pht.app.surveys.urls")),
     path("", include("pht.app.care.urls")),
 ]
+
+handler500 = "pht.app.project.errors.server_error"
