@@ -434,3 +434,31 @@ def test_recalls_for_everyone_overdue_for_a_condition(
     client.post(url, {"condition": "hypertension"})  # no second recall for the same check
     assert made.count() == 1
     assert client.post(url, {"condition": "nonsense"}).status_code == 400
+
+
+def test_the_recall_register_and_the_due_list_show_fifty_rows_a_page(
+    client: Any, users: Any
+) -> None:
+    secretary = users["secretary_a"]
+    patient = Patient.objects.filter(practice_id=PRACTICE_A, listed=True).order_by("pk").first()
+    assert patient is not None
+    before = Task.objects.filter(patient__practice_id=PRACTICE_A, assigned_role="secretary").count()
+    for _ in range(55 - before):
+        _recall(patient, users["nurse_a"])
+    c = client_for(client, secretary)
+    rows = re.compile(r'<tr class="recall-row"')
+    first = c.get("/recalls/").content.decode()
+    assert len(rows.findall(first)) == 50
+    assert "55 åpne innkallinger" in first
+    assert "Side 1 av 2 (1–50 av 55)" in first
+    second = c.get("/recalls/?condition=diabetes&page=2").content.decode()
+    assert len(rows.findall(second)) == 5
+    assert "Side 2 av 2 (51–55 av 55)" in second
+    assert 'href="?condition=diabetes&amp;page=1#recall-table"' in second  # filters kept
+    # the secretary's due list: the same 55 tasks due today, 50 a page
+    due = c.get("/tasks/").content.decode()
+    table = due.split('id="due-now"', 1)[1].split("</table>", 1)[0]
+    assert table.count("<tr") - 1 == 50  # minus the header row
+    assert "Side 1 av 2 (1–50 av 55)" in due
+    due2 = c.get("/tasks/?page=2").content.decode()
+    assert due2.split('id="due-now"', 1)[1].split("</table>", 1)[0].count("<tr") - 1 == 5

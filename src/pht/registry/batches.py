@@ -404,7 +404,9 @@ def apply_table(
             ).fetchone()
             change.inserted = int(n[0]) if n else 0
             if date_col is not None and change.inserted:
-                _years(con, change, "inserted", f"SELECT {_q(date_col)} AS d FROM {incoming}")
+                # every stored row is this batch's: count the years on the stored date column
+                # rather than evaluate *incoming* (the typed view over the staged text) again
+                _years(con, change, "inserted", f"SELECT {_q(date_col)} AS d FROM {_q(table)}")
             return change
         same = " AND ".join(f"s.{_q(c)} IS NOT DISTINCT FROM i.{_q(c)}" for c in cols)
         key_cols = ", ".join(f"i.{_q(k)}" for k in spec.key)

@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -45,7 +46,14 @@ from pht.app.care.models import (
     Task,
 )
 from pht.app.care.rows import recall_rows
-from pht.app.care.views import VIEW_REASON, _apply_action_error, _next_url, _patient, _task
+from pht.app.care.views import (
+    REGISTER_PAGE_SIZE,
+    VIEW_REASON,
+    _apply_action_error,
+    _next_url,
+    _patient,
+    _task,
+)
 
 # ---------------------------------------------------------------------------------------------
 # The recall register
@@ -91,14 +99,25 @@ def recall_register(request: HttpRequest) -> HttpResponse:
     today = clock.today()
     form = RecallFilter(request.GET or None)
     data = form.cleaned_data if form.is_valid() else {}
-    recalls = list(recall_queryset(practice, data, today)[:500])
+    page = Paginator(recall_queryset(practice, data, today), REGISTER_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    recalls = list(page.object_list)
     record(
         user=request.user,
         action=AuditAction.VIEW_DUE_LIST,
         reason=VIEW_REASON,
-        detail={"register": "recalls", "filters": data, "shown": len(recalls)},
+        detail={
+            "register": "recalls",
+            "filters": data,
+            "shown": len(recalls),
+            "page": page.number,
+            "total": page.paginator.count,
+        },
         request=request,
     )
+    query = request.GET.copy()
+    query.pop("page", None)
     invite = BatchInviteForm(initial={"sent_on": today}, task_ids=[])
     return render(
         request,
@@ -106,6 +125,9 @@ def recall_register(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "recalls": recalls,
+            "page": page,
+            "total": page.paginator.count,
+            "query": query.urlencode(),
             "recall_rows": recall_rows(
                 recalls, request=request, today=today, max_invitations=actions.MAX_INVITATIONS
             ),
