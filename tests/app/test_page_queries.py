@@ -123,6 +123,8 @@ def test_the_leaders_pages(client: Any, users: Any, django_assert_max_num_querie
     # the dashboard's figures come from its cache after the first view (see figures.cached)
     _count(lead, f"/dashboard/{PRACTICE_A}/", django_assert_max_num_queries, SIGNED_IN + 3)
     _count(lead, "/kvalitet/", django_assert_max_num_queries, SIGNED_IN + 4)
+    # the check indicators: three queries for all indicators, plus the recalls' outcomes
+    _count(lead, "/checks/results/", django_assert_max_num_queries, SIGNED_IN + 6)
     municipal = client_for(Client(), users["municipal"])
     _count(municipal, "/dashboard/", django_assert_max_num_queries, SIGNED_IN + 2)
     # /call/ sends the municipal lead on to the municipality's applications: two requests

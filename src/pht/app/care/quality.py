@@ -51,34 +51,50 @@ class IndicatorRow:
 
 
 def check_indicators(practice: Any, today: dt.date) -> list[IndicatorRow]:
-    """The practice's indicators from check values in the year up to *today*."""
+    """The practice's indicators from check values in the year up to *today*.
+
+    Three queries whatever the number of indicators: the listed patients' conditions, the
+    recalls they declined and their checks in the year (they were three per indicator)."""
     since = today - dt.timedelta(days=365)
+    inds = checks.indicators()
+    wanted = {ind.condition for ind in inds}
+    with_condition: dict[str, set[int]] = {c: set() for c in wanted}
+    for pid, conditions in Patient.objects.filter(practice=practice, listed=True).values_list(
+        "id", "conditions"
+    ):
+        for c in (conditions or "").split("|"):
+            if c in with_condition:
+                with_condition[c].add(pid)
+    declined: dict[str, set[int]] = {c: set() for c in wanted}
+    for pid, condition in Task.objects.filter(
+        patient__practice=practice,
+        patient__listed=True,
+        kind__in=RECALL_KINDS,
+        condition__in=wanted,
+        status=TaskStatus.DECLINED,
+        closed_at__date__gte=since,
+    ).values_list("patient_id", "condition"):
+        if pid in with_condition[condition]:
+            declined[condition].add(pid)
+    latest: dict[str, dict[int, dict[str, Any]]] = {c: {} for c in wanted}
+    for pid, condition, values in (
+        AnnualCheck.objects.filter(
+            patient__practice=practice,
+            patient__listed=True,
+            condition__in=wanted,
+            date__gt=since,
+            date__lte=today,
+        )
+        .order_by("patient_id", "condition", "-date", "-at")
+        .values_list("patient_id", "condition", "values")
+    ):
+        if pid in with_condition[condition]:
+            latest[condition].setdefault(pid, values)
     rows = []
-    for ind in checks.indicators():
-        patients = Patient.objects.filter(
-            practice=practice, listed=True, conditions__contains=f"|{ind.condition}|"
-        )
-        declined = set(
-            Task.objects.filter(
-                patient__in=patients,
-                kind__in=RECALL_KINDS,
-                condition=ind.condition,
-                status=TaskStatus.DECLINED,
-                closed_at__date__gte=since,
-            ).values_list("patient_id", flat=True)
-        )
-        latest: dict[int, dict[str, Any]] = {}
-        for pid, values in (
-            AnnualCheck.objects.filter(
-                patient__in=patients, condition=ind.condition, date__gt=since, date__lte=today
-            )
-            .order_by("patient_id", "-date", "-at")
-            .values_list("patient_id", "values")
-        ):
-            latest.setdefault(pid, values)
+    for ind in inds:
         met = checked = 0
-        for pid, values in latest.items():
-            if pid in declined:
+        for pid, values in latest[ind.condition].items():
+            if pid in declined[ind.condition]:
                 continue
             result = ind.met(values)
             if result is None:
@@ -91,10 +107,10 @@ def check_indicators(practice: Any, today: dt.date) -> list[IndicatorRow]:
                 label=ind.label(),
                 status=ind.status,
                 source=checks.source_text(ind.source),
-                with_condition=patients.count(),
+                with_condition=len(with_condition[ind.condition]),
                 checked=checked,
                 met=met,
-                declined=len(declined),
+                declined=len(declined[ind.condition]),
             )
         )
     return rows
