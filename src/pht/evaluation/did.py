@@ -306,10 +306,10 @@ def fit_twfe(
         **({"ssc": pf.ssc(**ssc)} if ssc is not None else {}),
     )
     coef = float(fit.coef()["treated"])
-    se = float(fit.se()["treated"])
+    std_err = float(fit.se()["treated"])
     c = _counts(df)
-    lo, hi, p = _inference(coef, se, inference_df(df))
-    return _checked(_estimate(indicator, "twfe", level, split, (coef, se, lo, hi, p), c), df)
+    lo, hi, p = _inference(coef, std_err, inference_df(df))
+    return _checked(_estimate(indicator, "twfe", level, split, (coef, std_err, lo, hi, p), c), df)
 
 
 def _design(df: pd.DataFrame, keep: Any) -> tuple[pd.DataFrame, list[tuple[int, int, str]]]:

@@ -228,6 +228,37 @@ def _curve(lower: list[float], values: list[float], grid: np.ndarray) -> np.ndar
     return np.maximum.accumulate(np.interp(grid, x, y))
 
 
+def _pick_by_size(
+    rng: np.random.Generator,
+    cum: npt.NDArray[np.float64],
+    first: npt.NDArray[np.int64],
+    count: npt.NDArray[np.int64],
+    own: npt.NDArray[np.int64] | None = None,
+) -> npt.NDArray[np.int64]:
+    """Lists drawn from the runs ``[first, first + count)`` with probability proportional to
+    their size (``cum`` is the running total of the sizes, ``cum[0] == 0``), leaving out *own*
+    where given (the list stays *own* when it is the only one of its run).
+
+    People join lists in proportion to their size, as they leave them (deaths, moves, changes):
+    list lengths then keep their spread instead of drifting to the mean, so a practice's list
+    length does not trend by how far it starts from the average."""
+    lo = cum[first]
+    hi = cum[first + count]
+    if own is None:
+        u = lo + rng.random(first.size) * (hi - lo)
+    else:
+        own_lo = cum[own]
+        width = cum[own + 1] - own_lo
+        u = lo + rng.random(first.size) * (hi - lo - width)
+        u = np.where(u >= own_lo, u + width, u)
+    pick: npt.NDArray[np.int64] = np.clip(
+        np.searchsorted(cum, u, side="right") - 1, first, first + count - 1
+    ).astype(np.int64)
+    if own is not None:
+        pick = np.where(count > 1, pick, own).astype(np.int64)
+    return pick
+
+
 def simulate(
     plan: Plan,
     params: SynthParams,
@@ -1516,23 +1547,26 @@ class _Simulator:
         ex = np.flatnonzero(exits)
         P.cols["last"][act[ex]] = qe
         new_lst = lst.copy()
-        # Internal movers: a list in another municipality (weighted by its lists).
+        # Internal movers: a list anywhere, by its size.
         mv = np.flatnonzero(internal)
+        # Destinations by list size (every list counts at least one, so an empty one can fill).
+        sizes = np.bincount(lst[alive], minlength=self.holder.size).astype(np.float64) + 1.0
+        cum = np.r_[0.0, np.cumsum(sizes)]
         if mv.size:
-            dest_list = rng.integers(0, self.holder.size, mv.size)
+            dest_list = _pick_by_size(
+                rng,
+                cum,
+                np.zeros(mv.size, dtype=np.int64),
+                np.full(mv.size, self.holder.size, dtype=np.int64),
+            )
             new_lst[mv] = dest_list
             P.cols["muni"][act[mv]] = self.list_muni[dest_list]
         ch = np.flatnonzero(change)
         if ch.size:
             m_idx = self.list_muni[lst[ch]]
-            cnt = self.muni_count[m_idx]
-            pick = self.muni_first[m_idx] + (rng.random(ch.size) * cnt).astype(np.int64)
-            same = (pick == lst[ch]) & (cnt > 1)
-            pick[same] = (
-                self.muni_first[m_idx[same]]
-                + (pick[same] - self.muni_first[m_idx[same]] + 1) % cnt[same]
+            new_lst[ch] = _pick_by_size(
+                rng, cum, self.muni_first[m_idx], self.muni_count[m_idx], own=lst[ch]
             )
-            new_lst[ch] = pick
         new_seg = np.where(closing, qe + 1, seg)
         keep = alive & ~exits
         if new_birth.size:
@@ -1560,9 +1594,7 @@ class _Simulator:
             band = rng.choice(w.size, size=n_in, p=w / w.sum())
             ages = lower[band] + rng.random(n_in) * (lower[band + 1] - lower[band])
             m_idx = self.list_muni[lst[ex]]
-            pick = self.muni_first[m_idx] + (rng.random(n_in) * self.muni_count[m_idx]).astype(
-                np.int64
-            )
+            pick = _pick_by_size(rng, cum, self.muni_first[m_idx], self.muni_count[m_idx])
             b = qe + 1 - np.round(ages * YEAR).astype(np.int64)
             ids = self._new_persons(b, rng.random(n_in) < 0.5, m_idx, np.full(n_in, qe + 1))
             parts_ids.append(ids)
