@@ -31,11 +31,15 @@ test: setup
 	bash scripts/install-axe.sh
 	bash scripts/postgres.sh start >/dev/null
 	bash scripts/oidc-provider.sh start >/dev/null
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest $(PYTEST_PARALLEL)
 	$(PG_LANE)
 
+# Two pytest workers (pytest-xdist), a file's tests in one of them (module fixtures such as the
+# Spark session stay one per file): much of the suite waits on subprocesses, browsers and
+# servers, so two workers finish sooner on two cores. PYTEST_PARALLEL= runs in one process.
+PYTEST_PARALLEL ?= -n 2 --dist loadfile
 # The PostgreSQL lane: the web app's tests again, on the throw-away server of scripts/postgres.sh.
-PG_LANE = PHT_REQUIRE_POSTGRES=1 DATABASE_URL="$$(cat $(TOOLS)/postgres.url)" $(VENV)/bin/pytest tests/app
+PG_LANE = PHT_REQUIRE_POSTGRES=1 DATABASE_URL="$$(cat $(TOOLS)/postgres.url)" $(VENV)/bin/pytest $(PYTEST_PARALLEL) tests/app
 test-postgres: setup
 	bash scripts/postgres.sh start >/dev/null
 	$(PG_LANE)

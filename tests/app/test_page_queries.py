@@ -12,7 +12,9 @@ from typing import Any
 
 import pytest
 from django.core.cache import caches
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from pht.app.care import clock
 from pht.app.care.models import Patient, TaskKind
@@ -55,14 +57,21 @@ def _tasks(client: Any, patients: list[Patient], per_patient: int) -> None:
             assert saved.status_code == 302, saved.content.decode()[:2000]
 
 
-def _count(client: Any, path: str, django_assert_max_num_queries: Any, most: int) -> int:
-    """The queries of a GET of *path* (after one first GET: a session's first request of the
-    minute also writes the session), at most *most*."""
+def _count(client: Any, path: str, most: int) -> int:
+    """The queries of a GET of *path*, at most *most*.
+
+    A session's first request of a minute also writes the session (the activity time,
+    accounts.middleware), so the page is read twice more after a first GET and the fewer
+    queries count: a minute that turns between the GETs adds its write to one of them only."""
     assert client.get(path).status_code == 200, path
-    with django_assert_max_num_queries(most) as seen:
-        response = client.get(path)
-    assert response.status_code == 200, path
-    return len(seen.captured_queries)
+    counts = []
+    for _ in range(2):
+        with CaptureQueriesContext(connection) as seen:
+            response = client.get(path)
+        assert response.status_code == 200, path
+        counts.append(len(seen.captured_queries))
+    assert min(counts) <= most, f"{path}: {min(counts)} queries, at most {most} expected"
+    return min(counts)
 
 
 def test_the_due_list_and_the_patient_page_make_no_query_per_task(
@@ -71,31 +80,24 @@ def test_the_due_list_and_the_patient_page_make_no_query_per_task(
     nurse = client_for(client, users["nurse_a"])
     one, many = _patients(1), _patients(6)
     _tasks(nurse, one, 1)
-    few = _count(nurse, "/tasks/", django_assert_max_num_queries, SIGNED_IN + 7)
-    page_few = _count(
-        nurse, f"/patients/{one[0].uid}/", django_assert_max_num_queries, SIGNED_IN + 12
-    )
+    few = _count(nurse, "/tasks/", SIGNED_IN + 8)
+    page_few = _count(nurse, f"/patients/{one[0].uid}/", SIGNED_IN + 12)
     _tasks(nurse, many, 4)
     # 25 tasks on the due list and 5 on the first patient's page: not one query more
-    assert _count(nurse, "/tasks/", django_assert_max_num_queries, SIGNED_IN + 7) == few
-    assert (
-        _count(nurse, f"/patients/{one[0].uid}/", django_assert_max_num_queries, SIGNED_IN + 12)
-        == page_few
-    )
+    assert _count(nurse, "/tasks/", SIGNED_IN + 8) == few
+    assert _count(nurse, f"/patients/{one[0].uid}/", SIGNED_IN + 12) == page_few
 
 
 def test_the_nurses_pages(client: Any, users: Any, django_assert_max_num_queries: Any) -> None:
     nurse = client_for(client, users["nurse_a"])
     patient = _patients(1)[0]
     # the worklist: from its cache, a page costs the audit row and the header's date
-    _count(nurse, "/worklist/", django_assert_max_num_queries, SIGNED_IN + 2)
+    _count(nurse, "/worklist/", SIGNED_IN + 2)
     for path in ("/worklist/?page=2", "/worklist/?overdue=on", "/worklist/?condition=diabetes"):
         caches["worklist"].clear()
         with django_assert_max_num_queries(SIGNED_IN + 6):
             assert nurse.get(path).status_code == 200
-    _count(
-        nurse, f"/patients/{patient.uid}/tasks/new/", django_assert_max_num_queries, SIGNED_IN + 3
-    )
+    _count(nurse, f"/patients/{patient.uid}/tasks/new/", SIGNED_IN + 3)
     due = (clock.today() + dt.timedelta(days=14)).isoformat()
     # the patient, the date, the task and its audit row in one transaction (a savepoint here)
     with django_assert_max_num_queries(SIGNED_IN + 6):
@@ -112,21 +114,21 @@ def test_the_secretarys_recalls_make_no_query_per_recall(
     nurse = client_for(Client(), users["nurse_a"])
     secretary = client_for(client, users["secretary_a"])
     _tasks(nurse, _patients(1), 2)
-    few = _count(secretary, "/recalls/", django_assert_max_num_queries, SIGNED_IN + 5)
+    few = _count(secretary, "/recalls/", SIGNED_IN + 5)
     _tasks(nurse, _patients(6), 4)
-    assert _count(secretary, "/recalls/", django_assert_max_num_queries, SIGNED_IN + 5) == few
-    _count(secretary, "/tasks/", django_assert_max_num_queries, SIGNED_IN + 6)
+    assert _count(secretary, "/recalls/", SIGNED_IN + 5) == few
+    _count(secretary, "/tasks/", SIGNED_IN + 6)
 
 
 def test_the_leaders_pages(client: Any, users: Any, django_assert_max_num_queries: Any) -> None:
     lead = client_for(client, users["lead_a"])
     # the dashboard's figures come from its cache after the first view (see figures.cached)
-    _count(lead, f"/dashboard/{PRACTICE_A}/", django_assert_max_num_queries, SIGNED_IN + 3)
-    _count(lead, "/kvalitet/", django_assert_max_num_queries, SIGNED_IN + 4)
+    _count(lead, f"/dashboard/{PRACTICE_A}/", SIGNED_IN + 3)
+    _count(lead, "/kvalitet/", SIGNED_IN + 4)
     # the check indicators: three queries for all indicators, plus the recalls' outcomes
-    _count(lead, "/checks/results/", django_assert_max_num_queries, SIGNED_IN + 6)
+    _count(lead, "/checks/results/", SIGNED_IN + 6)
     municipal = client_for(Client(), users["municipal"])
-    _count(municipal, "/dashboard/", django_assert_max_num_queries, SIGNED_IN + 2)
+    _count(municipal, "/dashboard/", SIGNED_IN + 2)
     # /call/ sends the municipal lead on to the municipality's applications: two requests
     with django_assert_max_num_queries(2 * SIGNED_IN + 3):
         assert municipal.get("/call/", follow=True).status_code == 200

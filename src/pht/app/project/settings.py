@@ -126,6 +126,9 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Django's SQLite backend with case-insensitive search that folds æ, ø, å like PostgreSQL.
     DATABASES["default"]["ENGINE"] = "pht.app.project.sqlite"
+    # Tests on SQLite use an in-memory database (Django's default, said out loud: pytest-xdist's
+    # per-worker suffix would otherwise turn this backend's file name into a test file path)
+    DATABASES["default"]["TEST"] = {"NAME": ":memory:"}
     # WAL lets readers work while one writer writes; IMMEDIATE transactions queue writers
     # instead of failing with "database is locked" under concurrent use.
     DATABASES["default"]["OPTIONS"] = {
