@@ -74,9 +74,7 @@ def _count(client: Any, path: str, most: int) -> int:
     return min(counts)
 
 
-def test_the_due_list_and_the_patient_page_make_no_query_per_task(
-    client: Any, users: Any, django_assert_max_num_queries: Any
-) -> None:
+def test_the_due_list_and_the_patient_page_make_no_query_per_task(client: Any, users: Any) -> None:
     nurse = client_for(client, users["nurse_a"])
     one, many = _patients(1), _patients(6)
     _tasks(nurse, one, 1)
@@ -108,9 +106,7 @@ def test_the_nurses_pages(client: Any, users: Any, django_assert_max_num_queries
     assert saved.status_code == 302
 
 
-def test_the_secretarys_recalls_make_no_query_per_recall(
-    client: Any, users: Any, django_assert_max_num_queries: Any
-) -> None:
+def test_the_secretarys_recalls_make_no_query_per_recall(client: Any, users: Any) -> None:
     nurse = client_for(Client(), users["nurse_a"])
     secretary = client_for(client, users["secretary_a"])
     _tasks(nurse, _patients(1), 2)
