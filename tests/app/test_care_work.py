@@ -462,3 +462,14 @@ def test_the_recall_register_and_the_due_list_show_fifty_rows_a_page(
     assert "Side 1 av 2 (1–50 av 55)" in due
     due2 = c.get("/tasks/?page=2").content.decode()
     assert due2.split('id="due-now"', 1)[1].split("</table>", 1)[0].count("<tr") - 1 == 5
+
+
+def test_the_check_results_page_names_each_source_status_in_norwegian(
+    client: Any, users: Any
+) -> None:
+    page = client_for(client, users["lead_a"]).get("/checks/results/").content.decode()
+    statuses = re.findall(r"\((bekreftet|avledet|antatt)\)</td>", page)
+    assert len(statuses) == len(
+        quality.check_indicators(users["lead_a"].profile.practice, clock.today())
+    )
+    assert "(status " not in page

@@ -42,6 +42,28 @@ class LabelledEnum(StrEnum):
         raise NotImplementedError
 
 
+class SourceStatus(LabelledEnum):
+    """How a rule, rate or figure stands to its source: confirmed from it, derived from it, or
+    assumed by the project. Reference data write the letters C, D and A or the words."""
+
+    CONFIRMED = "confirmed"
+    DERIVED = "derived"
+    ASSUMED = "assumed"
+
+    @classmethod
+    def _labels(cls) -> dict[str, tuple[str, str]]:
+        return {
+            "confirmed": ("bekreftet", "confirmed"),
+            "derived": ("avledet", "derived"),
+            "assumed": ("antatt", "assumed"),
+        }
+
+    @classmethod
+    def of(cls, code: str) -> SourceStatus:
+        """The status written as a letter (C, D, A) or a word (confirmed, derived, assumed)."""
+        return cls({"C": "confirmed", "D": "derived", "A": "assumed"}.get(code, code))
+
+
 class Role(LabelledEnum):
     """Roles in a primary health team."""
 

@@ -27,7 +27,7 @@ import altair as alt
 import pandas as pd
 import vl_convert as vlc
 
-from pht.core.labels import EffectGoal
+from pht.core.labels import EffectGoal, SourceStatus
 from pht.evaluation.did import Estimate
 from pht.evaluation.indicators import (
     Indicator,
@@ -379,7 +379,6 @@ _CB_ITEMS_NB = {
     "net_benefit": "Netto nytte (nytte minus kostnader)",
 }
 _KIND_NB = {"cost": "kostnad", "benefit": "nytte", "net": "netto"}
-_STATUS_NB = {"C": "bekreftet", "D": "avledet", "A": "antatt"}
 
 
 def _nok(v: Any) -> str:
@@ -421,7 +420,7 @@ def _cost_benefit_page(
             html.escape(str(rec.get("unit") or "")),
             _nok(rec.get("nok")),
             f"{_nok(rec.get('nok_low'))} – {_nok(rec.get('nok_high'))}",
-            _STATUS_NB.get(str(rec.get("status")), ""),
+            SourceStatus.of(str(rec["status"])).nb if rec.get("status") else "",
             html.escape(note),
         ]
         body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
@@ -441,7 +440,7 @@ def _cost_benefit_page(
     )
     figs = "".join(
         f"<li>{html.escape(f.name)}: {_num(f.value, 2 if f.value < 10 else 0)} "
-        f"{html.escape(f.unit)} ({_STATUS_NB[f.status]}; kilde {html.escape(f.source)})"
+        f"{html.escape(f.unit)} ({SourceStatus.of(f.status).nb}; kilde {html.escape(f.source)})"
         f"{': ' + html.escape(f.note) if f.note else ''}</li>"
         for f in figures().values()
     )

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Count
+from django.utils.translation import get_language
 
 from pht.app.care import checks
 from pht.app.care.models import (
@@ -24,6 +25,7 @@ from pht.app.care.models import (
     TaskStatus,
 )
 from pht.app.dashboards.figures import SMALL_CELL
+from pht.core.labels import SourceStatus
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,11 @@ class IndicatorRow:
     def share(self) -> float | None:
         """met / checked (None for an empty denominator)."""
         return None if self.checked == 0 else self.met / self.checked
+
+    @property
+    def status_label(self) -> str:
+        """The source status in the user's language (bekreftet, avledet, antatt)."""
+        return SourceStatus.of(self.status).label(get_language() or "nb")
 
     @property
     def small(self) -> bool:

@@ -22,11 +22,11 @@ from pht.app.care.models import Patient
 from pht.app.surveys import actions
 from pht.app.surveys.charts import series_for
 from pht.app.surveys.models import InvitationStatus, SurveyInvitation
+from pht.core.labels import SourceStatus
 from pht.reference.surveys import instruments
 
 CHANNEL_CHOICES = [("sms", _("SMS")), ("email", _("e-post")), ("letter", _("brev med QR-kode"))]
 MIN_CELL = 5
-STATUS_NB = {"confirmed": "bekreftet", "derived": "avledet", "assumed": "antatt"}
 
 
 def instrument_choices() -> list[tuple[str, str]]:
@@ -153,7 +153,7 @@ def overview(request: HttpRequest) -> HttpResponse:
                     "version": i.instrument.version,
                     "source": i.instrument.source,
                     "licence": i.instrument.licence,
-                    "licence_status": STATUS_NB[i.instrument.licence_status],
+                    "licence_status": SourceStatus.of(i.instrument.licence_status).nb,
                     "goal": i.instrument.goal.nb,
                     "indicator": i.instrument.indicator,
                 }
