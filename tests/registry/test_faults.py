@@ -19,7 +19,7 @@ from pht.registry.load import load_extract
 from pht.registry.pseudonymise import INCOMPLETE_MARKER
 from pht.registry.schema import TABLES
 from pht.registry.warehouse import Warehouse
-from tests.registry.importers.factory import tables, write_csv
+from tests.registry.importers.factory import tables, write_csv, write_parquet
 
 KEY = "k" * 32
 
@@ -129,6 +129,40 @@ def test_kill_9_during_a_load_leaves_before_or_after(
         if state == after:  # the load happened: its rejects file is there, whole
             lines = rejects.read_text(encoding="utf-8").splitlines()
             assert len(lines) == 2 and "sofa" in lines[1]
+
+
+def test_kill_9_while_a_load_writes_during_its_checks_leaves_before_or_after(
+    tmp_path: Path, extracts: tuple[Path, Path]
+) -> None:
+    """A valid Parquet extract is written on a second connection while its rules run
+    (``pht.registry.load._Speculation``): killed there, nothing of it remains."""
+    first, _ = extracts
+    newer = copy.deepcopy(tables(40))
+    newer["contacts"] = newer["contacts"][5:]
+    newer["persons"][3]["municipality_code"] = "4204"
+    second = write_parquet(tmp_path / "reg2", newer)
+    (second / "manifest.json").write_text('{"source": "reg"}', encoding="utf-8")
+    base = tmp_path / "base.duckdb"
+    with Warehouse.open(base) as wh:
+        wh.init()
+        assert load_extract(wh, first).imported
+    before = dump(base)
+    done = tmp_path / "done.duckdb"
+    done.write_bytes(base.read_bytes())
+    assert run("load", str(done), str(second), str(tmp_path / "r.csv")) == 0
+    after = dump(done)
+    assert after != before
+    points = ["apply_table:1", "apply_table:5", "finish_batch:1"]
+    timed = [0.5, 2.0]
+    for i, point in enumerate([*points, *(None for _ in timed)]):
+        wh_path = tmp_path / f"w{i}.duckdb"
+        wh_path.write_bytes(base.read_bytes())
+        if point is not None:
+            code = run("load", str(wh_path), str(second), str(tmp_path / "r.csv"), kill_at=point)
+            assert code == -9
+        else:
+            run("load", str(wh_path), str(second), str(tmp_path / "r.csv"), after=timed[i - 3])
+        assert dump(wh_path) in (before, after), point
 
 
 def test_kill_9_during_an_undo_leaves_before_or_after(

@@ -100,7 +100,7 @@ def _methods(wh: Warehouse, table: str) -> dict[str, str]:
 
 def _expected_methods(table: str, layout: str) -> dict[str, str]:
     """The methods the schema pins for *table* in *layout* (others are DuckDB's choice)."""
-    names = {"zstd": "ZSTD", "fsst": "FSST", "dictionary": "Dictionary"}
+    names = {"uncompressed": "Uncompressed", "fsst": "FSST", "dictionary": "Dictionary"}
     methods = STORAGE_METHODS[layout]
     return {
         c.name: names[methods[c.storage]] for c in TABLES[table].columns if methods.get(c.storage)

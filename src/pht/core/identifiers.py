@@ -23,6 +23,7 @@ scalar :func:`parse_person_id` is its test oracle.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -259,27 +260,30 @@ def person_id_problems(
         return out
     strings = ["" if not isinstance(v, str) else v for v in arr]
     # lengths from Python: NumPy's fixed-width text drops trailing NUL characters
-    lengths = np.fromiter((len(v) for v in strings), dtype=np.int64, count=n)
+    lengths = np.fromiter(map(len, strings), dtype=np.int64, count=n)
     bad_len = lengths != 11
     out[bad_len] = REASON_LENGTH
     ok = ~bad_len
     if not ok.any():
         return out
-    text = np.array([v if len(v) == 11 else "" for v in strings], dtype="U11")
-    # Fixed-width ASCII bytes -> digit matrix; non-ASCII or non-digit characters fail.
+    # The 11-character values as a matrix of bytes, one row each (encoded in one go); a value
+    # with a non-ASCII character keeps a row of zeros, and non-digits fail.
     idx_ok = np.flatnonzero(ok)
-    is_digit = np.fromiter(
-        (strings[i].isascii() and strings[i].isdigit() for i in idx_ok),
-        dtype=bool,
-        count=idx_ok.size,
-    )
+    candidates = list(itertools.compress(strings, ok.tolist()))
+    data = "".join(candidates).encode("utf-8", "surrogatepass")
+    if len(data) == 11 * idx_ok.size:  # every character is one byte: all ASCII
+        raw = np.frombuffer(data, dtype=np.uint8).reshape(-1, 11)
+    else:
+        ascii_only = np.fromiter((c.isascii() for c in candidates), bool, count=idx_ok.size)
+        raw = np.zeros((idx_ok.size, 11), dtype=np.uint8)
+        plain = "".join(c for c, a in zip(candidates, ascii_only, strict=True) if a)
+        raw[ascii_only] = np.frombuffer(plain.encode("ascii"), dtype=np.uint8).reshape(-1, 11)
+    is_digit = ((raw >= 48) & (raw <= 57)).all(axis=1)
     out[idx_ok[~is_digit]] = REASON_DIGITS
     idx = idx_ok[is_digit]
     if idx.size == 0:
         return out
-    digits = (
-        np.frombuffer(text[idx].astype("S11").tobytes(), dtype=np.uint8).reshape(-1, 11) - 48
-    ).astype(np.int64)
+    digits = raw[is_digit].astype(np.int64) - 48
     k1 = (11 - (digits[:, :9] @ _W1) % 11) % 11
     k2 = (11 - (digits[:, :10] @ _W2) % 11) % 11
     reason = np.full(idx.size, None, dtype=object)

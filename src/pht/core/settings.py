@@ -26,6 +26,9 @@ class Settings:
     # Share of a table's stored rows one load may delete or overwrite without --replace
     # (PHT_REPLACE_THRESHOLD; pht.registry.batches).
     replace_threshold: float = 0.05
+    # Whether a load writes its batch while its rules run, keeping it only when they find
+    # nothing (PHT_LOAD_WHILE_CHECKING=0 turns it off; pht.registry.load).
+    load_while_checking: bool = True
     # Where `pht pipeline run` runs: duckdb or spark, and how to reach Spark (pht.ops.pipeline).
     backend: str = "duckdb"
     spark_remote: str | None = None
@@ -45,6 +48,7 @@ class Settings:
             home=home,
             warehouse=warehouse,
             replace_threshold=threshold,
+            load_while_checking=values.get("PHT_LOAD_WHILE_CHECKING", "1").strip() != "0",
             backend=values.get("PHT_BACKEND", "duckdb").strip().lower() or "duckdb",
             spark_remote=values.get("PHT_SPARK_REMOTE") or None,
             spark_master=values.get("PHT_SPARK_MASTER") or None,

@@ -26,9 +26,11 @@ therefore changes nothing.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
+import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -40,6 +42,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from pht.core.errors import PhtError
+from pht.core.settings import get_settings
 from pht.registry import rules as R
 from pht.registry.batches import (
     EVENT_DATE_COLUMNS,
@@ -215,9 +218,11 @@ def _run_validation(
     today: dt.date | None = None,
     tables: dict[str, pa.Table] | None = None,
     checks: bool = True,
+    on_staged: Callable[[Stage], None] | None = None,
 ) -> Stage:
     """Stage the files of *path* (or the Arrow *tables*) and run every rule (unless not
-    *checks*: then only stage them)."""
+    *checks*: then only stage them). *on_staged* is called once every table is staged, before
+    the rules run."""
     stage = Stage(con, warehouse_tables, source=source, period=period, today=today)
     files: dict[str, Path] = {}
     if path is not None:
@@ -254,6 +259,8 @@ def _run_validation(
                     continue
                 if staged and checks:
                     stage.start_value_checks(table)
+            if on_staged is not None and checks:
+                on_staged(stage)
             if checks:
                 for table in TABLES:  # dependency order: referenced tables first
                     if table in stage.staged:
@@ -344,19 +351,81 @@ def _warehouse_tables(warehouse: Warehouse) -> set[str]:
     return set(warehouse.con.list_tables()) & set(TABLES)
 
 
-def _typed_select(stage: Stage, table: str) -> exp.Select:
-    """The valid rows of *table* with the warehouse's column types (event ids qualified)."""
+def _typed_select(stage: Stage, table: str, *, valid_only: bool = True) -> exp.Select:
+    """The valid rows of *table* (every row unless *valid_only*) with the warehouse's column
+    types (event ids qualified)."""
     cols = stage.columns(table)
     select = exp.select(
         *(R.typed_column(c, cols, stage.source) for c in TABLES[table].columns)
     ).from_(ref(stage.raw(table)))
-    if stage.report.rejected.get(table):
+    if valid_only and stage.report.rejected.get(table):
         select = select.where(stage.valid_lines(table))
     return select
 
 
 class _Rollback(Exception):
     """Leave the load's transaction without writing (dry run, refusal)."""
+
+
+def _apply_batch(
+    con: duckdb.DuckDBPyConnection,
+    stage: Stage,
+    *,
+    kind: str,
+    files: list[FileHash] | Callable[[], list[FileHash]],
+    user: str | None,
+    replace: bool,
+    dry_run: bool,
+    valid_only: bool = True,
+) -> BatchReport:
+    """Write the staged rows (the valid ones, or all unless *valid_only*) as one batch on *con*,
+    inside the caller's transaction (see :mod:`pht.registry.batches`). The report's
+    ``refused`` says when the batch would remove more than the threshold allows; the caller
+    then rolls it back, as it does a dry run."""
+    assert stage.source is not None
+    report = BatchReport(None, stage.source, stage.period, dry_run=dry_run)
+    ensure_provenance(con)
+    hashes = files() if callable(files) else files
+    batch_id = begin_batch(
+        con,
+        source=stage.source,
+        kind=kind,
+        period=stage.period,
+        files=hashes,
+        user=user,
+        replace=replace,
+    )
+    report.batch_id = batch_id
+    for table in TABLES:
+        if table not in stage.staged:
+            continue
+        clean = f"_pht_clean_{table}"
+        stored = exp.select(number(1)).from_(ref(table)).limit(1)
+        if con.execute(sql(stored)).fetchone() is None:
+            use_storage_layout(con, table)  # a warehouse initialised by an older pht
+        view = exp.Create(
+            this=ref(clean),
+            kind="VIEW",
+            replace=True,
+            expression=_typed_select(stage, table, valid_only=valid_only),
+            properties=exp.Properties(expressions=[exp.TemporaryProperty()]),
+        )
+        con.execute(sql(view))
+        try:
+            report.changes[table] = apply_table(
+                con,
+                batch_id,
+                table,
+                sql(ref(clean)),
+                source=stage.source,
+                period=stage.period,
+            )
+        finally:
+            con.execute(sql(exp.Drop(this=ref(clean), kind="VIEW", exists=True)))
+    finish_batch(con, batch_id, report.changes)
+    if not replace:
+        report.refused = over_threshold(report.changes, replace_threshold())
+    return report
 
 
 def _write_batch(
@@ -370,55 +439,21 @@ def _write_batch(
     dry_run: bool,
     rejects: Path | None,
 ) -> tuple[BatchReport, str | None]:
-    """Write the valid staged rows as one batch (see :mod:`pht.registry.batches`); the rejects
-    file, when asked for, is in place before the batch commits."""
-    con = stage.con
-    assert stage.source is not None
-    report = BatchReport(None, stage.source, stage.period, dry_run=dry_run)
+    """Write the valid staged rows as one batch in one transaction; the rejects file, when
+    asked for, is in place before the batch commits."""
     rejects_path: str | None = None
+    report: BatchReport | None = None
     try:
-        with warehouse.transaction():
-            ensure_provenance(con)
-            hashes = files() if callable(files) else files
-            batch_id = begin_batch(
-                con,
-                source=stage.source,
+        with warehouse.transaction(), warehouse.writing_back():
+            report = _apply_batch(
+                stage.con,
+                stage,
                 kind=kind,
-                period=stage.period,
-                files=hashes,
+                files=files,
                 user=user,
                 replace=replace,
+                dry_run=dry_run,
             )
-            report.batch_id = batch_id
-            for table in TABLES:
-                if table not in stage.staged:
-                    continue
-                clean = f"_pht_clean_{table}"
-                stored = exp.select(number(1)).from_(ref(table)).limit(1)
-                if con.execute(sql(stored)).fetchone() is None:
-                    use_storage_layout(con, table)  # a warehouse initialised by an older pht
-                view = exp.Create(
-                    this=ref(clean),
-                    kind="VIEW",
-                    replace=True,
-                    expression=_typed_select(stage, table),
-                    properties=exp.Properties(expressions=[exp.TemporaryProperty()]),
-                )
-                con.execute(sql(view))
-                try:
-                    report.changes[table] = apply_table(
-                        con,
-                        batch_id,
-                        table,
-                        sql(ref(clean)),
-                        source=stage.source,
-                        period=stage.period,
-                    )
-                finally:
-                    con.execute(sql(exp.Drop(this=ref(clean), kind="VIEW", exists=True)))
-            finish_batch(con, batch_id, report.changes)
-            if not replace:
-                report.refused = over_threshold(report.changes, replace_threshold())
             if report.refused is not None or dry_run:
                 raise _Rollback
             if rejects is not None:
@@ -426,7 +461,100 @@ def _write_batch(
                 rejects_path = str(rejects)
     except _Rollback:
         pass
+    assert report is not None
     return report, rejects_path
+
+
+class _Speculation:
+    """The batch written on a second connection while the rules run, kept only when they find
+    nothing.
+
+    Checking the rows and writing them each keep the cores busy only part of the time
+    (reading the staged data, one query's last row groups, the fsync of the commit); run side
+    by side they fill each other's gaps. The writer reads the staged data shared with
+    :meth:`Stage.share` (no copy) and writes every row in an open transaction on its own
+    connection; :meth:`finish` commits it when the rules found no problem (and the batch is
+    neither refused nor a dry run), else rolls it back, and the load then writes the valid
+    rows the usual way. Nothing of a rolled-back write remains (DuckDB's transaction), and
+    the rules, on the loader's connection, see the warehouse as it was before the batch.
+    """
+
+    def __init__(
+        self,
+        warehouse: Warehouse,
+        *,
+        kind: str,
+        files: list[FileHash] | Callable[[], list[FileHash]],
+        user: str | None,
+        replace: bool,
+        dry_run: bool,
+    ) -> None:
+        self.warehouse = warehouse
+        self.args: dict[str, Any] = {
+            "kind": kind,
+            "files": files,
+            "user": user,
+            "replace": replace,
+            "dry_run": dry_run,
+        }
+        self.con: duckdb.DuckDBPyConnection | None = None
+        self.thread: threading.Thread | None = None
+        self.report: BatchReport | None = None
+        self.error: BaseException | None = None
+
+    def start(self, stage: Stage) -> None:
+        """Start writing *stage*'s rows, unless a file is already known to be unusable or its
+        staged data cannot be shared (CSV)."""
+        if stage.blocking or stage.report.file_problems or not get_settings().load_while_checking:
+            return
+        con = self.warehouse.con.con.cursor()
+        if not stage.share(con):
+            con.close()
+            return
+        self.con = con
+        self.thread = threading.Thread(
+            target=self._write, args=(stage,), name="pht-write", daemon=True
+        )
+        self.thread.start()
+
+    def _write(self, stage: Stage) -> None:
+        assert self.con is not None
+        try:
+            self.con.execute("BEGIN TRANSACTION")
+            with self.warehouse.writing_back():
+                self.report = _apply_batch(self.con, stage, valid_only=False, **self.args)
+        except BaseException as err:  # handed to finish(): the usual write then runs
+            self.error = err
+
+    def finish(self, keep: bool) -> BatchReport | None:
+        """Wait for the write; commit it when *keep* (the rules found nothing) and it is
+        neither refused nor a dry run, else roll it back. The batch's report when kept (or
+        rightly rolled back); ``None`` when the load must write the usual way."""
+        if self.thread is None or self.con is None:
+            return None
+        con = self.con
+        try:
+            if not keep:
+                con.interrupt()
+            self.thread.join()
+            if not keep or self.error is not None or self.report is None:
+                with contextlib.suppress(duckdb.Error):
+                    con.execute("ROLLBACK")
+                return None
+            if self.report.refused is not None or self.args["dry_run"]:
+                con.execute("ROLLBACK")
+            else:
+                try:
+                    con.execute("COMMIT")
+                except duckdb.Error:
+                    with contextlib.suppress(duckdb.Error):
+                        con.execute("ROLLBACK")
+                    return None
+            return self.report
+        finally:
+            self.thread = None
+            self.con = None
+            con.close()
 
 
 def _write_rejects(stage: Stage, target: Path) -> None:
@@ -544,20 +672,42 @@ def load_extract(
     declared = period or _manifest_period(p)
     src = check_source(source) if source else extract_source(p)
     hashes = _hash_files(list(_find_files(p).values()))
-    stage = _run_validation(warehouse.con.con, p, tables, source=src, period=declared, today=today)
+    return _checked_load(
+        warehouse,
+        _Speculation(
+            warehouse, kind="files", files=hashes, user=user, replace=replace, dry_run=dry_run
+        ),
+        accept_valid=accept_valid,
+        rejects=Path(rejects_path) if rejects_path else p.with_name(p.name + ".rejects.csv"),
+        path=p,
+        warehouse_tables=tables,
+        source=src,
+        period=declared,
+        today=today,
+    )
+
+
+def _checked_load(
+    warehouse: Warehouse,
+    writing: _Speculation,
+    *,
+    accept_valid: bool,
+    rejects: Path | None,
+    **validation: Any,
+) -> LoadReport:
+    """Stage and check (:func:`_run_validation` with *validation*), writing meanwhile, then
+    keep or write the batch (:func:`_load_staged`)."""
+    try:
+        stage = _run_validation(warehouse.con.con, on_staged=writing.start, **validation)
+    except BaseException:
+        writing.finish(keep=False)
+        raise
     try:
         return _load_staged(
-            warehouse,
-            stage,
-            kind="files",
-            files=hashes,
-            user=user,
-            replace=replace,
-            dry_run=dry_run,
-            accept_valid=accept_valid,
-            rejects=Path(rejects_path) if rejects_path else p.with_name(p.name + ".rejects.csv"),
+            warehouse, stage, writing=writing, accept_valid=accept_valid, rejects=rejects
         )
     finally:
+        writing.finish(keep=False)  # (nothing left to do when the load finished it)
         stage.cleanup()
 
 
@@ -565,16 +715,15 @@ def _load_staged(
     warehouse: Warehouse,
     stage: Stage,
     *,
-    kind: str,
-    files: list[FileHash] | Callable[[], list[FileHash]],
-    user: str | None,
-    replace: bool,
-    dry_run: bool,
+    writing: _Speculation,
     accept_valid: bool,
     rejects: Path | None,
 ) -> LoadReport:
+    """Write the checked *stage* (or keep what *writing* wrote while it was checked)."""
     report = stage.report
     assert stage.source is not None
+    kept = writing.finish(keep=report.ok)
+    dry_run = bool(writing.args["dry_run"])
     if not report.ok and (not accept_valid or stage.blocking):
         refused = BatchReport(
             None,
@@ -586,16 +735,15 @@ def _load_staged(
             problem_count=report.problem_count,
         )
         return LoadReport(report, imported=False, batch=refused)
-    batch, rejects_written = _write_batch(
-        warehouse,
-        stage,
-        kind=kind,
-        files=files,
-        user=user,
-        replace=replace,
-        dry_run=dry_run,
-        rejects=None if report.ok else rejects,
-    )
+    if kept is not None:
+        batch, rejects_written = kept, None
+    else:
+        batch, rejects_written = _write_batch(
+            warehouse,
+            stage,
+            **writing.args,
+            rejects=None if report.ok else rejects,
+        )
     batch.problems = list(report.problems)
     batch.problem_count = report.problem_count
     written = {t: c.inserted + c.updated for t, c in batch.changes.items()}
@@ -631,30 +779,21 @@ def load_tables(
     """Validate Arrow tables and write them as one batch (:func:`pht.registry.batches.write_batch`
     is the public entry)."""
     warehouse.init()
-    stage = _run_validation(
-        warehouse.con.con,
-        None,
-        _warehouse_tables(warehouse),
+    result = _checked_load(
+        warehouse,
+        _Speculation(
+            warehouse, kind=kind, files=files or [], user=user, replace=replace, dry_run=dry_run
+        ),
+        accept_valid=accept_valid,
+        rejects=None,
+        path=None,
+        warehouse_tables=_warehouse_tables(warehouse),
         source=check_source(source),
         period=period,
         today=today,
         tables=tables,
         checks=validate,
     )
-    try:
-        result = _load_staged(
-            warehouse,
-            stage,
-            kind=kind,
-            files=files or [],
-            user=user,
-            replace=replace,
-            dry_run=dry_run,
-            accept_valid=accept_valid,
-            rejects=None,
-        )
-    finally:
-        stage.cleanup()
     assert result.batch is not None
     return result.batch
 

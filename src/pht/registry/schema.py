@@ -135,8 +135,8 @@ class TableSpec:
 # "legacy": files in an older format (made before pht chose v1.4), where neither exists and
 # DuckDB's trial of every method costs a third of a bulk insert.
 STORAGE_METHODS: dict[str, dict[str, str]] = {
-    "current": {"id": "zstd", "code": ""},
-    "legacy": {"id": "fsst", "code": "dictionary"},
+    "current": {"id": "uncompressed", "code": ""},
+    "legacy": {"id": "uncompressed", "code": "dictionary"},
 }
 
 _S = dt.String()

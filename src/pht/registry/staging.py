@@ -180,6 +180,7 @@ class Stage:
         self.values: dict[tuple[str, str], str | None] = {}  # see value_table
         self.background: ThreadPoolExecutor | None = None  # see start_value_checks
         self.value_checks: dict[tuple[str, str], Future[list[tuple[str, str]]]] = {}
+        self.views: dict[str, list[str]] = {}  # table -> the views over a Parquet file (share)
 
     # -- names and helpers --
 
@@ -276,6 +277,24 @@ class Stage:
         self._plain_view(table)
         self.types_source[table] = "arrow"
         self.report.rows[table] = n
+
+    def share(self, con: duckdb.DuckDBPyConnection) -> bool:
+        """Make the staged tables readable on *con*, another connection (cursor) of the same
+        database, under the same names; the staged data are not copied.
+
+        False, with nothing made, when some table cannot be shared: a CSV is staged in a
+        temporary table that only this connection sees.
+        """
+        if any(self.types_source.get(t) not in ("arrow", "parquet") for t in self.staged):
+            return False
+        for t in self.staged:
+            if self.types_source[t] == "arrow":
+                con.register(self.data(t), self.arrow[t])
+                con.execute(_create(self.raw(t), exp.select("*").from_(ref(self.data(t)))))
+            else:
+                for statement in self.views[t]:
+                    con.execute(statement)
+        return True
 
     def _describe(self, select: exp.Expression) -> list[tuple[Any, ...]]:
         return self.con.execute(sql(exp.Describe(this=select))).fetchall()
@@ -457,17 +476,19 @@ class Stage:
             else:
                 # no copy: every rule reads only the columns it needs straight from the file
                 # (DuckDB reads the row groups in parallel)
-                self.con.execute(_create(self.data(table), whole))
                 numbered = _read_parquet(path, _named("file_row_number", exp.true()))
                 row = exp.column("file_row_number")
-                self.con.execute(
+                self.views[table] = [
+                    _create(self.data(table), whole),
                     _create(
                         self.raw(table),
                         exp.select(
                             exp.Star(**{"except": [row]}), (row + number(2)).as_("_line")
                         ).from_(numbered),
-                    )
-                )
+                    ),
+                ]
+                for statement in self.views[table]:
+                    self.con.execute(statement)
                 self.types_source[table] = "parquet"
                 n = self.con.execute(
                     sql(exp.select(fn("count", exp.Star())).from_(ref(self.data(table))))

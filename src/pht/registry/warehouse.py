@@ -15,7 +15,10 @@ methods of the ``"current"`` layout; files in an older format keep theirs and ge
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -48,6 +51,9 @@ __all__ = [
 ]
 
 META_TABLE = "pht_meta"
+
+# How often Warehouse.writing_back flushes the file during a bulk write (seconds).
+WRITE_BACK_SECONDS = 0.5
 
 # DuckDB storage format of new warehouse files: one with the compression methods of the
 # "current" layout (ZSTD and DICT_FSST for text came with v1.3) that every DuckDB the project
@@ -229,6 +235,36 @@ class Warehouse:
         return WarehouseInfo(self.path, version, created, tuple(tables))
 
     # --- writing --------------------------------------------------------------------------------
+
+    @contextmanager
+    def writing_back(self, every: float = WRITE_BACK_SECONDS) -> Iterator[None]:
+        """Flush the warehouse file's written pages to disk every *every* seconds while a bulk
+        write runs (a thread calling ``fdatasync``).
+
+        DuckDB writes the row groups of a large insert into the file as it goes and syncs the
+        file at commit; without this the operating system keeps the pages in memory until then,
+        and the commit waits for all of them with the cores idle (5,000,000 contacts: about
+        0.25 s). Durability is unchanged: the commit still syncs. No-op in memory.
+        """
+        if self.path == ":memory:" or not Path(self.path).is_file():
+            yield
+            return
+        done = threading.Event()
+        fd = os.open(self.path, os.O_RDONLY)
+
+        def flush() -> None:
+            while not done.wait(every):
+                with contextlib.suppress(OSError):
+                    os.fdatasync(fd)
+
+        thread = threading.Thread(target=flush, name="pht-writeback", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            done.set()
+            thread.join()
+            os.close(fd)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

@@ -521,7 +521,7 @@ def test_a_file_warehouse_stores_each_column_with_its_method(tmp_path: Path) -> 
                 "WHERE segment_type = 'VARCHAR' GROUP BY 1"
             )
         )
-        assert methods["contact_id"] == methods["person_id"] == "ZSTD"
+        assert methods["contact_id"] == methods["person_id"] == "Uncompressed"
         assert "note" in {r[0] for r in w.sql("DESCRIBE admissions")}
         assert w.sql("SELECT contact_id, tariffs FROM contacts ORDER BY contact_id")[0] == (
             "x:c0",
