@@ -548,19 +548,31 @@ class Stage:
             if pa.types.is_decimal128(schema.field(name).type)
             and schema.field(name).type.precision <= 38
         ]
-        data = pq.ParquetFile(path, read_dictionary=dictionary).read(
-            columns=[h for h in header if h not in by_duckdb]
-        )
-        if by_duckdb:
-            amounts = _in_file_order(
-                self.con, exp.select(*(col(c) for c in by_duckdb)).from_(_read_parquet(path))
+        # (DuckDB reads the amounts on its own connection while pyarrow reads the rest)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pht-amounts") as pool:
+            reading = pool.submit(self._read_columns, path, by_duckdb) if by_duckdb else None
+            data = pq.ParquetFile(path, read_dictionary=dictionary).read(
+                columns=[h for h in header if h not in by_duckdb]
             )
+            amounts = reading.result() if reading is not None else None
+        if amounts is not None:
             if amounts.num_rows != data.num_rows:
                 raise OSError(f"read {amounts.num_rows} amounts for {data.num_rows} rows")
             for name in by_duckdb:
                 data = data.append_column(name, amounts.column(name))
             data = data.select(header)
         self._register(table, data)
+
+    def _read_columns(self, path: Path, columns: list[str]) -> pa.Table:
+        """*columns* of the Parquet file *path* read by DuckDB, in the file's order, on a
+        connection of its own (safe beside work on :attr:`con`)."""
+        con = self.con.cursor()
+        try:
+            return _in_file_order(
+                con, exp.select(*(col(c) for c in columns)).from_(_read_parquet(path))
+            )
+        finally:
+            con.close()
 
     def stage_table(self, table: str, data: pa.Table) -> bool:
         """Stage rows already in memory (Arrow), numbered as if written as CSV with a header."""
