@@ -151,6 +151,8 @@ class Warehouse:
             con = ibis.duckdb.connect(where, read_only=read_only, **config)
         except Exception as err:  # duckdb raises its own IOException types
             raise PhtError(f"cannot open the warehouse: {err}", where=where) from None
+        # no progress bars of DuckDB's own on the command's output (JSON reports included)
+        con.con.execute("SET enable_progress_bar = false")
         return cls(con, where)
 
     def close(self) -> None:
