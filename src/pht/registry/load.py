@@ -377,11 +377,13 @@ def _apply_batch(
     replace: bool,
     dry_run: bool,
     valid_only: bool = True,
+    abandoned: Callable[[], bool] | None = None,
 ) -> BatchReport:
     """Write the staged rows (the valid ones, or all unless *valid_only*) as one batch on *con*,
     inside the caller's transaction (see :mod:`pht.registry.batches`). The report's
     ``refused`` says when the batch would remove more than the threshold allows; the caller
-    then rolls it back, as it does a dry run."""
+    then rolls it back, as it does a dry run. *abandoned*: asked before each table; when it
+    says so, the write stops (:class:`_Rollback`)."""
     assert stage.source is not None
     report = BatchReport(None, stage.source, stage.period, dry_run=dry_run)
     ensure_provenance(con)
@@ -399,6 +401,8 @@ def _apply_batch(
     for table in TABLES:
         if table not in stage.staged:
             continue
+        if abandoned is not None and abandoned():
+            raise _Rollback
         clean = f"_pht_clean_{table}"
         stored = exp.select(number(1)).from_(ref(table)).limit(1)
         if con.execute(sql(stored)).fetchone() is None:
@@ -475,8 +479,10 @@ class _Speculation:
     :meth:`Stage.share` (no copy) and writes every row in an open transaction on its own
     connection; :meth:`finish` commits it when the rules found no problem (and the batch is
     neither refused nor a dry run), else rolls it back, and the load then writes the valid
-    rows the usual way. Nothing of a rolled-back write remains (DuckDB's transaction), and
-    the rules, on the loader's connection, see the warehouse as it was before the batch.
+    rows the usual way; the first problem a rule finds stops the write at once
+    (:attr:`Stage.on_problem`), so a refused load takes no longer than checking alone. Nothing
+    of a rolled-back write remains (DuckDB's transaction), and the rules, on the loader's
+    connection, see the warehouse as it was before the batch.
     """
 
     def __init__(
@@ -501,6 +507,7 @@ class _Speculation:
         self.thread: threading.Thread | None = None
         self.report: BatchReport | None = None
         self.error: BaseException | None = None
+        self.abandoned = False
 
     def start(self, stage: Stage) -> None:
         """Start writing *stage*'s rows, unless a file is already known to be unusable or its
@@ -508,21 +515,38 @@ class _Speculation:
         if stage.blocking or stage.report.file_problems or not get_settings().load_while_checking:
             return
         con = self.warehouse.con.con.cursor()
-        if not stage.share(con):
+        try:
+            shared = stage.share(con)
+        except duckdb.Error:
+            shared = False  # then the load writes the usual way
+        if not shared:
             con.close()
             return
         self.con = con
+        stage.on_problem = self.abandon
         self.thread = threading.Thread(
             target=self._write, args=(stage,), name="pht-write", daemon=True
         )
         self.thread.start()
+
+    def abandon(self) -> None:
+        """Stop the write at once (a rule found a problem: it cannot be kept)."""
+        self.abandoned = True
+        if self.con is not None:
+            self.con.interrupt()
 
     def _write(self, stage: Stage) -> None:
         assert self.con is not None
         try:
             self.con.execute("BEGIN TRANSACTION")
             with self.warehouse.writing_back():
-                self.report = _apply_batch(self.con, stage, valid_only=False, **self.args)
+                self.report = _apply_batch(
+                    self.con,
+                    stage,
+                    valid_only=False,
+                    abandoned=lambda: self.abandoned,
+                    **self.args,
+                )
         except BaseException as err:  # handed to finish(): the usual write then runs
             self.error = err
 
@@ -534,10 +558,11 @@ class _Speculation:
             return None
         con = self.con
         try:
-            if not keep:
-                con.interrupt()
+            while not keep and self.thread.is_alive():
+                con.interrupt()  # the running query, and each one the writer starts after it
+                self.thread.join(0.05)
             self.thread.join()
-            if not keep or self.error is not None or self.report is None:
+            if not keep or self.abandoned or self.error is not None or self.report is None:
                 with contextlib.suppress(duckdb.Error):
                     con.execute("ROLLBACK")
                 return None

@@ -181,6 +181,7 @@ class Stage:
         self.background: ThreadPoolExecutor | None = None  # see start_value_checks
         self.value_checks: dict[tuple[str, str], Future[list[tuple[str, str]]]] = {}
         self.views: dict[str, list[str]] = {}  # table -> the views over a Parquet file (share)
+        self.on_problem: Callable[[], None] | None = None  # called when a problem is found
 
     # -- names and helpers --
 
@@ -198,7 +199,12 @@ class Stage:
         """The staging table behind :meth:`raw`."""
         return f"_pht_data_{table}"
 
+    def _found(self) -> None:
+        if self.on_problem is not None:
+            self.on_problem()
+
     def file_problem(self, table: str, line: int, column: str, value: str | None, why: str) -> None:
+        self._found()
         self.report.file_problems = True
         self.flagged.add(table)
         if line <= 1:
@@ -209,6 +215,7 @@ class Stage:
 
     def add(self, table: str, select: exp.Select) -> None:
         """Queue problems from *select* (columns line, col, value, reason)."""
+        self._found()
         self.flagged.add(table)
         self.pending.append(
             exp.select(
