@@ -149,7 +149,7 @@ def _with_check_digits(first9: str) -> str:
 @pytest.mark.parametrize(
     ("first9", "reason"),
     [
-        ("300201001", "30.02.2001 er ikke en gyldig dato"),  # 30 February
+        ("300201001", "30.02.1901 er ikke en gyldig dato"),  # 30 February
         ("011301001", "måned 13 er ikke gyldig"),  # month 13
         ("010150500", "gir ikke et gyldig århundre"),  # individual 500–899 with YY 40–53
         ("010130999", "er i fremtiden"),  # 2030
