@@ -243,7 +243,7 @@ def test_undo_restores_the_exact_warehouse(tmp_path: Path, wh: Warehouse) -> Non
     assert info[1].changes["contacts"] == {"inserted": 0, "updated": 1, "deleted": 3}
     assert info[1].files and len(info[1].files[0].sha256) == 64
     # the first batch cannot be undone alone: the second changed its rows
-    with pytest.raises(PhtError, match="later batches built on it"):
+    with pytest.raises(PhtError, match="kan ikke angres alene: senere batcher bygger på den"):
         undo_batch(wh, info[0].batch_id)
     undo_batch(wh, result.batch.batch_id)
     assert dump(wh) == after_first

@@ -80,7 +80,7 @@ def test_used_bad_values_are_reported_on_every_line(
     assert (4, "diagnoses", "ukjent ICPC-2-kode: XXX") in got
     assert any(line == 3 and col == "setting" and "ikke en av" in r for line, col, r in got)
     assert any(
-        line == 3 and col == "practitioner_id" and "not in practitioners" in r
+        line == 3 and col == "practitioner_id" and "finnes ikke i practitioners" in r
         for line, col, r in got
     )
     assert {line for line, _, _ in got} == {2, 3, 4}

@@ -409,7 +409,7 @@ def test_single_file_and_unknown_file_names(tmp_path: Path, wh: Warehouse) -> No
     result = load_extract(wh, folder / "municipalities.csv")
     assert result.imported and result.written == {"municipalities": 2}
     shutil.copy(folder / "municipalities.csv", tmp_path / "kommuner.csv")
-    with pytest.raises(Exception, match="table of the extract format"):
+    with pytest.raises(Exception, match="filnavnet må være en tabell i uttrekksformatet"):
         load_extract(wh, tmp_path / "kommuner.csv")
 
 
