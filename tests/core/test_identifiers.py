@@ -74,7 +74,7 @@ def test_changing_any_single_digit_is_rejected_with_a_reason(
     broken = number[:position] + str(digit) + number[position + 1 :]
     reason = validate_person_id(broken, today=TODAY)
     assert reason is not None
-    assert "check digit" in reason
+    assert "kontrollsiffer" in reason
 
 
 @given(valid_person_ids())
@@ -121,10 +121,10 @@ def test_d_h_and_synthetic_numbers_are_recognised() -> None:
 @pytest.mark.parametrize(
     ("number", "reason"),
     [
-        ("1234567890", "must have 11 digits"),
-        ("1234567890a", "digits only"),
-        ("15064312345", "first check digit"),
-        ("", "must have 11 digits"),
+        ("1234567890", "må ha 11 sifre, har 10 tegn"),
+        ("1234567890a", "kan bare inneholde sifre"),
+        ("15064312345", "første kontrollsiffer er"),
+        ("", "må ha 11 sifre, har 0 tegn"),
     ],
 )
 def test_invalid_numbers_say_why(number: str, reason: str) -> None:
@@ -149,11 +149,11 @@ def _with_check_digits(first9: str) -> str:
 @pytest.mark.parametrize(
     ("first9", "reason"),
     [
-        ("300201001", "is not a date"),  # 30 February
-        ("011301001", "month"),  # month 13
-        ("010150500", "no valid century"),  # individual 500–899 with YY 40–53
-        ("010130999", "in the future"),  # 2030
-        ("415101001", "both day + 40 and month + 40"),
+        ("300201001", "30.02.1901 er ikke en gyldig dato"),  # 30 February
+        ("011301001", "måned 13 er ikke gyldig"),  # month 13
+        ("010150500", "gir ikke et gyldig århundre"),  # individual 500–899 with YY 40–53
+        ("010130999", "er i fremtiden"),  # 2030
+        ("415101001", "både dag + 40 og måned + 40"),
     ],
 )
 def test_impossible_dates_are_rejected_even_with_correct_check_digits(
@@ -198,9 +198,9 @@ def test_orgnr_valid_ones_pass_and_any_single_digit_change_fails(
     [
         ("915933149", None),
         ("123456785", None),
-        ("123456789", "check digit is 9, expected 5"),
-        ("12345678", "must have 9 digits"),
-        ("12345678x", "digits only"),
+        ("123456789", "kontrollsifferet er 9, skulle vært 5"),
+        ("12345678", "må ha 9 sifre, har 8 tegn"),
+        ("12345678x", "kan bare inneholde sifre"),
     ],
 )
 def test_orgnr_examples(number: str, reason: str | None) -> None:
@@ -212,7 +212,10 @@ def test_orgnr_whose_check_digit_would_be_10_cannot_exist() -> None:
     for i in range(1000):
         prefix = f"9{i:07d}"
         if make_orgnr(prefix) is None:
-            assert all("check digit" in (validate_orgnr(prefix + str(d)) or "") for d in range(10))
+            assert all(
+                "kontrollsifferet ville blitt 10" in (validate_orgnr(prefix + str(d)) or "")
+                for d in range(10)
+            )
             return
     pytest.fail("no prefix with check digit 10 found")
 

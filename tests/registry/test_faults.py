@@ -209,7 +209,7 @@ def test_kill_9_during_pseudonymise_leaves_no_loadable_half(
             assert (halves[0] / INCOMPLETE_MARKER).exists()
             with Warehouse.open(":memory:") as wh:
                 wh.init()
-                with pytest.raises(PhtError, match="unfinished output"):
+                with pytest.raises(PhtError, match="uferdig kopi fra `pht registry pseudonymise`"):
                     load_extract(wh, halves[0])
     out = tmp_path / f"whole{suffix}"
     assert run("pseudonymise", str(base), str(out)) == 0

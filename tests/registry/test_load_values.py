@@ -76,11 +76,11 @@ def test_used_bad_values_are_reported_on_every_line(
     _with_dictionary_contacts(folder, settings, unused="office")
     report = validate_extract(folder)
     got = {(p.line, p.column, p.reason) for p in report.problems if p.file == "contacts.parquet"}
-    assert (2, "diagnoses", "unknown ICPC-2 code: XXX") in got
-    assert (4, "diagnoses", "unknown ICPC-2 code: XXX") in got
-    assert any(line == 3 and col == "setting" and "not one of" in r for line, col, r in got)
+    assert (2, "diagnoses", "ukjent ICPC-2-kode: XXX") in got
+    assert (4, "diagnoses", "ukjent ICPC-2-kode: XXX") in got
+    assert any(line == 3 and col == "setting" and "ikke en av" in r for line, col, r in got)
     assert any(
-        line == 3 and col == "practitioner_id" and "not in practitioners" in r
+        line == 3 and col == "practitioner_id" and "finnes ikke i practitioners" in r
         for line, col, r in got
     )
     assert {line for line, _, _ in got} == {2, 3, 4}

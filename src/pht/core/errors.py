@@ -23,7 +23,7 @@ class InvalidIdentifier(PhtError, ValueError):
         self.value = value
         self.reason = reason
         self.kind = kind
-        super().__init__(f"invalid {kind} {value!r}: {reason}", where=where)
+        super().__init__(f"ugyldig {kind} {value!r}: {reason}", where=where)
 
 
 class ReferenceDataError(PhtError):

@@ -3,7 +3,7 @@
 Check-digit arithmetic comes from python-stdnum; this module adds what the scheme needs on top:
 the variants (D-number: day + 40, H-number: month + 40, synthetic numbers of the national test
 population: month + 80), birth date and sex derived from any of them, and a *reason* for every
-rejection.
+rejection (in Norwegian bokmål: the reasons reach users in problem reports and forms).
 
 Rules (sources in docs/reference-data.md):
 
@@ -105,38 +105,44 @@ def parse_person_id(
 
     Raises :class:`InvalidIdentifier` with the reason when the number cannot be valid.
     """
-    kind = "person number"
+    kind = "fødselsnummer"
     number = value
     if not isinstance(number, str):
-        raise InvalidIdentifier(str(value), "not text", kind=kind, where=where)
+        raise InvalidIdentifier(str(value), "er ikke tekst", kind=kind, where=where)
     # exactly the 11 digits: a padded number is refused here as by person_id_problems
     if len(number) != 11:
         raise InvalidIdentifier(
-            value, f"must have 11 digits, has {len(number)} characters", kind=kind, where=where
+            value, f"må ha 11 sifre, har {len(number)} tegn", kind=kind, where=where
         )
     if not number.isascii() or not number.isdigit():
-        raise InvalidIdentifier(value, "must contain digits only", kind=kind, where=where)
+        raise InvalidIdentifier(value, "kan bare inneholde sifre", kind=kind, where=where)
     k1 = _fnr.calc_check_digit1(number)
     if k1 == "10":
         raise InvalidIdentifier(
-            value, "first check digit would be 10: no such number exists", kind=kind, where=where
+            value,
+            "første kontrollsiffer ville blitt 10: et slikt nummer finnes ikke",
+            kind=kind,
+            where=where,
         )
     if number[9] != k1:
         raise InvalidIdentifier(
             value,
-            f"first check digit is {number[9]}, expected {k1}",
+            f"første kontrollsiffer er {number[9]}, skulle vært {k1}",
             kind=kind,
             where=where,
         )
     k2 = _fnr.calc_check_digit2(number)
     if k2 == "10":
         raise InvalidIdentifier(
-            value, "second check digit would be 10: no such number exists", kind=kind, where=where
+            value,
+            "andre kontrollsiffer ville blitt 10: et slikt nummer finnes ikke",
+            kind=kind,
+            where=where,
         )
     if number[10] != k2:
         raise InvalidIdentifier(
             value,
-            f"second check digit is {number[10]}, expected {k2}",
+            f"andre kontrollsiffer er {number[10]}, skulle vært {k2}",
             kind=kind,
             where=where,
         )
@@ -152,17 +158,22 @@ def parse_person_id(
     elif month > 40:
         if person_kind is PersonIdKind.D_NUMBER:
             raise InvalidIdentifier(
-                value, "both day + 40 and month + 40: no such number", kind=kind, where=where
+                value,
+                "både dag + 40 og måned + 40: et slikt nummer finnes ikke",
+                kind=kind,
+                where=where,
             )
         month -= 40
         person_kind = PersonIdKind.H_NUMBER
     if not 1 <= month <= 12:
-        raise InvalidIdentifier(value, f"month {number[2:4]} is not valid", kind=kind, where=where)
+        raise InvalidIdentifier(
+            value, f"måned {number[2:4]} er ikke gyldig", kind=kind, where=where
+        )
     century = _century(individual, yy)
     if century is None:
         raise InvalidIdentifier(
             value,
-            f"individual number {number[6:9]} with year {number[4:6]} gives no valid century",
+            f"individnummer {number[6:9]} med år {number[4:6]} gir ikke et gyldig århundre",
             kind=kind,
             where=where,
         )
@@ -171,13 +182,16 @@ def parse_person_id(
     except ValueError:
         raise InvalidIdentifier(
             value,
-            f"day {number[0:2]} is not a date in {century + yy}-{month:02d}",
+            f"{number[0:2]}.{month:02d}.{century + yy} er ikke en gyldig dato",
             kind=kind,
             where=where,
         ) from None
     if birth > (today or dt.date.today()):
         raise InvalidIdentifier(
-            value, f"birth date {birth.isoformat()} is in the future", kind=kind, where=where
+            value,
+            f"fødselsdatoen {birth.strftime('%d.%m.%Y')} er i fremtiden",
+            kind=kind,
+            where=where,
         )
     sex = "M" if int(number[8]) % 2 else "F"
     return PersonIdentifier(number=number, kind=person_kind, birth_date=birth, sex=sex)
@@ -234,15 +248,16 @@ def make_person_id(
 # --- vectorised -------------------------------------------------------------------------------
 
 # Reasons returned by person_id_problems; the scalar function gives more detail for one value.
-REASON_LENGTH = "must have 11 digits"
-REASON_DIGITS = "must contain digits only"
-REASON_CHECK1 = "first check digit is wrong"
-REASON_CHECK2 = "second check digit is wrong"
-REASON_MONTH = "month is not valid"
-REASON_CENTURY = "individual number gives no valid century"
-REASON_DATE = "birth date is not a valid date"
-REASON_FUTURE = "birth date is in the future"
-REASON_DH = "both day + 40 and month + 40"
+# (Norwegian bokmål: they reach users in problem reports.)
+REASON_LENGTH = "må ha 11 sifre"
+REASON_DIGITS = "kan bare inneholde sifre"
+REASON_CHECK1 = "første kontrollsiffer er feil"
+REASON_CHECK2 = "andre kontrollsiffer er feil"
+REASON_MONTH = "måneden er ikke gyldig"
+REASON_CENTURY = "individnummeret gir ikke et gyldig århundre"
+REASON_DATE = "fødselsdatoen er ikke en gyldig dato"
+REASON_FUTURE = "fødselsdatoen er i fremtiden"
+REASON_DH = "både dag + 40 og måned + 40"
 
 
 def person_id_problems(
@@ -350,18 +365,18 @@ def _dates_or_nat(
 def validate_orgnr(value: str) -> str | None:
     """Return ``None`` for a valid organisasjonsnummer, else the reason it is not."""
     if not isinstance(value, str):
-        return "not text"
+        return "er ikke tekst"
     number = value.strip()
     if len(number) != 9:
-        return f"must have 9 digits, has {len(number)} characters"
+        return f"må ha 9 sifre, har {len(number)} tegn"
     if not number.isascii() or not number.isdigit():
-        return "must contain digits only"
+        return "kan bare inneholde sifre"
     weighted = sum(int(d) * w for d, w in zip(number[:8], _ORG_W, strict=True))
     expected = (11 - weighted % 11) % 11
     if expected == 10:
-        return "check digit would be 10: no such number exists"
+        return "kontrollsifferet ville blitt 10: et slikt nummer finnes ikke"
     if _orgnr.checksum(number) != 0:
-        return f"check digit is {number[8]}, expected {expected}"
+        return f"kontrollsifferet er {number[8]}, skulle vært {expected}"
     return None
 
 
@@ -382,14 +397,14 @@ def make_orgnr(first8: str) -> str | None:
 def validate_hpr(value: str) -> str | None:
     """Return ``None`` for a plausible HPR number (1–9 digits, not zero), else the reason."""
     if not isinstance(value, str):
-        return "not text"
+        return "er ikke tekst"
     number = value.strip()
     if not number or not number.isascii() or not number.isdigit():
-        return "must contain digits only"
+        return "kan bare inneholde sifre"
     if len(number) > 9:
-        return f"must have at most 9 digits, has {len(number)}"
+        return f"kan ha høyst 9 sifre, har {len(number)}"
     if int(number) == 0:
-        return "must not be zero"
+        return "kan ikke være null"
     return None
 
 
@@ -401,14 +416,14 @@ def is_valid_hpr(value: str) -> bool:
 def validate_bank_account(value: str) -> str | None:
     """Return ``None`` for a valid Norwegian bank account number (11 digits, mod 11)."""
     if not isinstance(value, str):
-        return "not text"
+        return "er ikke tekst"
     number = value.replace(".", "").replace(" ", "").strip()
     if not number.isascii() or not number.isdigit():
-        return "must contain digits only (dots and spaces allowed)"
+        return "kan bare inneholde sifre (punktum og mellomrom er tillatt)"
     if len(number) != 11:
-        return f"must have 11 digits, has {len(number)}"
+        return f"må ha 11 sifre, har {len(number)}"
     if not _kontonr.is_valid(number):
-        return "check digit is wrong"
+        return "kontrollsifferet stemmer ikke"
     return None
 
 

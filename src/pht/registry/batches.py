@@ -67,6 +67,7 @@ __all__ = [
     "check_source",
     "ensure_provenance",
     "file_hash",
+    "grouped",
     "list_batches",
     "undo_batch",
     "undo_table",
@@ -94,6 +95,16 @@ SOURCE_FORM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$")
 SAMPLE_KEYS = 20
 
 
+def grouped(n: int) -> str:
+    """A whole number as a Norwegian reader writes it, a space between thousands: 1 048 576."""
+    return f"{n:,}".replace(",", " ")
+
+
+def _percent(share: float) -> str:
+    """A share as a Norwegian reader writes it: 15 %."""
+    return f"{share * 100:.0f} %"
+
+
 def undo_table(table: str) -> str:
     """The side table holding the pre-images of *table*'s rows that batches changed."""
     return UNDO_PREFIX + table
@@ -107,8 +118,8 @@ def check_source(source: str) -> str:
     """*source* when it is a usable source name, else a clear error."""
     if not SOURCE_FORM.match(source):
         raise PhtError(
-            f"source {source!r} is not a usable name: 1–64 letters, digits, '.', '_' or '-', "
-            "starting with a letter or digit"
+            f"kilden {source!r} er ikke et brukbart navn: 1–64 bokstaver, sifre, '.', '_' "
+            "eller '-', som begynner med en bokstav eller et siffer"
         )
     return source
 
@@ -513,14 +524,15 @@ def over_threshold(changes: Mapping[str, TableChange], threshold: float) -> str 
         lost = c.removed if t in EVENT_DATE_COLUMNS else c.deleted
         if c.stored_before and lost / c.stored_before > threshold:
             too_much.append(
-                f"{t}: {lost} of {c.stored_before} stored rows ({lost / c.stored_before:.0%})"
+                f"{t}: {grouped(lost)} av {grouped(c.stored_before)} lagrede rader "
+                f"({_percent(lost / c.stored_before)})"
             )
     if not too_much:
         return None
     return (
-        f"would delete or overwrite more than {threshold:.0%} of the stored rows — "
+        f"ville slette eller overskrive mer enn {_percent(threshold)} av de lagrede radene — "
         + "; ".join(too_much)
-        + " (nothing changed; give --replace / replace=True if that is meant)"
+        + " (ingenting er endret; gi --replace / replace=True hvis det er meningen)"
     )
 
 
@@ -679,9 +691,9 @@ def undo_batch(
     con: duckdb.DuckDBPyConnection = warehouse.con.con
     batches = {b.batch_id: b for b in list_batches(warehouse)}
     if batch_id not in batches:
-        raise NotFound(f"no batch {batch_id} in this warehouse", where=warehouse.path)
+        raise NotFound(f"ingen batch {batch_id} i dette lageret", where=warehouse.path)
     if batches[batch_id].status != "applied":
-        raise PhtError(f"batch {batch_id} is already undone", where=warehouse.path)
+        raise PhtError(f"batch {batch_id} er allerede angret", where=warehouse.path)
     report = UndoReport()
     with warehouse.transaction():
         if cascade:
@@ -694,8 +706,8 @@ def undo_batch(
             if dependents:
                 listed = ", ".join(str(d) for d in sorted(dependents))
                 raise PhtError(
-                    f"batch {batch_id} cannot be undone alone: later batches built on it "
-                    f"({listed}); undo those first, or undo them all with --cascade"
+                    f"batch {batch_id} kan ikke angres alene: senere batcher bygger på den "
+                    f"({listed}); angre dem først, eller angre alle med --cascade"
                 )
             order = []
         for b in [*order, batch_id]:

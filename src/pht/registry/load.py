@@ -54,6 +54,7 @@ from pht.registry.batches import (
     ensure_provenance,
     file_hash,
     finish_batch,
+    grouped,
     over_threshold,
     replace_threshold,
     source_from_name,
@@ -120,12 +121,12 @@ class LoadReport:
 def _find_files(path: Path) -> dict[str, Path]:
     """Table name -> file for a folder of extract files or a single file."""
     if not path.exists():
-        raise PhtError("no such file or folder", where=str(path))
+        raise PhtError("filen eller mappen finnes ikke", where=str(path))
     folder = path if path.is_dir() else path.parent
     if (folder / INCOMPLETE_MARKER).exists():
         raise PhtError(
-            "this folder is an unfinished output of `pht registry pseudonymise` (it holds "
-            f"{INCOMPLETE_MARKER}); make the copy again",
+            "mappen er en uferdig kopi fra `pht registry pseudonymise` (den inneholder "
+            f"{INCOMPLETE_MARKER}); lag kopien på nytt",
             where=str(folder),
         )
     candidates = [path] if path.is_file() else sorted(path.iterdir())
@@ -137,16 +138,16 @@ def _find_files(path: Path) -> dict[str, Path]:
         if name not in TABLES:
             if path.is_file():
                 raise PhtError(
-                    f"file name must be a table of the extract format ({', '.join(TABLES)})",
+                    f"filnavnet må være en tabell i uttrekksformatet ({', '.join(TABLES)})",
                     where=str(p),
                 )
             continue
         if name in found:
-            raise PhtError(f"table {name} given twice ({found[name].name} and {p.name})")
+            raise PhtError(f"tabellen {name} er gitt to ganger ({found[name].name} og {p.name})")
         found[name] = p
     if not found:
         raise PhtError(
-            "no extract files here (expected <table>.csv or <table>.parquet)", where=str(path)
+            "ingen uttrekksfiler her (ventet <tabell>.csv eller <tabell>.parquet)", where=str(path)
         )
     return {name: found[name] for name in TABLES if name in found}
 
@@ -159,7 +160,7 @@ def _manifest(path: Path) -> tuple[Path, Any]:
     try:
         return manifest, json.loads(manifest.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise PhtError(f"manifest is not valid JSON: {err}", where=str(manifest)) from None
+        raise PhtError(f"manifest.json er ikke gyldig JSON: {err}", where=str(manifest)) from None
 
 
 def parse_period(text: str) -> tuple[dt.date, dt.date]:
@@ -168,10 +169,10 @@ def parse_period(text: str) -> tuple[dt.date, dt.date]:
         first, last = (dt.date.fromisoformat(part.strip()) for part in text.split(".."))
     except ValueError:
         raise PhtError(
-            f"period {text!r} is not FIRST..LAST (e.g. 2021-01-01..2022-12-31)"
+            f"perioden {text!r} er ikke på formen FØRSTE..SISTE (f.eks. 2021-01-01..2022-12-31)"
         ) from None
     if last < first:
-        raise PhtError(f"period {text!r} ends before it starts")
+        raise PhtError(f"perioden {text!r} slutter før den begynner")
     return first, last
 
 
@@ -182,7 +183,7 @@ def extract_source(path: str | Path) -> str:
     if isinstance(data, dict) and data.get("source") is not None:
         name = data["source"]
         if not isinstance(name, str):
-            raise PhtError("manifest source must be text", where=str(manifest))
+            raise PhtError("kilden (source) i manifest.json må være tekst", where=str(manifest))
         return check_source(name)
     folder = p if p.is_dir() else p.parent
     return source_from_name(folder.resolve().name)
@@ -201,7 +202,9 @@ def _manifest_period(path: Path) -> tuple[dt.date, dt.date] | None:
         if isinstance(years, list) and years and all(isinstance(y, int) for y in years):
             return dt.date(min(years), 1, 1), dt.date(max(years), 12, 31)
     except (KeyError, TypeError, ValueError) as err:
-        raise PhtError(f"manifest period is not valid: {err}", where=str(manifest)) from None
+        raise PhtError(
+            f"perioden i manifest.json er ikke gyldig: {err}", where=str(manifest)
+        ) from None
     return None
 
 
@@ -235,14 +238,14 @@ def _run_validation(
             )
             if ignored:
                 stage.report.notes.append(
-                    "files that are not tables of the extract format are ignored: "
+                    "filer som ikke er tabeller i uttrekksformatet, blir ignorert: "
                     + ", ".join(ignored)
                 )
         stage.report.files = {t: str(p) for t, p in files.items()}
     given = tables or {}
     unknown = sorted(set(given) - set(TABLES))
     if unknown:
-        raise PhtError(f"not tables of the extract format: {', '.join(unknown)}")
+        raise PhtError(f"ikke tabeller i uttrekksformatet: {', '.join(unknown)}")
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pht-check") as background:
         stage.background = background if checks else None
         try:
@@ -306,7 +309,9 @@ def _summarise(stage: Stage) -> None:
     for t, n in con.execute(sql(rejected)).fetchall():
         report.rejected[str(t)] = int(n)
     if report.problem_count > MAX_PROBLEMS:
-        report.notes.append(f"{report.problem_count} problems; the first {MAX_PROBLEMS} are listed")
+        report.notes.append(
+            f"{grouped(report.problem_count)} feil; de første {grouped(MAX_PROBLEMS)} er listet opp"
+        )
 
 
 def validate_extract(
@@ -755,7 +760,7 @@ def _load_staged(
             stage.source,
             stage.period,
             dry_run=dry_run,
-            refused=f"{report.problem_count} problems in the data; nothing written",
+            refused=f"{grouped(report.problem_count)} feil i dataene; ingenting er skrevet",
             problems=list(report.problems),
             problem_count=report.problem_count,
         )

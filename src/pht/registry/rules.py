@@ -67,6 +67,10 @@ NUMBER_TYPES = ("BIGINT", "INTEGER", "SMALLINT", "TINYINT", "HUGEINT", "UBIGINT"
 # The far end of an open list period.
 _OPEN_END = dt.date(9999, 12, 31)
 
+# Dates in the reasons of the problem report, as Norwegian readers write them (the files
+# themselves hold ISO dates).
+NB_DATE = "%d.%m.%Y"
+
 
 # --- building SQL --------------------------------------------------------------------------------
 
@@ -122,6 +126,21 @@ def try_cast(value: exp.Expression, to: str) -> exp.Expression:
 def as_text(value: exp.Expression) -> exp.Expression:
     """*value* as text."""
     return cast(value, "VARCHAR")
+
+
+def nb_date(value: exp.Expression) -> exp.Expression:
+    """The date *value* as a Norwegian reader writes it (dd.mm.åååå), as text."""
+    return fn("strftime", value, text(NB_DATE))
+
+
+def nb_day(value: dt.date) -> str:
+    """The date *value* as a Norwegian reader writes it: 03.12.2026."""
+    return value.strftime(NB_DATE)
+
+
+def kroner(value: int) -> str:
+    """A whole amount as a Norwegian reader writes it: kr 100 000."""
+    return "kr " + f"{value:,}".replace(",", " ")
 
 
 def concat(*parts: exp.Expression) -> exp.Expression:
@@ -238,7 +257,7 @@ def date_rules(c: ColumnSpec, cols: Columns, today: dt.date) -> KindRules:
         out.append(
             (
                 cast(col(c.name), "TIME").neq(cast(text("00:00:00"), "TIME")),
-                "date has a time of day",
+                "datoen har et klokkeslett",
             )
         )
     elif source != "DATE":
@@ -251,15 +270,15 @@ def date_rules(c: ColumnSpec, cols: Columns, today: dt.date) -> KindRules:
                     fn("substr", t, number(8), number(1)).neq(text("-")),
                     try_cast(t, "DATE").is_(exp.null()),
                 ),
-                "not a valid date (YYYY-MM-DD)",
+                "ikke en gyldig dato (ÅÅÅÅ-MM-DD)",
             )
         )
     d = cols.date(c.name)
-    out.append((d < day(EARLIEST_DATE), "date before 1900: not plausible"))
+    out.append((d < day(EARLIEST_DATE), "dato før 1900 er ikke plausibel"))
     if c.name in END_COLUMNS:
-        out.append((d > day(LATEST_END), "date after 2100: not plausible"))
+        out.append((d > day(LATEST_END), "dato etter 2100 er ikke plausibel"))
     else:
-        out.append((d > day(today), f"date in the future (after {today.isoformat()})"))
+        out.append((d > day(today), f"dato i fremtiden (etter {nb_day(today)})"))
     return out
 
 
@@ -269,11 +288,11 @@ def integer_rules(c: ColumnSpec, cols: Columns, today: dt.date) -> KindRules:
     numeric = cols.type(c.name) in NUMBER_TYPES
     value = col(c.name) if numeric else try_cast(cols.text(c.name), "BIGINT")
     if not numeric:
-        out.append((value.is_(exp.null()), "not a whole number"))
+        out.append((value.is_(exp.null()), "ikke et heltall"))
     if c.kind == "centrality":
-        out.append((exp.not_(value.between(number(1), number(6))), "centrality must be 1–6"))
+        out.append((exp.not_(value.between(number(1), number(6))), "sentralitet må være 1–6"))
     else:
-        out.append((value < number(0), "must not be negative"))
+        out.append((value < number(0), "kan ikke være negativt"))
     return out
 
 
@@ -288,32 +307,32 @@ def number_rules(c: ColumnSpec, cols: Columns, today: dt.date) -> KindRules:
     t = cols.text(c.name)
     value = col(c.name) if numeric else try_cast(t, sql_type(c.dtype))
     if not numeric:
-        out.append((value.is_(exp.null()), "not a number"))
+        out.append((value.is_(exp.null()), "ikke et tall"))
         if c.dtype.is_decimal():
             # an exact amount: at most 2 decimals, nothing silently rounded
             point = fn("strpos", t, text("."))
             out.append(
                 (
                     exp.and_(point > number(0), (fn("length", t) - point) > number(2)),
-                    "not an amount with at most 2 decimals",
+                    "ikke et beløp med høyst 2 desimaler",
                 )
             )
     if not c.dtype.is_decimal():
-        out.append((exp.not_(fn("isfinite", value)), "not a finite number"))
+        out.append((exp.not_(fn("isfinite", value)), "ikke et endelig tall"))
     if c.kind == "fte":
-        out.append((exp.not_(value.between(number(0), number(1))), "fte must be between 0 and 1"))
+        out.append(
+            (exp.not_(value.between(number(0), number(1))), "stillingsandel må være mellom 0 og 1")
+        )
     elif c.dtype.is_decimal():  # amounts in NOK
-        out.append((value < number(0), "negative amount"))
+        out.append((value < number(0), "negativt beløp"))
         out.append(
             (
                 value > number(MAX_AMOUNT_NOK),
-                f"implausibly large amount (over {MAX_AMOUNT_NOK} NOK for one claim)",
+                f"usannsynlig stort beløp (over {kroner(MAX_AMOUNT_NOK)} for ett krav)",
             )
         )
     elif c.name == "hours_per_week":
-        out.append(
-            (exp.not_(value.between(number(0), number(168))), "hours per week must be 0–168")
-        )
+        out.append((exp.not_(value.between(number(0), number(168))), "timer per uke må være 0–168"))
     return out
 
 
@@ -322,19 +341,19 @@ def bool_rules(c: ColumnSpec, cols: Columns, today: dt.date) -> KindRules:
     if cols.type(c.name) == "BOOLEAN":
         return []
     lowered = fn("lower", cols.text(c.name))
-    return [(exp.not_(lowered.isin(text("true"), text("false"))), "not true or false")]
+    return [(exp.not_(lowered.isin(text("true"), text("false"))), "ikke true eller false")]
 
 
 def enum_rules(c: ColumnSpec, cols: Columns, today: dt.date) -> KindRules:
     """One of the column's values."""
     allowed = [text(v) for v in c.values]
-    return [(exp.not_(cols.text(c.name).isin(*allowed)), "not one of: " + ", ".join(c.values))]
+    return [(exp.not_(cols.text(c.name).isin(*allowed)), "ikke en av: " + ", ".join(c.values))]
 
 
 def municipality_rules(c: ColumnSpec, cols: Columns, today: dt.date) -> KindRules:
     """A kommunenummer: 4 digits (whether it exists is the reference's rule)."""
     matches = fn("regexp_full_match", cols.text(c.name), text("[0-9]{4}"))
-    return [(exp.not_(matches), "must be 4 digits")]
+    return [(exp.not_(matches), "må være 4 sifre")]
 
 
 KIND_RULES: dict[str, Callable[[ColumnSpec, Columns, dt.date], KindRules]] = {
@@ -356,7 +375,7 @@ def row_rules(c: ColumnSpec, cols: Columns, today: dt.date) -> list[RowRule]:
     value = cols.text(c.name)
     rules: list[RowRule] = []
     if c.required:
-        rules.append(RowRule(c.name, empty, text("required value missing"), value))
+        rules.append(RowRule(c.name, empty, text("mangler påkrevd verdi"), value))
     kind = KIND_RULES.get(c.kind)
     for condition, why in kind(c, cols, today) if kind else ():
         rules.append(
@@ -375,7 +394,7 @@ def date_order_rules(spec: TableSpec, cols: Columns) -> list[RowRule]:
                 RowRule(
                     later,
                     a > b,
-                    concat(text(f"{later} is before {earlier} "), as_text(a)),
+                    concat(text(f"{later} er før {earlier} ("), nb_date(a), text(")")),
                     cols.text(later),
                     single=False,
                 )
@@ -393,10 +412,7 @@ def period_rule(table: str, cols: Columns, period: tuple[dt.date, dt.date] | Non
         RowRule(
             date_col,
             exp.not_(cols.date(date_col).between(day(first), day(last))),
-            text(
-                f"outside the declared period {first.isoformat()}..{last.isoformat()} "
-                "of this extract"
-            ),
+            text(f"utenfor uttrekkets oppgitte periode {nb_day(first)}–{nb_day(last)}"),
             cols.text(date_col),
         )
     ]
@@ -435,7 +451,7 @@ def birth_date_rule(table: str, cols: Columns) -> list[RowRule]:
         RowRule(
             "birth_date",
             derived.neq(cols.date("birth_date")),
-            concat(text("disagrees with the fødselsnummer, which gives "), as_text(derived)),
+            concat(text("stemmer ikke: fødselsnummeret gir fødselsdato "), nb_date(derived)),
             cols.text("birth_date"),
             single=False,
         )
@@ -462,7 +478,9 @@ def _person_checks(values: list[str]) -> list[str | None]:
         v = values[i]
         if PSEUDONYM_FORM.match(v) and not v.isdigit():
             continue  # an opaque pseudonym of an analytic extract
-        out[i] = f"not a valid fødselsnummer/D-number ({problems[i]}) nor a pseudonym"
+        out[i] = (
+            f"ikke et gyldig fødselsnummer/D-nummer ({problems[i]}) og heller ikke et pseudonym"
+        )
     return out
 
 
@@ -472,8 +490,8 @@ def _scalar(
     def run(values: list[str]) -> list[str | None]:
         out: list[str | None] = []
         for v in values:
-            reason = "has spaces around it" if v != v.strip() else check(v)
-            out.append(None if reason is None else f"not a valid {what} ({reason})")
+            reason = "har mellomrom foran eller bak" if v != v.strip() else check(v)
+            out.append(None if reason is None else f"ikke et gyldig {what} ({reason})")
         return out
 
     return run
@@ -483,7 +501,7 @@ def _scalar(
 VALUE_CHECKS: dict[str, Callable[[list[str]], list[str | None]]] = {
     "person_id": _person_checks,
     "orgnr": _scalar(validate_orgnr, "organisasjonsnummer"),
-    "hpr": _scalar(validate_hpr, "HPR number"),
+    "hpr": _scalar(validate_hpr, "HPR-nummer"),
 }
 
 
@@ -503,12 +521,13 @@ def _tariff_known(code: str) -> bool:
     return code in tariff_codes()
 
 
-# kind -> (code system, is the code known, one code per value (else a space-separated list))
+# kind -> (what a code of the system is called, is the code known, one code per value (else a
+# space-separated list))
 CODE_LISTS: dict[str, tuple[str, Callable[[str], bool], bool]] = {
-    "icpc2_list": ("ICPC-2", _icpc2_known, False),
-    "tariff_list": ("tariff", _tariff_known, False),
-    "icd10": ("ICD-10", icd10_known, True),
-    "icd10_list": ("ICD-10", icd10_known, False),
+    "icpc2_list": ("ICPC-2-kode", _icpc2_known, False),
+    "tariff_list": ("takstkode", _tariff_known, False),
+    "icd10": ("ICD-10-kode", icd10_known, True),
+    "icd10_list": ("ICD-10-kode", icd10_known, False),
 }
 
 
@@ -587,7 +606,7 @@ def unknown_codes(
         raw,
         column,
         t,
-        concat(text(f"unknown {system} code: "), which),
+        concat(text(f"ukjent {system}: "), which),
         exp.and_(cols.filled(column), fn("list_has_any", codes, listed)),
     )
 
@@ -618,14 +637,14 @@ def tariff_not_valid(
     )
     first, last = col("first", "v"), col("last", "v")
     reason = concat(
-        text("tariff code "),
+        text("takstkode "),
         col("code", "r"),
-        text(" not valid on "),
-        as_text(col("day", "r")),
-        text(" (valid "),
-        as_text(first),
+        text(" gjelder ikke "),
+        nb_date(col("day", "r")),
+        text(" (gyldig "),
+        nb_date(first),
         text("–"),
-        fn("coalesce", as_text(last), text("")),
+        fn("coalesce", nb_date(last), text("")),
         text(")"),
     )
     return (
@@ -679,7 +698,7 @@ def duplicates(cols: Columns, keys: Sequence[str], raw: str) -> exp.Select:
         .subquery()
     )
     reason = concat(
-        text(f"duplicate key ({', '.join(keys)}), first on line "), as_text(col("first"))
+        text(f"duplikat nøkkel ({', '.join(keys)}), første gang på linje "), as_text(col("first"))
     )
     return (
         exp.select(col("line"), col("col"), col("value"), reason.as_("reason"))
@@ -734,7 +753,7 @@ def missing_reference(cols: Columns, c: ColumnSpec, raw: str, refs: exp.Expressi
     """Rows whose foreign key *c* is not among *refs*."""
     assert c.references is not None
     where = exp.and_(cols.filled(c.name), exp.not_(cols.text(c.name).isin(query=refs)))
-    why = f"not in {c.references} (valid rows of the extract) nor in the warehouse"
+    why = f"finnes ikke i {c.references} (gyldige rader i uttrekket) og heller ikke i lageret"
     return problem_rows(raw, c.name, cols.text(c.name), text(why), where)
 
 
@@ -754,7 +773,7 @@ def not_a_gp(
         raw,
         column,
         cols.text(column),
-        text("practitioner is not a GP (role gp)"),
+        text("behandleren er ikke fastlege (rolle gp)"),
         is_not_a_gp(cols, column, refs, gps),
     )
 
@@ -802,7 +821,7 @@ def after_death(cols: Columns, date_col: str, raw: str, died: exp.Select) -> exp
         .from_(ref(raw))
         .subquery("x")
     )
-    reason = concat(text("after the death of the person ("), as_text(col("died", "p")), text(")"))
+    reason = concat(text("etter personens død ("), nb_date(col("died", "p")), text(")"))
     return (
         problem_rows(events, date_col, as_text(col("_day", "x")), reason, line=col("_line", "x"))
         .join(died.subquery("p"), on=col("pid", "p").eq(col("_pid", "x")))
@@ -831,13 +850,13 @@ def stored_elsewhere(
     ids = exp.select(col("_line"), cols.text(id_col).as_("_id")).from_(ref(raw)).subquery("r")
     stored = col(date_col, "s")
     reason = concat(
-        text(f"this source already has this id, with {date_col} "),
-        as_text(stored),
+        text(f"kilden har allerede denne id-en, med {date_col} "),
+        nb_date(stored),
         text(" (batch "),
         as_text(col("_batch", "s")),
         text(
-            "), outside the declared period: the source reuses ids across periods; load it "
-            "under another source name"
+            "), utenfor den oppgitte perioden: kilden gjenbruker id-er på tvers av perioder; "
+            "last uttrekket inn under et annet kildenavn"
         ),
     )
     return (
@@ -886,14 +905,14 @@ def overlaps(cols: Columns, raw: str, in_warehouse: bool) -> exp.Select:
         exp.Window(this=fn("lag", col("e")), **window).as_("pe"),
         exp.Window(this=fn("lag", col("line")), **window).as_("pl"),
     ).from_(union(parts, distinct=False))
-    open_end = exp.Case().when(col("pe").eq(day(_OPEN_END)), text("")).else_(as_text(col("pe")))
+    open_end = exp.Case().when(col("pe").eq(day(_OPEN_END)), text("")).else_(nb_date(col("pe")))
     where_from = (
         exp.Case()
-        .when(col("pl").is_(exp.null()), text(" already in the warehouse"))
-        .else_(concat(text(" on line "), as_text(col("pl"))))
+        .when(col("pl").is_(exp.null()), text(" som allerede er i lageret"))
+        .else_(concat(text(" på linje "), as_text(col("pl"))))
     )
     reason = concat(
-        text("overlaps the list period "), as_text(col("ps")), text("–"), open_end, where_from
+        text("overlapper listeperioden "), nb_date(col("ps")), text("–"), open_end, where_from
     )
     return problem_rows(
         ordered.subquery(),

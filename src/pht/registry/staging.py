@@ -32,7 +32,7 @@ from sqlglot import exp
 from pht.core.periods import Period
 from pht.reference.tariffs import tariff_codes
 from pht.registry import rules as R
-from pht.registry.batches import EVENT_DATE_COLUMNS
+from pht.registry.batches import EVENT_DATE_COLUMNS, grouped
 from pht.registry.rules import Columns, RowRule, col, fn, number, ref, sql, text
 from pht.registry.schema import TABLES, ColumnSpec, TableSpec
 
@@ -314,16 +314,16 @@ class Stage:
             with path.open("rb") as fh:
                 head = fh.readline()
         except OSError as err:
-            self.file_problem(table, 0, "", None, f"cannot read the file: {err}")
+            self.file_problem(table, 0, "", None, f"kan ikke lese filen: {err}")
             return False
         if not head.strip():
-            self.file_problem(table, 1, "", None, "file is empty (expected a header row)")
+            self.file_problem(table, 1, "", None, "filen er tom (ventet en overskriftsrad)")
             return False
         try:
             header_text = head.decode("utf-8-sig")
         except UnicodeDecodeError:
             self.file_problem(
-                table, 1, "", None, "header is not UTF-8 text (save the file as UTF-8)"
+                table, 1, "", None, "overskriftsraden er ikke UTF-8-tekst (lagre filen som UTF-8)"
             )
             return False
         header = next(csv.reader([header_text.rstrip("\r\n")]))
@@ -379,7 +379,9 @@ class Stage:
                     )
                 ).fetchall()
             except duckdb.Error as err:
-                self.file_problem(table, 0, "", None, f"cannot read as CSV: {_first_line(err)}")
+                self.file_problem(
+                    table, 0, "", None, f"kan ikke lese filen som CSV: {_first_line(err)}"
+                )
                 return False
             finally:
                 for t in (rejects, scan):
@@ -393,7 +395,8 @@ class Stage:
                     "",
                     None,
                     "LINE TOO LONG",
-                    f"{length:,} bytes, longer than any sane row (at most {MAX_LINE_BYTES:,})",
+                    f"{grouped(length)} byte, lengre enn noen rimelig rad "
+                    f"(høyst {grouped(MAX_LINE_BYTES)})",
                 )
                 for line, length in _long_lines(path, MAX_LINE_BYTES)
                 if line not in listed
@@ -455,7 +458,7 @@ class Stage:
                 last,
                 header[-1],
                 None,
-                "last line has no line break: the file may be truncated",
+                "siste linje mangler linjeskift: filen kan være avkortet",
             )
         self.staged.append(table)
         return True
@@ -471,7 +474,8 @@ class Stage:
                 0,
                 "",
                 None,
-                f"cannot read as Parquet (truncated or not Parquet?): {_first_line(err)}",
+                "kan ikke lese filen som Parquet (avkortet, eller ikke Parquet?): "
+                f"{_first_line(err)}",
             )
             return False
         header = [str(r[0]) for r in described]
@@ -503,7 +507,7 @@ class Stage:
                 self.report.rows[table] = int(n[0]) if n else 0
         except (duckdb.Error, pa.ArrowException, OSError) as err:
             self.file_problem(
-                table, 0, "", None, f"cannot read the Parquet data: {_first_line(err)}"
+                table, 0, "", None, f"kan ikke lese Parquet-dataene: {_first_line(err)}"
             )
             return False
         if self.types_source[table] == "arrow":  # the types DuckDB sees in the Arrow data
@@ -597,18 +601,19 @@ class Stage:
         seen: set[str] = set()
         for i, name in enumerate(header, start=1):
             if name in seen:
-                self.file_problem(table, 1, name, name, f"column {i} repeats a column name")
+                self.file_problem(table, 1, name, name, f"kolonne {i} gjentar et kolonnenavn")
                 ok = False
             seen.add(name)
         known = {c.name for c in spec.columns}
         for c in spec.required:
             if c not in seen:
-                self.file_problem(table, 1, c, None, "required column missing")
+                self.file_problem(table, 1, c, None, "påkrevd kolonne mangler")
                 ok = False
         extra = [h for h in header if h not in known]
         if extra:
             self.report.notes.append(
-                f"{table}: columns not in the extract format are ignored: {', '.join(extra)}"
+                f"{table}: kolonner som ikke er i uttrekksformatet, blir ignorert: "
+                + ", ".join(extra)
             )
         return ok
 
@@ -960,16 +965,16 @@ def _first_line(err: Exception) -> str:
 def _csv_reason(kind: str, message: str) -> str:
     kind = (kind or "").upper()
     if kind == "INVALID ENCODING":
-        return "not UTF-8 text (save the file as UTF-8)"
+        return "ikke UTF-8-tekst (lagre filen som UTF-8)"
     if kind == "MISSING COLUMNS":
-        return f"too few values on this line, file truncated? ({message})"
+        return f"for få verdier på linjen, er filen avkortet? ({message})"
     if kind == "TOO MANY COLUMNS":
-        return f"too many values on this line ({message})"
+        return f"for mange verdier på linjen ({message})"
     if kind == "LINE TOO LONG":
-        return f"line too long, not read: {message}"
+        return f"linjen er for lang og ble ikke lest: {message}"
     if kind == "UNQUOTED VALUE":
-        return f"unterminated quote, file truncated? ({message})"
-    return f"{kind.lower()}: {message}"
+        return f"anførselstegn som ikke avsluttes, er filen avkortet? ({message})"
+    return f"feil i CSV-filen ({kind.lower()}): {message}"
 
 
 def _nothing() -> None:

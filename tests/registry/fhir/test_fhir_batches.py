@@ -152,7 +152,7 @@ def test_undo_restores_the_problem_list_side_table(tmp_path: Path, wh: Warehouse
     kept = wh.sql(f"SELECT onset_date, _batch, _undo_batch FROM pht_undo_{FHIR_CONDITIONS_TABLE}")
     assert kept == [(dt.date(2015, 2, 1), first.batch_id, second.batch_id)]
     # undoing the first alone is refused: the second changed a condition it wrote
-    with pytest.raises(PhtError, match="later batches built on it"):
+    with pytest.raises(PhtError, match="kan ikke angres alene: senere batcher bygger på den"):
         undo_batch(wh, first.batch_id)
     report = undo_batch(wh, second.batch_id)
     assert report.removed[FHIR_CONDITIONS_TABLE] == 2

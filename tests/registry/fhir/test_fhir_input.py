@@ -110,10 +110,13 @@ def test_invalid_numbers_are_reported_with_where_and_field(tmp_path: Path, wh: W
         ("Patient.000.ndjson:5", "identifier"),
         ("Patient.000.ndjson:5", "birthDate"),
     ]
-    assert BAD_CHECK in lines[0].reason and "check digit" in lines[0].reason
+    assert (
+        BAD_CHECK in lines[0].reason
+        and "(andre kontrollsiffer er 6, skulle vært 5)" in lines[0].reason
+    )
     assert "skipped" in lines[1].reason
     masked = next(p for p in report.problems if p.resource == "Patient/EspenEksempel")
-    assert masked.where == "Patient.000.ndjson:6" and "digits only" in masked.reason
+    assert masked.where == "Patient.000.ndjson:6" and "kan bare inneholde sifre" in masked.reason
     assert any(
         p.resource == "Patient/PatientExample" and p.field == "birthDate" for p in report.problems
     )
@@ -140,7 +143,7 @@ def test_two_sources_same_encounter_id_give_two_rows(tmp_path: Path, wh: Warehou
     # a folder name is made a usable source name; a name given must be one
     third = load_fhir(wh, _bundle_file(tmp_path / "Legekontor C (mars)", norway_bundle()))
     assert third.source == "Legekontor-C-mars" and third.files == ["bundle.json"]
-    with pytest.raises(PhtError, match="not a usable name"):
+    with pytest.raises(PhtError, match="ikke et brukbart navn"):
         load_fhir(wh, tmp_path / "c", source="server b:1")
 
 

@@ -155,24 +155,24 @@ def _not_finite(data: Data, i: int) -> tuple[str, int, str]:
 
 
 BREAKAGES: dict[str, tuple[Callable[[Data, int], tuple[str, int, str]], str]] = {
-    "bad check digit": (_bad_check_digit, "check digit"),
-    "reversed dates": (_reversed_dates, "discharged is before admitted"),
-    "unknown ICPC-2": (_unknown_icpc2, "unknown ICPC-2 code"),
-    "unknown ICD-10": (_unknown_icd10, "unknown ICD-10 code: E11"),
-    "unknown tariff": (_unknown_tariff, "unknown tariff code: zz9"),
-    "wrong type": (_wrong_type, "not a whole number"),
-    "impossible date": (_bad_date, "not a valid date"),
-    "bad orgnr": (_bad_orgnr, "organisasjonsnummer"),
-    "bad enum": (_bad_enum, "not one of"),
-    "duplicate key": (_duplicate_key, "duplicate key"),
-    "gp is not a GP": (_not_a_gp, "not a GP"),
-    "overlapping list periods": (_overlap, "overlaps the list period"),
-    "missing foreign key": (_missing_fk, "not in practitioners.practitioner_id"),
-    "money with 3 decimals": (_three_decimals, "at most 2 decimals"),
-    "not a finite number": (_not_finite, "not a finite number"),
+    "bad check digit": (_bad_check_digit, "kontrollsiffer er feil"),
+    "reversed dates": (_reversed_dates, "discharged er før admitted"),
+    "unknown ICPC-2": (_unknown_icpc2, "ukjent ICPC-2-kode"),
+    "unknown ICD-10": (_unknown_icd10, "ukjent ICD-10-kode: E11"),
+    "unknown tariff": (_unknown_tariff, "ukjent takstkode: zz9"),
+    "wrong type": (_wrong_type, "ikke et heltall"),
+    "impossible date": (_bad_date, "ikke en gyldig dato (ÅÅÅÅ-MM-DD)"),
+    "bad orgnr": (_bad_orgnr, "ikke et gyldig organisasjonsnummer"),
+    "bad enum": (_bad_enum, "ikke en av: "),
+    "duplicate key": (_duplicate_key, "duplikat nøkkel"),
+    "gp is not a GP": (_not_a_gp, "er ikke fastlege"),
+    "overlapping list periods": (_overlap, "overlapper listeperioden"),
+    "missing foreign key": (_missing_fk, "finnes ikke i practitioners.practitioner_id"),
+    "money with 3 decimals": (_three_decimals, "høyst 2 desimaler"),
+    "not a finite number": (_not_finite, "ikke et endelig tall"),
     "tariff not valid on the date": (
         _tariff_not_valid_on_the_date,
-        "tariff code pht01 not valid on 2026-01-10 (valid 2018-04-01–2025-12-31)",
+        "takstkode pht01 gjelder ikke 10.01.2026 (gyldig 01.04.2018–31.12.2025)",
     ),
 }
 
@@ -253,7 +253,10 @@ def test_missing_required_column_is_reported_on_the_header(
     folder = write_csv(tmp_path_factory.mktemp("x"), rows)
     report = validate_extract(folder)
     assert any(
-        p.file == f"{table}.csv" and p.line == 1 and p.column == column and "missing" in p.reason
+        p.file == f"{table}.csv"
+        and p.line == 1
+        and p.column == column
+        and p.reason == "påkrevd kolonne mangler"
         for p in report.problems
     )
 
@@ -276,7 +279,9 @@ def test_wrong_encoding_is_reported_with_its_line(
     path.write_bytes(path.read_text(encoding="utf-8").encode("latin-1"))  # not UTF-8
     report = validate_extract(folder)
     assert any(
-        p.file == f"{table}.csv" and p.line == row + 2 and "UTF-8" in p.reason
+        p.file == f"{table}.csv"
+        and p.line == row + 2
+        and p.reason == "ikke UTF-8-tekst (lagre filen som UTF-8)"
         for p in report.problems
     ), [str(p) for p in report.problems]
 
@@ -305,11 +310,14 @@ def test_truncated_parquet_and_empty_csv_are_clear_errors(tmp_path: Path) -> Non
     path = folder / "contacts.parquet"
     path.write_bytes(path.read_bytes()[:100])
     report = validate_extract(folder)
-    assert any(p.file == "contacts.parquet" and "Parquet" in p.reason for p in report.problems)
+    assert any(
+        p.file == "contacts.parquet" and "kan ikke lese filen som Parquet" in p.reason
+        for p in report.problems
+    )
     (folder / "contacts.parquet").unlink()
     (folder / "contacts.csv").write_text("", encoding="utf-8")
     report = validate_extract(folder)
-    assert any("empty" in p.reason for p in report.problems)
+    assert any(p.reason == "filen er tom (ventet en overskriftsrad)" for p in report.problems)
 
 
 def test_accept_valid_loads_good_rows_and_writes_rejects(tmp_path: Path, wh: Warehouse) -> None:
@@ -324,7 +332,7 @@ def test_accept_valid_loads_good_rows_and_writes_rejects(tmp_path: Path, wh: War
     with side.open(encoding="utf-8") as fh:
         rejected = list(csv.DictReader(fh))
     assert [(r["table"], r["line"]) for r in rejected] == [("contacts", "3"), ("contacts", "5")]
-    assert "setting: not one of" in rejected[0]["reasons"]
+    assert "setting: ikke en av" in rejected[0]["reasons"]
     assert json.loads(rejected[0]["row"])["contact_id"] == "c1"
     ids = {r[0] for r in wh.sql("SELECT contact_id FROM contacts")}
     assert "x:c1" not in ids and "x:c3" not in ids and "x:c0" in ids
@@ -377,7 +385,7 @@ def test_foreign_keys_may_point_into_the_warehouse(tmp_path: Path, wh: Warehouse
     extra = [dict(data["contacts"][0], contact_id="new1", date="2022-01-03")]
     assert load_extract(wh, write_csv(tmp_path / "more", {"contacts": extra})).imported
     alone = validate_extract(tmp_path / "more")  # without the warehouse the keys are unknown
-    assert any("not in persons.person_id" in p.reason for p in alone.problems)
+    assert any("finnes ikke i persons.person_id" in p.reason for p in alone.problems)
 
 
 def test_pseudonymised_person_ids_are_accepted(tmp_path: Path) -> None:
@@ -401,7 +409,7 @@ def test_single_file_and_unknown_file_names(tmp_path: Path, wh: Warehouse) -> No
     result = load_extract(wh, folder / "municipalities.csv")
     assert result.imported and result.written == {"municipalities": 2}
     shutil.copy(folder / "municipalities.csv", tmp_path / "kommuner.csv")
-    with pytest.raises(Exception, match="table of the extract format"):
+    with pytest.raises(Exception, match="filnavnet må være en tabell i uttrekksformatet"):
         load_extract(wh, tmp_path / "kommuner.csv")
 
 
@@ -420,7 +428,7 @@ def test_cli_load_reports_json_and_exit_code(tmp_path: Path) -> None:
         "line": 2,
         "column": "setting",
         "value": "sofa",
-        "reason": "not one of: office, home, video, phone, message, out_of_hours",
+        "reason": "ikke en av: office, home, video, phone, message, out_of_hours",
     }
     side = tmp_path / "side.csv"
     ok = runner.invoke(
@@ -479,7 +487,7 @@ def test_tariff_codes_valid_on_their_dates_load(tmp_path: Path, wh: Warehouse) -
             2,
             "tariffs",
             "pht01",
-            "tariff code pht01 not valid on 2026-01-01 (valid 2018-04-01–2025-12-31)",
+            "takstkode pht01 gjelder ikke 01.01.2026 (gyldig 01.04.2018–31.12.2025)",
         )
     ]
 
