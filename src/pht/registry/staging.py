@@ -213,9 +213,11 @@ class Stage:
             f"INSERT INTO {PROBLEMS} VALUES (?, ?, ?, ?, ?)", [table, line, column, value, why]
         )
 
-    def add(self, table: str, select: exp.Select) -> None:
-        """Queue problems from *select* (columns line, col, value, reason)."""
-        self._found()
+    def add(self, table: str, select: exp.Select, *, certain: bool = True) -> None:
+        """Queue problems from *select* (columns line, col, value, reason). *certain*: a rule
+        has already seen that *select* finds rows (else only :meth:`flush` will tell)."""
+        if certain:
+            self._found()
         self.flagged.add(table)
         self.pending.append(
             exp.select(
@@ -229,8 +231,10 @@ class Stage:
             union: exp.Expression = self.pending[0]
             for q in self.pending[1:]:
                 union = exp.union(union, q, distinct=False)
-            self.con.execute(sql(exp.insert(union, ref(PROBLEMS))))
+            inserted = self.con.execute(sql(exp.insert(union, ref(PROBLEMS)))).fetchone()
             self.pending.clear()
+            if inserted and inserted[0]:
+                self._found()
 
     def valid_lines(self, table: str) -> exp.Expression:
         """True on the rows of *table* without a problem."""
@@ -693,8 +697,10 @@ class Stage:
 
     def _queue_duplicates(self, table: str, spec: TableSpec, suspect: bool) -> None:
         """Queue the query listing every repeated key when *suspect*."""
-        if suspect:
-            self.add(table, R.duplicates(self.columns(table), spec.key, self.raw(table)))
+        if suspect:  # (a repeated hash may be a collision)
+            self.add(
+                table, R.duplicates(self.columns(table), spec.key, self.raw(table)), certain=False
+            )
 
     def _mark_values(self, table: str, column: str, bad: list[tuple[str, str]]) -> None:
         """Queue a problem for every row whose *column* holds one of *bad* (value, reason)."""
@@ -887,7 +893,7 @@ class Stage:
         table = "list_memberships"
         if table in self.staged:
             found = R.overlaps(self.columns(table), self.raw(table), table in self.warehouse_tables)
-            self.add(table, found)
+            self.add(table, found, certain=False)
 
     # -- the end --
 
