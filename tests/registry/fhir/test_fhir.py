@@ -163,7 +163,7 @@ def test_unknown_systems_and_invalid_resources_are_reported_not_fatal(
 def test_broken_json_is_a_clear_error(tmp_path: Path, wh: Warehouse) -> None:
     path = tmp_path / "b.json"
     path.write_text('{"resourceType": "Bundle", "entry": [', encoding="utf-8")
-    with pytest.raises(PhtError, match="not JSON"):
+    with pytest.raises(PhtError, match="ikke JSON"):
         load_fhir(wh, path)
     assert _rows(wh, "persons") == []
 
@@ -403,8 +403,17 @@ def test_survey_observations_become_survey_responses_and_claims_are_known_skips(
     assert report.skipped_known == {"Observation": 1, "Claim": 1}
     assert report.as_dict()["skipped_known"]["Claim"]["count"] == 1
     reasons = {p.resource: p.reason for p in report.problems}
-    assert "without a number" in reasons["Observation/no-number"]
+    assert reasons["Observation/no-number"] == (
+        "skjemasvar uten tallverdi (valueQuantity/valueInteger): hoppet over"
+    )
     assert "<instrument>.<item>" in reasons["Observation/no-item"]
+    assert reasons["Observation/no-item"] == (
+        "skjemakoden 'pam' er ikke på formen <instrument>.<item>: hoppet over"
+    )
+    assert reasons["Claim"] == (
+        "1 ressurs hoppet over "
+        "(refusjonskrav leses ikke: takstene kommer fra registeruttrekk (KUHR-kontakter))"
+    )
     # loading again changes nothing
     again = load_fhir(wh, path, source="norway")
     assert again.written == {} and again.changes["survey_responses"]["unchanged"] == 2

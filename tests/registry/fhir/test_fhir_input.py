@@ -58,7 +58,10 @@ def test_bulk_export_folder_loads_as_delivered_with_its_log_reported(
     report = load_fhir(wh, folder)
     assert report.skipped_files == ["README.txt", "log.ndjson"]
     log = next(p for p in report.problems if p.where == "log.ndjson")
-    assert "2 lines that are not FHIR resources" in log.reason
+    assert log.reason == (
+        "2 linjer som ikke er FHIR-ressurser (uten resourceType, "
+        "f.eks. en logg fra bulk-eksporten): hoppet over"
+    )
     assert _count(wh, "contacts") == 2 and _count(wh, "admissions") == 2
     # the role's logical references (identifier only) resolve: the GP is placed in the practice
     # and starts with the first encounter there
@@ -69,7 +72,9 @@ def test_bulk_export_folder_loads_as_delivered_with_its_log_reported(
     assert reasons[("PractitionerRole/role-idle", "period.start")].where == (
         "PractitionerRole.000.ndjson:2"
     )
-    assert "no practice" in reasons[("Practitioner/prac-idle", "")].reason
+    assert (
+        "ingen praksis å plassere behandleren i" in reasons[("Practitioner/prac-idle", "")].reason
+    )
     assert report.skipped["Practitioner"] == 1
     _assert_nothing_vanishes(report)
 
@@ -78,7 +83,7 @@ def test_a_folder_without_any_resource_is_refused(tmp_path: Path, wh: Warehouse)
     folder = tmp_path / "empty"
     folder.mkdir()
     (folder / "log.ndjson").write_text('{"eventId": "kickoff"}\n', encoding="utf-8")
-    with pytest.raises(PhtError, match="no FHIR resources"):
+    with pytest.raises(PhtError, match="ingen FHIR-ressurser her"):
         load_fhir(wh, folder)
 
 
@@ -97,6 +102,12 @@ def test_norwegian_patients_take_birth_date_and_sex_from_the_number(
     where = {(p.resource, p.field): p for p in report.problems}
     assert where[("Patient/Feil-dato", "birthDate")].where == "Patient.000.ndjson:8"
     assert "JanniceSoreng" in where[("Patient/JanniceSorengTo", "")].reason
+    assert where[("Patient/JanniceSorengTo", "")].reason.startswith(
+        f"gir samme rad i persons ({JANNICE}) som Patient/JanniceSoreng"
+    )
+    assert where[("Patient/Feil-dato", "birthDate")].reason == (
+        "02.07.1991 stemmer ikke med fødselsdatoen i nummeret (02.07.1990): nummerets brukes"
+    )
     # counts are rows written: 8 patients read, 5 in the 4 person rows, 3 skipped
     assert report.read["Patient"] == 8 and report.used["Patient"] == 5
     assert report.written["persons"] == _count(wh, "persons") == 4
@@ -112,9 +123,11 @@ def test_invalid_numbers_are_reported_with_where_and_field(tmp_path: Path, wh: W
     ]
     assert (
         BAD_CHECK in lines[0].reason
-        and "(andre kontrollsiffer er 6, skulle vært 5)" in lines[0].reason
+        and "(andre kontrollsiffer er 6, skulle vært 5): et pseudonym brukes" in lines[0].reason
     )
-    assert "skipped" in lines[1].reason
+    assert lines[1].reason == (
+        "mangler gyldig fødselsnummer/D-nummer, fødselsdato og kjønn (female/male): hoppet over"
+    )
     masked = next(p for p in report.problems if p.resource == "Patient/EspenEksempel")
     assert masked.where == "Patient.000.ndjson:6" and "kan bare inneholde sifre" in masked.reason
     assert any(
@@ -164,16 +177,16 @@ def test_a_dropped_reference_is_reported_with_its_field(tmp_path: Path, wh: Ware
         (
             where,
             "participant[0].individual",
-            "reference 'Practitioner/vikar' is not in the data: the reference is dropped",
+            "referansen 'Practitioner/vikar' finnes ikke i dataene: referansen er utelatt",
         ),
         (
             where,
             "serviceProvider",
-            "reference 'Organization/borte' is not in the data: "
-            "the practice comes from the participant's role",
+            "referansen 'Organization/borte' finnes ikke i dataene: "
+            "praksisen hentes fra deltakerens rolle (participant)",
         ),
         # the GP is named directly, not by a role: without the provider there is no practice
-        (where, "serviceProvider", "encounter without a known organisation: skipped"),
+        (where, "serviceProvider", "Encounter uten kjent praksis: hoppet over"),
     ]
     assert report.written["contacts"] == 1 == _count(wh, "contacts")
     _assert_nothing_vanishes(report)

@@ -29,12 +29,18 @@ from pht.registry.fhir.systems import (
     SYSTEM_MUNICIPALITY,
     UNKNOWN_MUNICIPALITY,
 )
+from pht.registry.rules import nb_day
 from pht.registry.schema import TABLES
 
 __all__ = ["Context", "Res", "codings", "to_date"]
 
 KEYS: dict[str, tuple[str, ...]] = {name: spec.key for name, spec in TABLES.items()}
 KEYS[FHIR_CONDITIONS_TABLE] = ("condition_id",)
+
+
+def _nb_value(value: Any) -> str:
+    """A key value in a problem line: dates as a Norwegian reader writes them (dd.mm.åååå)."""
+    return nb_day(value) if isinstance(value, dt.date) else str(value)
 
 
 @dataclass(eq=False, slots=True)
@@ -111,7 +117,7 @@ class Context:
                     raw.where,
                     f"{kind}/{obj.get('id', '')}",
                     first,
-                    f"not valid FHIR R4 ({why}): skipped",
+                    f"ikke gyldig FHIR R4 ({why}): hoppet over",
                 )
             )
             return None
@@ -121,7 +127,7 @@ class Context:
         previous = self.by_ref.get(r.ref)
         if previous is not None:
             self.problem(
-                r, "id", f"the same id as {previous.where}: references go to the first of them"
+                r, "id", f"samme id som {previous.where}: referanser går til den første av dem"
             )
         for k in (r.ref, raw.full_url):
             if k:
@@ -174,17 +180,17 @@ class Context:
         if found is not None and found.kind in kinds:
             return found
         why = (
-            "is not in the data"
+            "finnes ikke i dataene"
             if found is None
-            else f"is a {found.kind}, not a {' or '.join(kinds)}"
+            else f"er en {found.kind}, ikke en {' eller '.join(kinds)}"
         )
-        self.problem(r, field_, f"reference {text!r} {why}" + (f": {dropped}" if dropped else ""))
+        self.problem(r, field_, f"referansen {text!r} {why}" + (f": {dropped}" if dropped else ""))
         return None
 
     def who(self, r: Res, ref: Any, field_: str) -> tuple[str | None, str | None]:
         """(practitioner id, practice id) behind a reference to a Practitioner(Role)."""
         target = self.resolve(
-            r, ref, field_, ("Practitioner", "PractitionerRole"), dropped="the reference is dropped"
+            r, ref, field_, ("Practitioner", "PractitionerRole"), dropped="referansen er utelatt"
         )
         if target is None:
             return None, None
@@ -193,14 +199,16 @@ class Context:
     def person(self, r: Res, ref: Any, field_: str = "subject") -> str | None:
         """The person id of the Patient *ref* points to; reported when there is none."""
         if not self.lookup(ref)[1]:
-            self.problem(r, field_, "no patient: skipped")
+            self.problem(r, field_, "ingen pasient (Patient): hoppet over")
             return None
-        patient = self.resolve(r, ref, field_, ("Patient",), dropped="skipped")
+        patient = self.resolve(r, ref, field_, ("Patient",), dropped="hoppet over")
         if patient is None:
             return None
         person = self.person_of.get(id(patient))
         if person is None:
-            self.problem(r, field_, f"{patient.ref} was not loaded (see its problem): skipped")
+            self.problem(
+                r, field_, f"{patient.ref} ble ikke lastet (se problemet der): hoppet over"
+            )
         return person
 
     def _link_conditions(self) -> None:
@@ -284,8 +292,8 @@ class Context:
             self.problem(
                 origins[0],
                 "",
-                f"gives the same {table} row ({', '.join(map(str, key))}) as {first.ref} "
-                f"({first.where}): the later one is kept",
+                f"gir samme rad i {table} ({', '.join(map(_nb_value, key))}) som {first.ref} "
+                f"({first.where}): den siste beholdes",
             )
             kept += before.origins
         self.rows[table][key] = _Row(values, kept)
@@ -313,7 +321,7 @@ class Context:
                     continue
                 self.report.skipped[kind] += 1
                 if id(r) not in self.reported:
-                    self.problem(r, "", "nothing from it could be written: skipped")
+                    self.problem(r, "", "ingenting fra ressursen kunne skrives: hoppet over")
 
     # -- values --
 

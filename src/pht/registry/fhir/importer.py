@@ -23,7 +23,7 @@ import os
 from pathlib import Path
 
 from pht.core.errors import PhtError
-from pht.registry.batches import check_source, source_from_name
+from pht.registry.batches import check_source, grouped, source_from_name
 from pht.registry.fhir.context import Context
 from pht.registry.fhir.mappings import AFTER, MAPPINGS, is_survey_answer
 from pht.registry.fhir.read import read_resources
@@ -83,7 +83,7 @@ def load_fhir(
         if ctx.add(raw) is None:
             report.skipped[kind] += 1
     if not report.resources:
-        raise PhtError("no FHIR resources here", where=str(path))
+        raise PhtError("ingen FHIR-ressurser her", where=str(path))
     _report_not_imported(report, not_imported)
     for kind, mapping in MAPPINGS.items():
         for r in ctx.resources[kind]:
@@ -116,9 +116,7 @@ def _report_not_imported(report: FhirLoadReport, first: dict[str, str]) -> None:
     """One problem line per resource type pht does not import: how many, why, the first."""
     for kind, where in first.items():
         n = report.skipped[kind]
-        why = KNOWN_NOT_USED.get(kind, "a type pht does not import")
-        report.problems.append(
-            FhirProblem(
-                where, kind, "", f"{n} resource{'s' if n > 1 else ''} skipped ({why}), first here"
-            )
-        )
+        why = KNOWN_NOT_USED.get(kind, "en type pht ikke importerer")
+        counted = "1 ressurs hoppet over" if n == 1 else f"{grouped(n)} ressurser hoppet over"
+        first_here = ", den første her" if n > 1 else ""
+        report.problems.append(FhirProblem(where, kind, "", f"{counted} ({why}){first_here}"))

@@ -47,6 +47,7 @@ from pht.registry.fhir.systems import (
     SYSTEM_SURVEY_ITEM,
 )
 from pht.registry.pseudonymise import pseudonym
+from pht.registry.rules import nb_day
 
 __all__ = ["AFTER", "MAPPINGS", "is_survey_answer"]
 
@@ -92,7 +93,7 @@ def map_organization(r: Res, ctx: Context) -> None:
         ctx.problem(
             r,
             "identifier",
-            f"organisasjonsnummer {orgnr!r} is not valid ({why}): a local id is used",
+            f"organisasjonsnummer {orgnr!r} er ikke gyldig ({why}): en lokal id brukes",
         )
         orgnr = None
     practice = orgnr or ctx.local_id("fhir-org-", r)
@@ -121,8 +122,8 @@ def map_patient(r: Res, ctx: Context) -> None:
             ctx.problem(
                 r,
                 "identifier",
-                f"fødselsnummer/D-number {number!r} is not valid ({err.reason}); "
-                "a pseudonym is used",
+                f"fødselsnummer/D-nummer {number!r} er ikke gyldig ({err.reason}): "
+                "et pseudonym brukes",
             )
     birth = to_date(d.birthDate)
     sex = SEX.get(d.gender or "")
@@ -132,12 +133,12 @@ def map_patient(r: Res, ctx: Context) -> None:
             ctx.problem(
                 r,
                 "birthDate",
-                f"{birth.isoformat()} disagrees with the number's "
-                f"{parsed.birth_date.isoformat()}: the number's is used",
+                f"{nb_day(birth)} stemmer ikke med fødselsdatoen i nummeret "
+                f"({nb_day(parsed.birth_date)}): nummerets brukes",
             )
         if sex is not None and sex != parsed.sex:
             ctx.problem(
-                r, "gender", f"{d.gender} disagrees with the number's sex: the number's is used"
+                r, "gender", f"{d.gender} stemmer ikke med kjønnet i nummeret: nummerets brukes"
             )
         birth, sex = parsed.birth_date, parsed.sex
     else:
@@ -151,11 +152,13 @@ def map_patient(r: Res, ctx: Context) -> None:
             ctx.problem(
                 r,
                 missing[0],
-                "no valid fødselsnummer/D-number and no "
-                + " and no ".join(
-                    "birth date" if f == "birthDate" else "gender female/male" for f in missing
+                "mangler gyldig fødselsnummer/D-nummer"
+                + "".join(
+                    (", " if i < len(missing) - 1 else " og ")
+                    + ("fødselsdato" if f == "birthDate" else "kjønn (female/male)")
+                    for i, f in enumerate(missing)
                 )
-                + ": skipped",
+                + ": hoppet over",
             )
             return
         ctx.pseudonymised.add(person)
@@ -178,7 +181,9 @@ def map_practitioner(r: Res, ctx: Context) -> None:
     from its PractitionerRoles and encounters (:func:`practitioner_rows`)."""
     hpr = ctx.identifier(r, (SYSTEM_HPR,))
     if hpr is not None and (why := validate_hpr(hpr)) is not None:
-        ctx.problem(r, "identifier", f"HPR number {hpr!r} is not valid ({why}): a local id is used")
+        ctx.problem(
+            r, "identifier", f"HPR-nummer {hpr!r} er ikke gyldig ({why}): en lokal id brukes"
+        )
         hpr = None
     pid = hpr or ctx.local_id("fhir-hpr-", r)
     ctx.practitioner_of[id(r)] = pid
@@ -192,16 +197,18 @@ def map_practitioner_role(r: Res, ctx: Context) -> None:
     """PractitionerRole → the practitioner's place (practice, role, period) in a practice."""
     d = r.data
     if _absent(d.practitioner):
-        ctx.problem(r, "practitioner", "no practitioner: skipped")
+        ctx.problem(r, "practitioner", "ingen behandler (practitioner): hoppet over")
         return
-    who = ctx.resolve(r, d.practitioner, "practitioner", ("Practitioner",), dropped="skipped")
+    who = ctx.resolve(r, d.practitioner, "practitioner", ("Practitioner",), dropped="hoppet over")
     if who is None:
         return
     pid = ctx.practitioner_of[id(who)]
     ctx.practitioner_of[id(r)] = pid
     if _absent(d.organization):
         ctx.problem(
-            r, "organization", "no organization: the practices come from the encounters only"
+            r,
+            "organization",
+            "ingen organisasjon (organization): praksisene kommer bare fra kontaktene (Encounter)",
         )
         return
     org = ctx.resolve(
@@ -209,7 +216,7 @@ def map_practitioner_role(r: Res, ctx: Context) -> None:
         d.organization,
         "organization",
         ("Organization",),
-        dropped="the practices come from the encounters only",
+        dropped="praksisene kommer bare fra kontaktene (Encounter)",
     )
     if org is None:
         return
@@ -238,17 +245,17 @@ def map_episode_of_care(r: Res, ctx: Context) -> None:
     if person is None:
         return
     if _absent(d.careManager):
-        ctx.problem(r, "careManager", "no GP (careManager): skipped")
+        ctx.problem(r, "careManager", "ingen fastlege (careManager): hoppet over")
         return
     gp, _ = ctx.who(r, d.careManager, "careManager")
     if gp is None:
         return
     start = to_date(d.period.start) if d.period else None
     if start is None:
-        ctx.problem(r, "period.start", "no list start: skipped")
+        ctx.problem(r, "period.start", "ingen startdato for listen: hoppet over")
         return
     if not ctx.is_gp(gp):
-        ctx.problem(r, "careManager", "careManager is not a GP in this data: skipped")
+        ctx.problem(r, "careManager", "careManager er ikke fastlege i disse dataene: hoppet over")
         return
     ctx.has_episode.add(person)
     ctx.emit(
@@ -272,7 +279,7 @@ def map_encounter(r: Res, ctx: Context) -> None:
         return
     start = to_date(d.period.start) if d.period else None
     if start is None:
-        ctx.problem(r, "period.start", "encounter without period.start: skipped")
+        ctx.problem(r, "period.start", "Encounter uten period.start: hoppet over")
         return
     conditions = ctx.conditions_of(r)
     codes = codings(d.reasonCode)
@@ -285,7 +292,8 @@ def map_encounter(r: Res, ctx: Context) -> None:
             ctx.problem(
                 r,
                 "diagnosis",
-                "hospital stay without an ICD-10 (or mapped SNOMED CT) diagnosis: skipped",
+                "sykehusopphold uten ICD-10-diagnose (eller SNOMED CT-kode pht kan oversette): "
+                "hoppet over",
             )
             return
         end = to_date(d.period.end) if d.period else None
@@ -319,16 +327,16 @@ def map_encounter(r: Res, ctx: Context) -> None:
             d.serviceProvider,
             "serviceProvider",
             ("Organization",),
-            dropped="the practice comes from the participant's role",
+            dropped="praksisen hentes fra deltakerens rolle (participant)",
         )
         if provider is not None:
             practice = ctx.practice_of.get(id(provider)) or practice
     if practitioner is None or practice is None:
-        missing = "practitioner" if practitioner is None else "organisation"
+        missing = "behandler" if practitioner is None else "praksis"
         ctx.problem(
             r,
             "participant" if practitioner is None else "serviceProvider",
-            f"encounter without a known {missing}: skipped",
+            f"Encounter uten kjent {missing}: hoppet over",
         )
         return
     ctx.saw(practitioner, practice, start)
@@ -363,7 +371,7 @@ def map_condition(r: Res, ctx: Context) -> None:
             ctx.problem(
                 r,
                 "encounter",
-                f"its {encounter.ref} was not written (see there): the diagnosis is not stored",
+                f"{encounter.ref} ble ikke skrevet (se der): diagnosen lagres ikke",
             )
         return
     if not _absent(d.encounter):
@@ -372,14 +380,18 @@ def map_condition(r: Res, ctx: Context) -> None:
             d.encounter,
             "encounter",
             ("Encounter",),
-            dropped="kept as a problem-list condition",
+            dropped="beholdes som tilstand i problemlisten",
         )
     person = ctx.person(r, d.subject)
     if person is None:
         return
     icpc2, icd10 = ctx.classify(codings(d.code))
     if not icpc2 and not icd10:
-        ctx.problem(r, "code", "no ICPC-2, ICD-10 or mapped SNOMED CT code: skipped")
+        ctx.problem(
+            r,
+            "code",
+            "ingen ICPC-2- eller ICD-10-kode (eller SNOMED CT-kode pht kan oversette): hoppet over",
+        )
         return
     ctx.emit(
         FHIR_CONDITIONS_TABLE,
@@ -399,12 +411,14 @@ def map_observation(r: Res, ctx: Context) -> None:
     """Observation coded ``urn:pht:survey-item`` → ``survey_responses``."""
     d = r.data
     if d.status in ("entered-in-error", "cancelled"):
-        ctx.problem(r, "status", f"observation with status {d.status}: skipped")
+        ctx.problem(r, "status", f"Observation med status {d.status}: hoppet over")
         return
     code = next(c for s, c in codings(d.code) if s == SYSTEM_SURVEY_ITEM)
     instrument, _, item = code.partition(".")
     if not instrument or not item:
-        ctx.problem(r, "code", f"survey item code {code!r} is not <instrument>.<item>: skipped")
+        ctx.problem(
+            r, "code", f"skjemakoden {code!r} er ikke på formen <instrument>.<item>: hoppet over"
+        )
         return
     person = ctx.person(r, d.subject)
     if person is None:
@@ -415,7 +429,7 @@ def map_observation(r: Res, ctx: Context) -> None:
         or to_date(d.issued)
     )
     if when is None:
-        ctx.problem(r, "effectiveDateTime", "survey answer without effective date: skipped")
+        ctx.problem(r, "effectiveDateTime", "skjemasvar uten dato: hoppet over")
         return
     if d.valueQuantity is not None and d.valueQuantity.value is not None:
         value = float(d.valueQuantity.value)
@@ -423,7 +437,7 @@ def map_observation(r: Res, ctx: Context) -> None:
         value = float(d.valueInteger)
     else:
         ctx.problem(
-            r, "value[x]", "survey answer without a number (valueQuantity/valueInteger): skipped"
+            r, "value[x]", "skjemasvar uten tallverdi (valueQuantity/valueInteger): hoppet over"
         )
         return
     practice = None
@@ -433,7 +447,7 @@ def map_observation(r: Res, ctx: Context) -> None:
             ref,
             f"performer[{i}]",
             ("Organization", "PractitionerRole", "Practitioner", "Patient", "RelatedPerson"),
-            dropped="the reference is dropped",
+            dropped="referansen er utelatt",
         )
         if target is not None and target.kind in ("Organization", "PractitionerRole"):
             practice = ctx.practice_of.get(id(target))
@@ -441,7 +455,7 @@ def map_observation(r: Res, ctx: Context) -> None:
             break
     if practice is None and not _absent(d.encounter):
         encounter = ctx.resolve(
-            r, d.encounter, "encounter", ("Encounter",), dropped="the reference is dropped"
+            r, d.encounter, "encounter", ("Encounter",), dropped="referansen er utelatt"
         )
         if encounter is not None:
             provider, _ = ctx.lookup(encounter.data.serviceProvider)
@@ -451,7 +465,7 @@ def map_observation(r: Res, ctx: Context) -> None:
         ctx.problem(
             r,
             "performer",
-            "survey answer without a practice (performer or encounter's provider): skipped",
+            "skjemasvar uten praksis (performer eller kontaktens serviceProvider): hoppet over",
         )
         return
     ctx.emit(
@@ -487,7 +501,7 @@ def practitioner_rows(ctx: Context) -> None:
             ctx.problem(
                 origins[0],
                 "period.start",
-                "no period.start and no encounter at its organization: start unknown, skipped",
+                "ingen period.start og ingen kontakt ved organisasjonen: ukjent start, hoppet over",
             )
             continue
         ctx.emit("practitioners", place, *origins)
@@ -512,8 +526,8 @@ def practitioner_rows(ctx: Context) -> None:
             ctx.problem(
                 r,
                 "",
-                "no PractitionerRole with a known organization and start, and no encounter: "
-                "no practice to place the practitioner in, skipped",
+                "ingen PractitionerRole med kjent organisasjon og start, og ingen kontakt: "
+                "ingen praksis å plassere behandleren i, hoppet over",
             )
 
 
@@ -532,7 +546,7 @@ def general_practitioner_lists(ctx: Context) -> None:
                 ref,
                 field_,
                 ("Practitioner", "PractitionerRole", "Organization"),
-                dropped="no list membership from it",
+                dropped="gir ingen listetilhørighet",
             )
             if target is None:
                 continue
@@ -541,12 +555,12 @@ def general_practitioner_lists(ctx: Context) -> None:
                 continue
             gp = ctx.practitioner_of.get(id(target))
             if gp is None or not ctx.is_gp(gp):
-                ctx.problem(r, field_, "not a GP in this data: no list membership from it")
+                ctx.problem(r, field_, "ikke fastlege i disse dataene: gir ingen listetilhørighet")
                 continue
             start = ctx.first_contact.get(person)
             if start is None:
                 ctx.problem(
-                    r, field_, "no contact gives the list start: no list membership from it"
+                    r, field_, "ingen kontakt gir startdato for listen: gir ingen listetilhørighet"
                 )
                 break
             ctx.emit(
@@ -558,7 +572,9 @@ def general_practitioner_lists(ctx: Context) -> None:
             break
         else:
             for field_ in organisations:
-                ctx.problem(r, field_, "an Organization, not a GP: no list membership from it")
+                ctx.problem(
+                    r, field_, "en Organization, ikke en fastlege: gir ingen listetilhørighet"
+                )
 
 
 MAPPINGS: dict[str, Mapping] = {

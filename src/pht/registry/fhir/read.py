@@ -16,11 +16,21 @@ from pathlib import Path
 from typing import Any
 
 from pht.core.errors import PhtError
+from pht.registry.batches import grouped
 from pht.registry.fhir.report import FhirLoadReport, FhirProblem
 
 __all__ = ["RawResource", "read_resources"]
 
 FHIR_SUFFIXES = (".json", ".ndjson")
+# What a JSON value that is not an object is, in a problem line ("JSON-liste, ikke en …").
+JSON_KINDS = {
+    "list": "liste",
+    "str": "tekst",
+    "int": "tall",
+    "float": "tall",
+    "bool": "sannhetsverdi",
+    "NoneType": "null",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +44,7 @@ class RawResource:
 
 def _files(path: Path, report: FhirLoadReport) -> list[Path]:
     if not path.exists():
-        raise PhtError("no such file or folder", where=str(path))
+        raise PhtError("filen eller mappen finnes ikke", where=str(path))
     if path.is_file():
         return [path]
     files = []
@@ -42,9 +52,9 @@ def _files(path: Path, report: FhirLoadReport) -> list[Path]:
         if p.suffix in FHIR_SUFFIXES:
             files.append(p)
         else:
-            _skip_file(report, path, p, "not a *.json or *.ndjson file: skipped")
+            _skip_file(report, path, p, "ikke en *.json- eller *.ndjson-fil: hoppet over")
     if not files:
-        raise PhtError("no FHIR files here (*.json, *.ndjson)", where=str(path))
+        raise PhtError("ingen FHIR-filer her (*.json, *.ndjson)", where=str(path))
     return files
 
 
@@ -69,12 +79,12 @@ def read_resources(path: Path, report: FhirLoadReport) -> Iterator[RawResource]:
         try:
             text = f.read_text(encoding="utf-8")
         except UnicodeDecodeError as err:
-            raise PhtError(f"not UTF-8 text (byte {err.start})", where=name) from None
+            raise PhtError(f"ikke UTF-8-tekst (byte {err.start})", where=name) from None
         try:
             obj = json.loads(text)
         except json.JSONDecodeError as err:
             raise PhtError(
-                f"not JSON: {err.msg}", where=f"{name}:{err.lineno}:{err.colno}"
+                f"ikke JSON: {err.msg}", where=f"{name}:{err.lineno}:{err.colno}"
             ) from None
         if not _is_resource(obj):
             _skip_file(report, path, f, _not_resource_reason(obj))
@@ -91,24 +101,29 @@ def _read_ndjson(f: Path, name: str, root: Path, report: FhirLoadReport) -> Iter
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as err:
                 raise PhtError(
-                    f"not UTF-8 text (byte {err.start + 1})", where=f"{name}:{n}:{err.start + 1}"
+                    f"ikke UTF-8-tekst (byte {err.start + 1})", where=f"{name}:{n}:{err.start + 1}"
                 ) from None
             if not line.strip():
                 continue
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as err:
-                raise PhtError(f"not JSON: {err.msg}", where=f"{name}:{n}:{err.colno}") from None
+                raise PhtError(f"ikke JSON: {err.msg}", where=f"{name}:{n}:{err.colno}") from None
             if not _is_resource(obj):
                 not_resources.append(n)
                 continue
             resources += 1
             yield from _unpack(obj, f"{name}:{n}", None, report)
     if not_resources:
-        lines_text = f"{len(not_resources)} line{'s' if len(not_resources) > 1 else ''}"
+        n = len(not_resources)
+        lines_text = (
+            "1 linje som ikke er en FHIR-ressurs"
+            if n == 1
+            else f"{grouped(n)} linjer som ikke er FHIR-ressurser"
+        )
         reason = (
-            f"{lines_text} that are not FHIR resources (no resourceType"
-            f"{', e.g. a bulk-export log' if not resources else ''}): skipped"
+            f"{lines_text} (uten resourceType"
+            f"{', f.eks. en logg fra bulk-eksporten' if not resources else ''}): hoppet over"
         )
         if resources:
             report.problems.append(FhirProblem(f"{name}:{not_resources[0]}", "", "", reason))
@@ -123,8 +138,9 @@ def _is_resource(obj: Any) -> bool:
 def _not_resource_reason(obj: Any) -> str:
     if isinstance(obj, dict):
         keys = ", ".join(sorted(obj)[:4])
-        return f"JSON without resourceType (keys: {keys}), not a FHIR resource: skipped"
-    return f"JSON {type(obj).__name__}, not a FHIR resource: skipped"
+        return f"JSON uten resourceType (nøkler: {keys}), ikke en FHIR-ressurs: hoppet over"
+    what = JSON_KINDS.get(type(obj).__name__, type(obj).__name__)
+    return f"JSON-{what}, ikke en FHIR-ressurs: hoppet over"
 
 
 def _unpack(
@@ -135,7 +151,7 @@ def _unpack(
         return
     entries = obj.get("entry") or []
     if not isinstance(entries, list):
-        report.problems.append(FhirProblem(where, "Bundle", "entry", "not a list: skipped"))
+        report.problems.append(FhirProblem(where, "Bundle", "entry", "ikke en liste: hoppet over"))
         return
     for i, entry in enumerate(entries):
         resource = entry.get("resource") if isinstance(entry, dict) else None
@@ -146,5 +162,7 @@ def _unpack(
             )
         else:
             report.problems.append(
-                FhirProblem(f"{where}#{i}", "Bundle", "entry.resource", "no resource: skipped")
+                FhirProblem(
+                    f"{where}#{i}", "Bundle", "entry.resource", "ingen ressurs: hoppet over"
+                )
             )

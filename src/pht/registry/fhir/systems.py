@@ -42,10 +42,10 @@ FHIR_CONDITIONS_TABLE = "fhir_conditions"
 
 # Resource types pht knows and does not import, and why (counted in the report, never fatal).
 KNOWN_NOT_USED = {
-    "Claim": "claims are not read: tariffs come from registry extracts (KUHR contacts)",
-    "ExplanationOfBenefit": "claims are not read: tariffs come from registry extracts (KUHR)",
-    "ChargeItem": "charges are not read: tariffs come from registry extracts (KUHR)",
-    "Observation": f"only survey answers coded {SYSTEM_SURVEY_ITEM} are used",
+    "Claim": "refusjonskrav leses ikke: takstene kommer fra registeruttrekk (KUHR-kontakter)",
+    "ExplanationOfBenefit": "refusjonskrav leses ikke: takstene kommer fra registeruttrekk (KUHR)",
+    "ChargeItem": "kostnadsposter leses ikke: takstene kommer fra registeruttrekk (KUHR)",
+    "Observation": f"bare skjemasvar kodet {SYSTEM_SURVEY_ITEM} brukes",
 }
 ADMISSION_CLASSES = {"IMP", "ACUTE", "NONAC", "SS", "EMER"}
 ACUTE_CLASSES = {"ACUTE", "EMER"}
