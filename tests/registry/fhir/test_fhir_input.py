@@ -190,3 +190,25 @@ def test_a_dropped_reference_is_reported_with_its_field(tmp_path: Path, wh: Ware
     ]
     assert report.written["contacts"] == 1 == _count(wh, "contacts")
     _assert_nothing_vanishes(report)
+
+
+def test_a_reference_to_another_type_is_reported_with_both_types(
+    tmp_path: Path, wh: Warehouse
+) -> None:
+    bundle = norway_bundle()
+    visit = next(e["resource"] for e in bundle["entry"] if e["resource"]["id"] == "konsultasjon-1")
+    patient = visit["subject"]["reference"]
+    visit["participant"].insert(0, {"individual": {"reference": patient}})
+    report = load_fhir(wh, _bundle_file(tmp_path / "x", bundle))
+    found = [
+        (p.field, p.reason) for p in report.problems if p.resource == "Encounter/konsultasjon-1"
+    ]
+    assert found == [
+        (
+            "participant[0].individual",
+            f"referansen {patient!r} er en Patient, ikke en Practitioner eller PractitionerRole: "
+            "referansen er utelatt",
+        )
+    ]
+    # the next participant is the GP: the contact is written
+    assert _count(wh, "contacts") == 2

@@ -43,6 +43,12 @@ def _nb_value(value: Any) -> str:
     return nb_day(value) if isinstance(value, dt.date) else str(value)
 
 
+def _either(kinds: tuple[str, ...]) -> str:
+    """Resource types as alternatives: ``Patient``, ``Practitioner eller PractitionerRole``,
+    ``Organization, Practitioner eller Patient``."""
+    return kinds[0] if len(kinds) == 1 else f"{', '.join(kinds[:-1])} eller {kinds[-1]}"
+
+
 @dataclass(eq=False, slots=True)
 class Res:
     """A parsed resource: its type, id, where it was read, and the ``fhir.resources`` model."""
@@ -182,7 +188,7 @@ class Context:
         why = (
             "finnes ikke i dataene"
             if found is None
-            else f"er en {found.kind}, ikke en {' eller '.join(kinds)}"
+            else f"er en {found.kind}, ikke en {_either(kinds)}"
         )
         self.problem(r, field_, f"referansen {text!r} {why}" + (f": {dropped}" if dropped else ""))
         return None
