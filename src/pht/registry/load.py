@@ -372,15 +372,23 @@ class _Rollback(Exception):
     """Leave the load's transaction without writing (dry run, refusal)."""
 
 
+@dataclass(frozen=True, slots=True)
+class _BatchWrite:
+    """What a load writes its batch as: the kind, the file hashes (or what waits for them), the
+    user, whether it may replace more than the threshold, whether it is a dry run."""
+
+    kind: str
+    files: list[FileHash] | Callable[[], list[FileHash]]
+    user: str | None
+    replace: bool
+    dry_run: bool
+
+
 def _apply_batch(
     con: duckdb.DuckDBPyConnection,
     stage: Stage,
+    write: _BatchWrite,
     *,
-    kind: str,
-    files: list[FileHash] | Callable[[], list[FileHash]],
-    user: str | None,
-    replace: bool,
-    dry_run: bool,
     valid_only: bool = True,
     abandoned: Callable[[], bool] | None = None,
 ) -> BatchReport:
@@ -390,17 +398,17 @@ def _apply_batch(
     then rolls it back, as it does a dry run. *abandoned*: asked before each table; when it
     says so, the write stops (:class:`_Rollback`)."""
     assert stage.source is not None
-    report = BatchReport(None, stage.source, stage.period, dry_run=dry_run)
+    report = BatchReport(None, stage.source, stage.period, dry_run=write.dry_run)
     ensure_provenance(con)
-    hashes = files() if callable(files) else files
+    files = write.files
     batch_id = begin_batch(
         con,
         source=stage.source,
-        kind=kind,
+        kind=write.kind,
         period=stage.period,
-        files=hashes,
-        user=user,
-        replace=replace,
+        files=files() if callable(files) else files,
+        user=write.user,
+        replace=write.replace,
     )
     report.batch_id = batch_id
     for table in TABLES:
@@ -432,21 +440,13 @@ def _apply_batch(
         finally:
             con.execute(sql(exp.Drop(this=ref(clean), kind="VIEW", exists=True)))
     finish_batch(con, batch_id, report.changes)
-    if not replace:
+    if not write.replace:
         report.refused = over_threshold(report.changes, replace_threshold())
     return report
 
 
 def _write_batch(
-    warehouse: Warehouse,
-    stage: Stage,
-    *,
-    kind: str,
-    files: list[FileHash] | Callable[[], list[FileHash]],
-    user: str | None,
-    replace: bool,
-    dry_run: bool,
-    rejects: Path | None,
+    warehouse: Warehouse, stage: Stage, write: _BatchWrite, *, rejects: Path | None
 ) -> tuple[BatchReport, str | None]:
     """Write the valid staged rows as one batch in one transaction; the rejects file, when
     asked for, is in place before the batch commits."""
@@ -454,16 +454,8 @@ def _write_batch(
     report: BatchReport | None = None
     try:
         with warehouse.transaction(), warehouse.writing_back():
-            report = _apply_batch(
-                stage.con,
-                stage,
-                kind=kind,
-                files=files,
-                user=user,
-                replace=replace,
-                dry_run=dry_run,
-            )
-            if report.refused is not None or dry_run:
+            report = _apply_batch(stage.con, stage, write)
+            if report.refused is not None or write.dry_run:
                 raise _Rollback
             if rejects is not None:
                 _write_rejects(stage, rejects)
@@ -490,24 +482,9 @@ class _Speculation:
     connection, see the warehouse as it was before the batch.
     """
 
-    def __init__(
-        self,
-        warehouse: Warehouse,
-        *,
-        kind: str,
-        files: list[FileHash] | Callable[[], list[FileHash]],
-        user: str | None,
-        replace: bool,
-        dry_run: bool,
-    ) -> None:
+    def __init__(self, warehouse: Warehouse, write: _BatchWrite) -> None:
         self.warehouse = warehouse
-        self.args: dict[str, Any] = {
-            "kind": kind,
-            "files": files,
-            "user": user,
-            "replace": replace,
-            "dry_run": dry_run,
-        }
+        self.write = write
         self.con: duckdb.DuckDBPyConnection | None = None
         self.thread: threading.Thread | None = None
         self.report: BatchReport | None = None
@@ -548,9 +525,9 @@ class _Speculation:
                 self.report = _apply_batch(
                     self.con,
                     stage,
+                    self.write,
                     valid_only=False,
                     abandoned=lambda: self.abandoned,
-                    **self.args,
                 )
         except BaseException as err:  # handed to finish(): the usual write then runs
             self.error = err
@@ -571,7 +548,7 @@ class _Speculation:
                 with contextlib.suppress(duckdb.Error):
                     con.execute("ROLLBACK")
                 return None
-            if self.report.refused is not None or self.args["dry_run"]:
+            if self.report.refused is not None or self.write.dry_run:
                 con.execute("ROLLBACK")
             else:
                 try:
@@ -704,9 +681,7 @@ def load_extract(
     hashes = _hash_files(list(_find_files(p).values()))
     return _checked_load(
         warehouse,
-        _Speculation(
-            warehouse, kind="files", files=hashes, user=user, replace=replace, dry_run=dry_run
-        ),
+        _Speculation(warehouse, _BatchWrite("files", hashes, user, replace, dry_run)),
         accept_valid=accept_valid,
         rejects=Path(rejects_path) if rejects_path else p.with_name(p.name + ".rejects.csv"),
         path=p,
@@ -753,7 +728,7 @@ def _load_staged(
     report = stage.report
     assert stage.source is not None
     kept = writing.finish(keep=report.ok)
-    dry_run = bool(writing.args["dry_run"])
+    dry_run = writing.write.dry_run
     if not report.ok and (not accept_valid or stage.blocking):
         refused = BatchReport(
             None,
@@ -769,10 +744,7 @@ def _load_staged(
         batch, rejects_written = kept, None
     else:
         batch, rejects_written = _write_batch(
-            warehouse,
-            stage,
-            **writing.args,
-            rejects=None if report.ok else rejects,
+            warehouse, stage, writing.write, rejects=None if report.ok else rejects
         )
     batch.problems = list(report.problems)
     batch.problem_count = report.problem_count
@@ -811,9 +783,7 @@ def load_tables(
     warehouse.init()
     result = _checked_load(
         warehouse,
-        _Speculation(
-            warehouse, kind=kind, files=files or [], user=user, replace=replace, dry_run=dry_run
-        ),
+        _Speculation(warehouse, _BatchWrite(kind, files or [], user, replace, dry_run)),
         accept_valid=accept_valid,
         rejects=None,
         path=None,
