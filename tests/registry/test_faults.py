@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -99,10 +100,13 @@ def extracts(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return first, second
 
 
-def test_kill_9_during_a_load_leaves_before_or_after(
-    tmp_path: Path, extracts: tuple[Path, Path]
-) -> None:
-    first, second = extracts
+def killed_loads(
+    tmp_path: Path, first: Path, second: Path, points: list[str], timed: list[float]
+) -> Iterator[tuple[str, str, Path, str, str]]:
+    """Load *first* into a warehouse, then load *second* (with ``--accept-valid`` and
+    ``--replace``) on copies of it: once to the end, then killed at each of *points* and after
+    each of *timed* seconds. Yields, per kill, where it was, the warehouse's state after it,
+    the rejects file asked for, and the states before and after the whole load."""
     base = tmp_path / "base.duckdb"
     with Warehouse.open(base) as wh:
         wh.init()
@@ -113,18 +117,27 @@ def test_kill_9_during_a_load_leaves_before_or_after(
     assert run("load", str(done), str(second), str(tmp_path / "r.csv")) == 0
     after = dump(done)
     assert after != before
-    points = ["apply_table:1", "apply_table:4", "finish_batch:1", "_write_rejects:1"]
-    timed = [0.5, 2.5]
-    for i, point in enumerate([*points, *(None for _ in timed)]):
+    kills: list[tuple[str, float | None]] = [
+        *((p, None) for p in points),
+        *(("", t) for t in timed),
+    ]
+    for i, (point, after_s) in enumerate(kills):
         wh_path = tmp_path / f"w{i}.duckdb"
         wh_path.write_bytes(base.read_bytes())
         rejects = tmp_path / f"rejects{i}.csv"
-        if point is not None:
-            code = run("load", str(wh_path), str(second), str(rejects), kill_at=point)
+        code = run("load", str(wh_path), str(second), str(rejects), kill_at=point, after=after_s)
+        if point:
             assert code == -9
-        else:
-            run("load", str(wh_path), str(second), str(rejects), after=timed[i - len(points)])
-        state = dump(wh_path)
+        yield point or f"{after_s} s", dump(wh_path), rejects, before, after
+
+
+def test_kill_9_during_a_load_leaves_before_or_after(
+    tmp_path: Path, extracts: tuple[Path, Path]
+) -> None:
+    points = ["apply_table:1", "apply_table:4", "finish_batch:1", "_write_rejects:1"]
+    for point, state, rejects, before, after in killed_loads(
+        tmp_path, *extracts, points, [0.5, 2.5]
+    ):
         assert state in (before, after), point
         if state == after:  # the load happened: its rejects file is there, whole
             lines = rejects.read_text(encoding="utf-8").splitlines()
@@ -142,33 +155,9 @@ def test_kill_9_while_a_load_writes_during_its_checks_leaves_before_or_after(
     newer["persons"][3]["municipality_code"] = "4204"
     second = write_parquet(tmp_path / "reg2", newer)
     (second / "manifest.json").write_text('{"source": "reg"}', encoding="utf-8")
-    base = tmp_path / "base.duckdb"
-    with Warehouse.open(base) as wh:
-        wh.init()
-        assert load_extract(wh, first).imported
-    before = dump(base)
-    done = tmp_path / "done.duckdb"
-    done.write_bytes(base.read_bytes())
-    assert run("load", str(done), str(second), str(tmp_path / "r.csv")) == 0
-    after = dump(done)
-    assert after != before
     points = ["apply_table:5", "finish_batch:1"]  # in the contacts write; before the commit
-    timed = [1.0]
-    for i, point in enumerate([*points, *(None for _ in timed)]):
-        wh_path = tmp_path / f"w{i}.duckdb"
-        wh_path.write_bytes(base.read_bytes())
-        if point is not None:
-            code = run("load", str(wh_path), str(second), str(tmp_path / "r.csv"), kill_at=point)
-            assert code == -9
-        else:
-            run(
-                "load",
-                str(wh_path),
-                str(second),
-                str(tmp_path / "r.csv"),
-                after=timed[i - len(points)],
-            )
-        assert dump(wh_path) in (before, after), point
+    for point, state, _, before, after in killed_loads(tmp_path, first, second, points, [1.0]):
+        assert state in (before, after), point
 
 
 def test_kill_9_during_an_undo_leaves_before_or_after(
