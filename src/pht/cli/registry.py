@@ -10,9 +10,10 @@ from typing import Annotated
 import typer
 
 from pht.cli.output import Format, console, emit_json, emit_rows
+from pht.core import formats
 from pht.core.errors import PhtError
 from pht.core.settings import get_settings
-from pht.registry.batches import BatchReport, grouped, list_batches, undo_batch
+from pht.registry.batches import BatchReport, list_batches, undo_batch
 from pht.registry.fhir import FollowUpPlan, FollowUpTask, export_practice, load_fhir
 from pht.registry.load import (
     Problem,
@@ -85,10 +86,12 @@ def _print_validation(report: ValidationReport, *, limit: int = 200) -> None:
     if report.ok:
         return
     rows = _problem_rows(report.problems[:limit])
-    emit_rows(rows, fmt=Format.TABLE, title=f"{grouped(report.problem_count)} feil i uttrekket")
+    emit_rows(
+        rows, fmt=Format.TABLE, title=f"{formats.number(report.problem_count)} feil i uttrekket"
+    )
     if report.problem_count > limit:
         console.print(
-            f"… og {grouped(report.problem_count - limit)} til (alle med --format json, "
+            f"… og {formats.number(report.problem_count - limit)} til (alle med --format json, "
             "eller --accept-valid skriver avviste rader til en egen fil)"
         )
 

@@ -51,6 +51,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from pht.core import formats
 from pht.core.errors import NotFound, PhtError
 from pht.core.settings import get_settings
 from pht.registry.schema import BATCH_COLUMN, BATCH_TABLES
@@ -67,7 +68,6 @@ __all__ = [
     "check_source",
     "ensure_provenance",
     "file_hash",
-    "grouped",
     "list_batches",
     "undo_batch",
     "undo_table",
@@ -93,11 +93,6 @@ SOURCE_FORM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$")
 
 # Keys listed per table in a refusal or dry run (all are counted).
 SAMPLE_KEYS = 20
-
-
-def grouped(n: int) -> str:
-    """A whole number as a Norwegian reader writes it, a space between thousands: 1 048 576."""
-    return f"{n:,}".replace(",", " ")
 
 
 def _percent(share: float) -> str:
@@ -524,7 +519,7 @@ def over_threshold(changes: Mapping[str, TableChange], threshold: float) -> str 
         lost = c.removed if t in EVENT_DATE_COLUMNS else c.deleted
         if c.stored_before and lost / c.stored_before > threshold:
             too_much.append(
-                f"{t}: {grouped(lost)} av {grouped(c.stored_before)} lagrede rader "
+                f"{t}: {formats.number(lost)} av {formats.number(c.stored_before)} lagrede rader "
                 f"({_percent(lost / c.stored_before)})"
             )
     if not too_much:

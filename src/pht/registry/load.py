@@ -41,6 +41,7 @@ import duckdb
 import pyarrow as pa
 from sqlglot import exp
 
+from pht.core import formats
 from pht.core.errors import PhtError
 from pht.core.settings import get_settings
 from pht.registry import rules as R
@@ -54,7 +55,6 @@ from pht.registry.batches import (
     ensure_provenance,
     file_hash,
     finish_batch,
-    grouped,
     over_threshold,
     replace_threshold,
     source_from_name,
@@ -310,7 +310,8 @@ def _summarise(stage: Stage) -> None:
         report.rejected[str(t)] = int(n)
     if report.problem_count > MAX_PROBLEMS:
         report.notes.append(
-            f"{grouped(report.problem_count)} feil; de første {grouped(MAX_PROBLEMS)} er listet opp"
+            f"{formats.number(report.problem_count)} feil; "
+            f"de første {formats.number(MAX_PROBLEMS)} er listet opp"
         )
 
 
@@ -735,7 +736,7 @@ def _load_staged(
             stage.source,
             stage.period,
             dry_run=dry_run,
-            refused=f"{grouped(report.problem_count)} feil i dataene; ingenting er skrevet",
+            refused=f"{formats.number(report.problem_count)} feil i dataene; ingenting er skrevet",
             problems=list(report.problems),
             problem_count=report.problem_count,
         )

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 from sqlglot import exp
 
+from pht.core import formats
 from pht.core.identifiers import person_id_problems, validate_hpr, validate_orgnr
 from pht.reference.codes import ICPC2_FORM, icd10_known, icpc2_codes
 from pht.reference.tariffs import tariff_codes
@@ -66,11 +67,6 @@ NUMBER_TYPES = ("BIGINT", "INTEGER", "SMALLINT", "TINYINT", "HUGEINT", "UBIGINT"
 
 # The far end of an open list period.
 _OPEN_END = dt.date(9999, 12, 31)
-
-# Dates in the reasons of the problem report, as Norwegian readers write them (the files
-# themselves hold ISO dates).
-NB_DATE = "%d.%m.%Y"
-
 
 # --- building SQL --------------------------------------------------------------------------------
 
@@ -130,17 +126,7 @@ def as_text(value: exp.Expression) -> exp.Expression:
 
 def nb_date(value: exp.Expression) -> exp.Expression:
     """The date *value* as a Norwegian reader writes it (dd.mm.åååå), as text."""
-    return fn("strftime", value, text(NB_DATE))
-
-
-def nb_day(value: dt.date) -> str:
-    """The date *value* as a Norwegian reader writes it: 03.12.2026."""
-    return value.strftime(NB_DATE)
-
-
-def kroner(value: int) -> str:
-    """A whole amount as a Norwegian reader writes it: kr 100 000."""
-    return "kr " + f"{value:,}".replace(",", " ")
+    return fn("strftime", value, text(formats.DATE_FORMAT))
 
 
 def concat(*parts: exp.Expression) -> exp.Expression:
@@ -278,7 +264,7 @@ def date_rules(c: ColumnSpec, cols: Columns, today: dt.date) -> KindRules:
     if c.name in END_COLUMNS:
         out.append((d > day(LATEST_END), "dato etter 2100 er ikke plausibel"))
     else:
-        out.append((d > day(today), f"dato i fremtiden (etter {nb_day(today)})"))
+        out.append((d > day(today), f"dato i fremtiden (etter {formats.day(today)})"))
     return out
 
 
@@ -328,7 +314,7 @@ def number_rules(c: ColumnSpec, cols: Columns, today: dt.date) -> KindRules:
         out.append(
             (
                 value > number(MAX_AMOUNT_NOK),
-                f"usannsynlig stort beløp (over {kroner(MAX_AMOUNT_NOK)} for ett krav)",
+                f"usannsynlig stort beløp (over {formats.kroner(MAX_AMOUNT_NOK)} for ett krav)",
             )
         )
     elif c.name == "hours_per_week":
@@ -412,7 +398,7 @@ def period_rule(table: str, cols: Columns, period: tuple[dt.date, dt.date] | Non
         RowRule(
             date_col,
             exp.not_(cols.date(date_col).between(day(first), day(last))),
-            text(f"utenfor uttrekkets oppgitte periode {nb_day(first)}–{nb_day(last)}"),
+            text(f"utenfor uttrekkets oppgitte periode {formats.day(first)}–{formats.day(last)}"),
             cols.text(date_col),
         )
     ]

@@ -29,10 +29,11 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from sqlglot import exp
 
+from pht.core import formats
 from pht.core.periods import Period
 from pht.reference.tariffs import tariff_codes
 from pht.registry import rules as R
-from pht.registry.batches import EVENT_DATE_COLUMNS, grouped
+from pht.registry.batches import EVENT_DATE_COLUMNS
 from pht.registry.rules import Columns, RowRule, col, fn, number, ref, sql, text
 from pht.registry.schema import TABLES, ColumnSpec, TableSpec
 
@@ -399,8 +400,8 @@ class Stage:
                     "",
                     None,
                     "LINE TOO LONG",
-                    f"{grouped(length)} byte, lengre enn noen rimelig rad "
-                    f"(høyst {grouped(MAX_LINE_BYTES)})",
+                    f"{formats.number(length)} byte, lengre enn noen rimelig rad "
+                    f"(høyst {formats.number(MAX_LINE_BYTES)})",
                 )
                 for line, length in _long_lines(path, MAX_LINE_BYTES)
                 if line not in listed

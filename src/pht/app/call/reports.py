@@ -75,7 +75,7 @@ def prefill(muni: Municipality, year: int) -> ReportFigures:
     """The year's figures from the app's data: funds, nurse FTE, indicators per effect goal
     (every count through the small-cell rule)."""
     from pht.app.dashboards import municipality as figures_of
-    from pht.app.dashboards.templatetags.nb import kroner, number
+    from pht.core.formats import kroner, number
 
     funds = figures_of.funds(muni, year)
     practices = figures_of.practices(muni)

@@ -19,6 +19,7 @@ from typing import Any
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
+from pht.core import formats
 from pht.reference.codes import SYSTEM_SNOMED, icd10_known, icpc2_codes, snomed_map
 from pht.registry.fhir.read import RawResource
 from pht.registry.fhir.report import FhirLoadReport, FhirProblem
@@ -29,7 +30,6 @@ from pht.registry.fhir.systems import (
     SYSTEM_MUNICIPALITY,
     UNKNOWN_MUNICIPALITY,
 )
-from pht.registry.rules import nb_day
 from pht.registry.schema import TABLES
 
 __all__ = ["Context", "Res", "codings", "to_date"]
@@ -40,7 +40,7 @@ KEYS[FHIR_CONDITIONS_TABLE] = ("condition_id",)
 
 def _nb_value(value: Any) -> str:
     """A key value in a problem line: dates as a Norwegian reader writes them (dd.mm.åååå)."""
-    return nb_day(value) if isinstance(value, dt.date) else str(value)
+    return formats.day(value) if isinstance(value, dt.date) else str(value)
 
 
 def _either(kinds: tuple[str, ...]) -> str:

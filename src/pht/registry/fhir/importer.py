@@ -22,8 +22,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from pht.core import formats
 from pht.core.errors import PhtError
-from pht.registry.batches import check_source, grouped, source_from_name
+from pht.registry.batches import check_source, source_from_name
 from pht.registry.fhir.context import Context
 from pht.registry.fhir.mappings import AFTER, MAPPINGS, is_survey_answer
 from pht.registry.fhir.read import read_resources
@@ -117,6 +118,8 @@ def _report_not_imported(report: FhirLoadReport, first: dict[str, str]) -> None:
     for kind, where in first.items():
         n = report.skipped[kind]
         why = KNOWN_NOT_USED.get(kind, "en type pht ikke importerer")
-        counted = "1 ressurs hoppet over" if n == 1 else f"{grouped(n)} ressurser hoppet over"
+        counted = (
+            "1 ressurs hoppet over" if n == 1 else f"{formats.number(n)} ressurser hoppet over"
+        )
         first_here = ", den første her" if n > 1 else ""
         report.problems.append(FhirProblem(where, kind, "", f"{counted} ({why}){first_here}"))

@@ -32,6 +32,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from pht.core import formats
 from pht.core.errors import InvalidIdentifier
 from pht.core.identifiers import parse_person_id, validate_hpr, validate_orgnr
 from pht.registry.fhir.context import Context, Res, codings, to_date
@@ -47,7 +48,6 @@ from pht.registry.fhir.systems import (
     SYSTEM_SURVEY_ITEM,
 )
 from pht.registry.pseudonymise import pseudonym
-from pht.registry.rules import nb_day
 
 __all__ = ["AFTER", "MAPPINGS", "is_survey_answer"]
 
@@ -133,8 +133,8 @@ def map_patient(r: Res, ctx: Context) -> None:
             ctx.problem(
                 r,
                 "birthDate",
-                f"{nb_day(birth)} stemmer ikke med fødselsdatoen i nummeret "
-                f"({nb_day(parsed.birth_date)}): nummerets brukes",
+                f"{formats.day(birth)} stemmer ikke med fødselsdatoen i nummeret "
+                f"({formats.day(parsed.birth_date)}): nummerets brukes",
             )
         if sex is not None and sex != parsed.sex:
             ctx.problem(

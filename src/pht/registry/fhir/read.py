@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pht.core import formats
 from pht.core.errors import PhtError
-from pht.registry.batches import grouped
 from pht.registry.fhir.report import FhirLoadReport, FhirProblem
 
 __all__ = ["RawResource", "read_resources"]
@@ -119,7 +119,7 @@ def _read_ndjson(f: Path, name: str, root: Path, report: FhirLoadReport) -> Iter
         lines_text = (
             "1 linje som ikke er en FHIR-ressurs"
             if n == 1
-            else f"{grouped(n)} linjer som ikke er FHIR-ressurser"
+            else f"{formats.number(n)} linjer som ikke er FHIR-ressurser"
         )
         reason = (
             f"{lines_text} (uten resourceType"
